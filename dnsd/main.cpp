@@ -1,0 +1,98 @@
+// dnsd: the command line. Parses arguments, reads the configuration, and
+// either checks it (`check`) or serves it (`run`). Only this file chooses
+// exit codes.
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+#include "dnsd/config/config.hpp"
+#include "dnsd/core/version.hpp"
+#include "dnsd/query/view.hpp"
+#include "dnsd/server/server.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: dnsd run -c FILE     serve in the foreground (SIGHUP reloads, SIGTERM stops)
+       dnsd check -c FILE   check the configuration and every zone it names
+       dnsd --version
+       dnsd --help
+
+dnsd is an authoritative DNS server for multi-site failover.
+)";
+
+int usage_error(const char* message) {
+    std::fprintf(stderr, "dnsd: %s\n%s", message, kUsage);
+    return 2;
+}
+
+void print(const dnsd::Diagnostics& diags) {
+    for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
+}
+
+int check(const std::string& path) {
+    dnsd::Diagnostics diags;
+    auto cfg = dnsd::config::read_config(path, diags);
+    std::shared_ptr<const dnsd::query::View> view;
+    if (!diags.has_errors()) view = dnsd::query::View::load(cfg, diags);
+    print(diags);
+    if (diags.has_errors() || !view) return 1;
+    std::size_t nodes = 0;
+    for (const auto& z : view->zones()) nodes += z->node_count();
+    std::printf("%s: ok: %zu zones, %zu names\n", path.c_str(), view->zones().size(), nodes);
+    return 0;
+}
+
+int run(const std::string& path) {
+    auto logger = spdlog::stderr_color_mt("dnsd");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    dnsd::Diagnostics diags;
+    auto cfg = dnsd::config::read_config(path, diags);
+    std::shared_ptr<const dnsd::query::View> view;
+    if (!diags.has_errors()) view = dnsd::query::View::load(cfg, diags);
+    for (const auto& d : diags) {
+        if (d.severity == dnsd::Severity::warning) spdlog::warn("{}", d.str());
+        else spdlog::error("{}", d.str());
+    }
+    if (!view) {
+        spdlog::error("{}: not starting: the configuration has errors", path);
+        return 1;
+    }
+    try {
+        dnsd::server::Server server(std::move(cfg), std::move(view));
+        return server.run();
+    } catch (const std::system_error& e) {
+        spdlog::error("cannot listen: {}", e.what());
+        return 1;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return usage_error("a command is required");
+    const std::string cmd = argv[1];
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (cmd == "--version" || cmd == "-V") {
+        std::printf("dnsd %s\n", dnsd::kVersion);
+        return 0;
+    }
+    if (cmd != "run" && cmd != "check") return usage_error(("unknown command: " + cmd).c_str());
+    std::string config;
+    for (int i = 2; i < argc; ++i) {
+        if ((std::strcmp(argv[i], "-c") == 0 || std::strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            config = argv[++i];
+        else
+            return usage_error((std::string("unexpected argument: ") + argv[i]).c_str());
+    }
+    if (config.empty()) return usage_error("-c FILE is required");
+    return cmd == "check" ? check(config) : run(config);
+}

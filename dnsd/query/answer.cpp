@@ -1,0 +1,504 @@
+#include "dnsd/query/answer.hpp"
+
+#include <cstring>
+
+#include "dnsd/wire/types.hpp"
+#include "dnsd/wire/writer.hpp"
+
+namespace dnsd::query {
+
+namespace type = wire::type;
+namespace rcode = wire::rcode;
+namespace flag = wire::flag;
+using wire::Query;
+using wire::Writer;
+using zones::kNone;
+using zones::Zone;
+
+namespace {
+
+/// One RRset scheduled for a section. The lookup fills a Plan first and the
+/// encoder writes it after (answers collected first, encoded after), so that
+/// truncation is a rollback to the mark before the RRset that did not fit.
+struct Entry {
+    const Zone* zone;
+    const zones::RRset* set;
+    const std::uint8_t* owner;  ///< wire name; null: the question name (a pointer to offset 12)
+    std::uint8_t owner_size;
+};
+
+constexpr unsigned kMaxAnswer = 16;
+constexpr unsigned kMaxAuthority = 4;
+constexpr unsigned kMaxAdditional = 40;
+constexpr unsigned kMaxCnameHops = 8;
+
+struct Plan {
+    Entry answer[kMaxAnswer];
+    unsigned answers = 0;
+    Entry authority[kMaxAuthority];
+    unsigned authorities = 0;
+    Entry additional[kMaxAdditional];
+    unsigned additionals = 0;
+    /// The first `required` additional entries are in-domain glue of a
+    /// referral: if they do not fit the answer is truncated (RFC 9471).
+    unsigned required = 0;
+    std::int32_t added_nodes[kMaxAdditional];
+    unsigned added = 0;
+    std::uint16_t rcode = rcode::NOERROR;
+    bool aa = true;
+
+    void add_answer(const Entry& e) noexcept {
+        if (answers < kMaxAnswer) answer[answers++] = e;
+    }
+    void add_authority(const Entry& e) noexcept {
+        if (authorities < kMaxAuthority) authority[authorities++] = e;
+    }
+    /// A and AAAA of `node` to the additional section, once per node.
+    void add_addresses(const Zone& z, std::int32_t node) noexcept {
+        for (unsigned i = 0; i < added; ++i)
+            if (added_nodes[i] == node) return;
+        if (added >= kMaxAdditional) return;
+        added_nodes[added++] = node;
+        const std::uint8_t* name = z.name_bytes(node);
+        const auto size = z.node(node).name_size;
+        for (const auto t : {type::A, type::AAAA})
+            if (const auto* s = z.rrset(node, t); s && additionals < kMaxAdditional)
+                additional[additionals++] = Entry{&z, s, name, size};
+    }
+};
+
+/// A name being resolved: the question name, or a CNAME target.
+struct Target {
+    const std::uint8_t* lower;
+    const std::uint8_t* offsets;
+    unsigned labels;
+    std::size_t size;
+    const std::uint8_t* owner;  ///< null for the question name
+    std::uint8_t owner_size;
+};
+
+std::size_t name_size_at(const std::uint8_t* p, std::size_t limit) noexcept {
+    std::size_t i = 0;
+    while (i < limit && p[i] != 0) i += 1u + p[i];
+    return i < limit ? i + 1 : limit;
+}
+
+void negative(Plan& plan, const Zone& z, std::uint16_t code) noexcept {
+    plan.rcode = code;
+    plan.add_authority(Entry{&z, &z.soa(), z.name_bytes(z.apex()), z.node(z.apex()).name_size});
+}
+
+void referral(Plan& plan, const Zone& z, std::int32_t cut) noexcept {
+    const auto* ns = z.rrset(cut, type::NS);
+    if (plan.answers == 0) plan.aa = false;
+    plan.add_authority(Entry{&z, ns, z.name_bytes(cut), z.node(cut).name_size});
+    // In-domain glue first (required), then glue found elsewhere in the zone.
+    for (const auto& d : z.rdatas(*ns))
+        if (d.target != kNone && z.node(d.target).cut == cut) plan.add_addresses(z, d.target);
+    plan.required = plan.additionals;
+    for (const auto& d : z.rdatas(*ns))
+        if (d.target != kNone) plan.add_addresses(z, d.target);
+}
+
+void additional_for(Plan& plan, const Zone& z, const zones::RRset& s) noexcept {
+    if (s.type != type::NS && s.type != type::MX && s.type != type::SRV) return;
+    for (const auto& d : z.rdatas(s))
+        if (d.target != kNone) plan.add_addresses(z, d.target);
+}
+
+/// RFC 1034 4.3.2 for one zone, following CNAMEs inside it.
+void resolve(const Query& q, const Zone& z, Target t, Plan& plan) noexcept {
+    std::uint8_t lower_buf[kMaxNameLength];
+    std::uint8_t offsets_buf[128];
+    const unsigned zone_labels = z.node(z.apex()).labels;
+    std::int32_t visited[kMaxCnameHops];
+
+    for (unsigned hop = 0;; ++hop) {
+        // Closest encloser: the longest existing suffix (empty non-terminals
+        // are nodes, so this is exact, RFC 4592 3.3.1).
+        std::int32_t node = kNone;
+        unsigned depth = 0;
+        for (; depth + zone_labels <= t.labels; ++depth) {
+            node = z.find(t.lower + t.offsets[depth], t.size - t.offsets[depth]);
+            if (node != kNone) break;
+        }
+        if (node == kNone) return;  // cannot happen: the apex is always there
+        const bool exact = depth == 0;
+        const zones::Node& n = z.node(node);
+
+        if (n.cut != kNone) {
+            // At or below a delegation. DS lives on the parent side of the cut.
+            if (exact && n.cut == node && q.qtype == type::DS) {
+                if (const auto* ds = z.rrset(node, type::DS))
+                    plan.add_answer(Entry{&z, ds, t.owner, t.owner_size});
+                else
+                    negative(plan, z, rcode::NOERROR);
+                return;
+            }
+            referral(plan, z, n.cut);
+            return;
+        }
+
+        std::int32_t at = node;
+        if (!exact) {
+            at = n.wildcard;
+            if (at == kNone) {
+                negative(plan, z, rcode::NXDOMAIN);
+                return;
+            }
+        }
+
+        if (q.qtype == type::ANY) {
+            // RFC 8482: one RRset is enough; the first in type order.
+            const auto sets = z.rrsets(at);
+            if (sets.empty())
+                negative(plan, z, rcode::NOERROR);
+            else
+                plan.add_answer(Entry{&z, &sets[0], t.owner, t.owner_size});
+            return;
+        }
+        if (const auto* s = z.rrset(at, q.qtype)) {
+            plan.add_answer(Entry{&z, s, t.owner, t.owner_size});
+            additional_for(plan, z, *s);
+            return;
+        }
+        const auto* cname = z.rrset(at, type::CNAME);
+        if (!cname) {
+            negative(plan, z, rcode::NOERROR);
+            return;
+        }
+        // A loop ends when it comes back to a CNAME already in the answer;
+        // an absurdly long chain ends after kMaxCnameHops.
+        for (unsigned i = 0; i < hop; ++i)
+            if (visited[i] == at) return;
+        visited[hop] = at;
+        plan.add_answer(Entry{&z, cname, t.owner, t.owner_size});
+        if (hop + 1 >= kMaxCnameHops) return;
+        const auto& d = z.rdatas(*cname)[0];
+        const std::uint8_t* target = z.bytes(d);
+        const std::size_t size = name_size_at(target, d.size);
+        // Follow only inside this zone; the resolver chases the rest.
+        unsigned labels = 0;
+        for (std::size_t i = 0; i < size && target[i] != 0; i += 1u + target[i]) {
+            offsets_buf[labels++] = static_cast<std::uint8_t>(i);
+        }
+        offsets_buf[labels] = static_cast<std::uint8_t>(size - 1);
+        for (std::size_t i = 0; i < size; ++i) lower_buf[i] = lower(target[i]);
+        const auto origin = z.origin_lower();
+        if (labels < zone_labels) return;
+        const std::size_t suffix_at = offsets_buf[labels - zone_labels];
+        if (size - suffix_at != origin.size() ||
+            std::memcmp(lower_buf + suffix_at, origin.data(), origin.size()) != 0)
+            return;
+        t = Target{lower_buf, offsets_buf, labels, size, target, static_cast<std::uint8_t>(size)};
+    }
+}
+
+// ---- encoding ----
+
+bool put_rdata(Writer& w, std::uint16_t t, const std::uint8_t* p, std::size_t size) noexcept {
+    // Compression inside rdata only for the RFC 1035 types (RFC 3597 4).
+    switch (t) {
+        case type::NS:
+        case type::CNAME:
+        case type::PTR:
+            return w.put_name(p, name_size_at(p, size));
+        case type::MX:
+            return size > 2 && w.put_bytes(p, 2) && w.put_name(p + 2, name_size_at(p + 2, size - 2));
+        case type::SOA: {
+            const std::size_t m = name_size_at(p, size);
+            const std::size_t r = name_size_at(p + m, size - m);
+            return m + r + 20 == size && w.put_name(p, m) && w.put_name(p + m, r) &&
+                   w.put_bytes(p + m + r, 20);
+        }
+        default:
+            return w.put_bytes(p, size);
+    }
+}
+
+/// Writes every record of an entry, or nothing.
+bool put_entry(Writer& w, const Entry& e, unsigned& count) noexcept {
+    const auto m = w.mark();
+    const unsigned before = count;
+    for (const auto& d : e.zone->rdatas(*e.set)) {
+        bool ok = e.owner ? w.put_name(e.owner, e.owner_size) : w.put16(0xC00C);
+        ok = ok && w.put16(e.set->type) && w.put16(wire::klass::IN) && w.put32(e.set->ttl);
+        const std::size_t len_at = w.size();
+        ok = ok && w.put16(0) && put_rdata(w, e.set->type, e.zone->bytes(d), d.size);
+        if (!ok) {
+            w.rollback(m);
+            count = before;
+            return false;
+        }
+        w.patch16(len_at, static_cast<std::uint16_t>(w.size() - len_at - 2));
+        ++count;
+    }
+    return true;
+}
+
+struct Counts {
+    unsigned an = 0, ns = 0, ar = 0;
+};
+
+/// Header, question, and the OPT reservation. Returns the OPT size.
+std::size_t opt_size(const Query& q, const View& v) noexcept {
+    if (!q.has_edns) return 0;
+    std::size_t n = 11;
+    if (q.nsid && !v.identity().empty()) n += 4 + v.identity().size();
+    return n;
+}
+
+void put_opt(Writer& w, const Query& q, const View& v, std::uint16_t code, Counts& c) noexcept {
+    if (!q.has_edns) return;
+    const bool nsid = q.nsid && !v.identity().empty();
+    const auto ext = static_cast<std::uint32_t>(code >> 4);
+    bool ok = w.put8(0) && w.put16(type::OPT) && w.put16(v.udp_payload()) &&
+              w.put32((ext << 24) | (q.edns_do ? 0x8000u : 0u));
+    const auto& id = v.identity();
+    if (nsid)
+        ok = ok && w.put16(static_cast<std::uint16_t>(4 + id.size())) && w.put16(wire::edns::NSID) &&
+             w.put16(static_cast<std::uint16_t>(id.size())) &&
+             w.put_bytes(reinterpret_cast<const std::uint8_t*>(id.data()), id.size());
+    else
+        ok = ok && w.put16(0);
+    if (ok) ++c.ar;
+}
+
+std::size_t finish(Writer& w, const Query& q, std::uint16_t flags, std::uint16_t code,
+                   const Counts& c, bool question) noexcept {
+    std::uint8_t* h = w.data();
+    wire::put16(h, q.id);
+    wire::put16(h + 2, static_cast<std::uint16_t>(flags | (code & 0xF)));
+    wire::put16(h + 4, question ? 1 : 0);
+    wire::put16(h + 6, static_cast<std::uint16_t>(c.an));
+    wire::put16(h + 8, static_cast<std::uint16_t>(c.ns));
+    wire::put16(h + 10, static_cast<std::uint16_t>(c.ar));
+    return w.size();
+}
+
+bool put_question(Writer& w, std::span<const std::uint8_t> request, const Query& q) noexcept {
+    if (!w.put_bytes(request.data() + wire::kHeaderSize, q.question_end - wire::kHeaderSize))
+        return false;
+    w.remember_name(wire::kHeaderSize);
+    return true;
+}
+
+std::uint16_t reply_flags(const Query& q, bool echo_rd) noexcept {
+    auto f = static_cast<std::uint16_t>(flag::QR | (q.flags & 0x7800));  // opcode
+    if (echo_rd) f = static_cast<std::uint16_t>(f | (q.flags & flag::RD));
+    f = static_cast<std::uint16_t>(f | (q.flags & flag::CD));
+    return f;
+}
+
+/// An error reply: header, the question when intact, OPT when the query had one.
+std::size_t error_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
+                        const Query& q, const View& v, std::uint16_t code, bool echo_rd,
+                        bool with_question) noexcept {
+    Writer w(response.first(512));
+    w.put_bytes(request.data(), wire::kHeaderSize);
+    Counts c;
+    const bool question = with_question && q.has_question && put_question(w, request, q);
+    std::uint16_t flags = reply_flags(q, echo_rd);
+    put_opt(w, q, v, code, c);
+    return finish(w, q, flags, code, c, question);
+}
+
+bool chaos_name(const Query& q, const char* wire_name, std::size_t size) noexcept {
+    return q.qname_size == size && std::memcmp(q.qname_lower, wire_name, size) == 0;
+}
+
+std::size_t chaos(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const Query& q,
+                  const View& v, std::size_t limit) noexcept {
+    static constexpr char kIdServer[] = "\x02id\x06server";
+    static constexpr char kHostnameBind[] = "\x08hostname\x04" "bind";
+    static constexpr char kVersionServer[] = "\x07version\x06server";
+    static constexpr char kVersionBind[] = "\x07version\x04" "bind";
+    const std::string* text = nullptr;
+    if (chaos_name(q, kIdServer, sizeof kIdServer) || chaos_name(q, kHostnameBind, sizeof kHostnameBind))
+        text = &v.identity();
+    else if (chaos_name(q, kVersionServer, sizeof kVersionServer) ||
+             chaos_name(q, kVersionBind, sizeof kVersionBind))
+        text = &v.version();
+    if (!text || text->empty()) return error_reply(request, response, q, v, rcode::REFUSED, true, true);
+
+    Writer w(response.first(limit));
+    w.put_bytes(request.data(), wire::kHeaderSize);
+    put_question(w, request, q);
+    w.set_limit(limit - opt_size(q, v));
+    Counts c;
+    if (q.qtype == type::TXT || q.qtype == type::ANY) {
+        const std::size_t n = text->size() > 255 ? 255 : text->size();
+        if (w.put16(0xC00C) && w.put16(type::TXT) && w.put16(wire::klass::CH) && w.put32(0) &&
+            w.put16(static_cast<std::uint16_t>(n + 1)) && w.put8(static_cast<std::uint8_t>(n)) &&
+            w.put_bytes(reinterpret_cast<const std::uint8_t*>(text->data()), n))
+            c.an = 1;
+    }
+    w.set_limit(limit);
+    put_opt(w, q, v, rcode::NOERROR, c);
+    return finish(w, q, static_cast<std::uint16_t>(reply_flags(q, true) | flag::AA), rcode::NOERROR, c, true);
+}
+
+}  // namespace
+
+Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
+              const Client& client) noexcept {
+    Query q;
+    switch (wire::parse_query(request, q)) {
+        case wire::Verdict::drop:
+            return {};
+        case wire::Verdict::notimp:
+            // RFC 1035 4.1.1; RD and TC are not echoed for an opcode we do not know.
+            return {error_reply(request, response, q, view, rcode::NOTIMP, false, true)};
+        case wire::Verdict::formerr:
+            q.has_edns = false;  // the OPT may be what was malformed
+            return {error_reply(request, response, q, view, rcode::FORMERR, true, true)};
+        case wire::Verdict::ok:
+            break;
+    }
+    if (q.has_edns && q.edns_version > 0)  // RFC 6891 6.1.3
+        return {error_reply(request, response, q, view, rcode::BADVERS, true, true)};
+
+    const bool tcp = client.transport == Transport::tcp;
+    std::size_t limit = 512;
+    if (tcp) {
+        limit = response.size() < wire::kMaxMessage ? response.size() : wire::kMaxMessage;
+    } else if (q.has_edns) {
+        std::size_t want = q.edns_payload < 512 ? 512 : q.edns_payload;
+        if (want > view.udp_payload()) want = view.udp_payload();
+        if (want > response.size()) want = response.size();
+        limit = want < 512 ? 512 : want;
+    }
+
+    if (q.qclass == wire::klass::CH) return {chaos(request, response, q, view, limit)};
+    if (q.qclass != wire::klass::IN)
+        return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
+    if (q.qtype == type::OPT || q.qtype == type::TSIG || q.qtype == type::TKEY)
+        return {error_reply(request, response, q, view, rcode::FORMERR, true, true)};
+
+    unsigned suffix = 0;
+    const Zone* zone = view.find_zone(q.qname_lower, q.qname_offsets, q.qname_labels, q.qname_size, suffix);
+    if (!zone) return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
+
+    if (q.qtype == type::AXFR || q.qtype == type::IXFR) {
+        if (!tcp && q.qtype == type::AXFR)  // RFC 5936 4.2: AXFR is TCP only
+            return {error_reply(request, response, q, view, rcode::FORMERR, true, true)};
+        if (!view.transfer_allow().contains(client.address))
+            return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
+        if (suffix != 0) return {error_reply(request, response, q, view, rcode::NOTAUTH, true, true)};
+        if (tcp) return {0, zone};
+        // IXFR over UDP: answer with the SOA only, telling the client to use TCP (RFC 1995 4).
+    }
+
+    Plan plan;
+    Target t{q.qname_lower, q.qname_offsets, q.qname_labels, q.qname_size, nullptr, 0};
+    if (q.qtype == type::IXFR) {
+        plan.add_answer(Entry{zone, &zone->soa(), nullptr, 0});
+    } else {
+        resolve(q, *zone, t, plan);
+    }
+
+    // Encode the plan.
+    Writer w(response.first(limit));
+    w.put_bytes(request.data(), wire::kHeaderSize);
+    put_question(w, request, q);
+    w.set_limit(limit - opt_size(q, view));
+    Counts c;
+    bool tc = false;
+    for (unsigned i = 0; i < plan.answers && !tc; ++i) tc = !put_entry(w, plan.answer[i], c.an);
+    for (unsigned i = 0; i < plan.authorities && !tc; ++i) tc = !put_entry(w, plan.authority[i], c.ns);
+    for (unsigned i = 0; i < plan.additionals && !tc; ++i) {
+        if (!put_entry(w, plan.additional[i], c.ar)) {
+            // Optional additional data is simply left out; missing in-domain
+            // glue would break the delegation, so that truncates (RFC 9471).
+            if (i < plan.required) tc = true;
+            break;
+        }
+    }
+    w.set_limit(limit);
+    put_opt(w, q, view, plan.rcode, c);
+    auto flags = reply_flags(q, true);
+    if (plan.aa) flags = static_cast<std::uint16_t>(flags | flag::AA);
+    if (tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
+    return {finish(w, q, flags, plan.rcode, c, true)};
+}
+
+// ---- AXFR ----
+
+AxfrStream::AxfrStream(const Query& query, const Zone& zone) noexcept : query_(query), zone_(zone) {}
+
+std::size_t AxfrStream::next(std::span<std::uint8_t> buffer) noexcept {
+    if (phase_ == Phase::done) return 0;
+    const std::size_t limit = buffer.size() < wire::kMaxMessage ? buffer.size() : wire::kMaxMessage;
+    Writer w(buffer.first(limit));
+    std::uint8_t header[wire::kHeaderSize] = {};
+    w.put_bytes(header, sizeof header);
+    const bool first = phase_ == Phase::first_soa;
+    Counts c;
+    // RFC 5936 2.2: the question appears in the first message only.
+    if (first) {
+        w.put_bytes(query_.qname, query_.qname_size);
+        w.remember_name(wire::kHeaderSize);
+        w.put16(query_.qtype);
+        w.put16(query_.qclass);
+    }
+    const Zone& z = zone_;
+    auto put_one = [&](std::int32_t node, const zones::RRset& s, std::uint32_t k) {
+        Entry e{&z, &s, z.name_bytes(node), z.node(node).name_size};
+        const auto& d = z.rdatas(s)[k];
+        const auto m = w.mark();
+        bool ok = w.put_name(e.owner, e.owner_size) && w.put16(s.type) && w.put16(wire::klass::IN) &&
+                  w.put32(s.ttl);
+        const std::size_t len_at = w.size();
+        ok = ok && w.put16(0) && put_rdata(w, s.type, z.bytes(d), d.size);
+        if (!ok) {
+            w.rollback(m);
+            return false;
+        }
+        w.patch16(len_at, static_cast<std::uint16_t>(w.size() - len_at - 2));
+        ++c.an;
+        return true;
+    };
+    if (phase_ == Phase::first_soa) {
+        put_one(z.apex(), z.soa(), 0);
+        phase_ = Phase::records;
+    }
+    while (phase_ == Phase::records) {
+        if (static_cast<std::size_t>(node_) >= z.node_count()) {
+            phase_ = Phase::last_soa;
+            break;
+        }
+        const auto sets = z.rrsets(node_);
+        if (rrset_ >= sets.size()) {
+            ++node_;
+            rrset_ = 0;
+            rdata_ = 0;
+            continue;
+        }
+        const auto& s = sets[rrset_];
+        if ((node_ == z.apex() && s.type == type::SOA) || rdata_ >= s.count) {
+            ++rrset_;
+            rdata_ = 0;
+            continue;
+        }
+        if (!put_one(node_, s, rdata_)) {
+            if (c.an == 0) {  // a single record larger than a message: give up
+                phase_ = Phase::done;
+                return 0;
+            }
+            break;
+        }
+        ++rdata_;
+    }
+    if (phase_ == Phase::last_soa && put_one(z.apex(), z.soa(), 0)) phase_ = Phase::done;
+    std::uint16_t flags = static_cast<std::uint16_t>(flag::QR | flag::AA | (query_.flags & 0x7800));
+    std::uint8_t* h = w.data();
+    wire::put16(h, query_.id);
+    wire::put16(h + 2, flags);
+    wire::put16(h + 4, first ? 1 : 0);
+    wire::put16(h + 6, static_cast<std::uint16_t>(c.an));
+    wire::put16(h + 8, 0);
+    wire::put16(h + 10, 0);
+    return w.size();
+}
+
+}  // namespace dnsd::query

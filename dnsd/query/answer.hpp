@@ -1,0 +1,60 @@
+#pragma once
+/// The authoritative algorithm: request bytes in, response bytes out.
+///
+/// answer() is a pure function of the request, the View and the client; it
+/// is noexcept, takes no lock, allocates nothing and logs nothing, so every
+/// worker thread calls it directly on its own buffers. Transport (sockets,
+/// TCP framing, AXFR streaming) stays in the server module.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "dnsd/core/address.hpp"
+#include "dnsd/query/view.hpp"
+#include "dnsd/wire/parser.hpp"
+
+namespace dnsd::query {
+
+enum class Transport : std::uint8_t { udp, tcp };
+
+struct Client {
+    Address address;
+    Transport transport = Transport::udp;
+};
+
+struct Result {
+    /// Bytes of `response` to send; 0 means send nothing (drop).
+    std::size_t size = 0;
+    /// Set for an allowed AXFR/IXFR over TCP: the caller streams this zone
+    /// with AxfrStream instead of sending `response`.
+    const zones::Zone* transfer = nullptr;
+};
+
+/// `response` must hold at least 512 bytes; for TCP it should hold 65535.
+/// UDP answers are limited to min(client EDNS size, view.udp_payload()),
+/// or 512 without EDNS.
+Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
+              const View& view, const Client& client) noexcept;
+
+/// Produces the messages of a zone transfer one at a time (RFC 5936): the
+/// SOA, every other record, the SOA again, packed into messages of up to
+/// 64 KiB with name compression. Keeps a reference to the zone: the caller
+/// keeps the View alive while streaming.
+class AxfrStream {
+public:
+    AxfrStream(const wire::Query& query, const zones::Zone& zone) noexcept;
+    /// Writes the next message into `buffer` (at least 65535 bytes) and
+    /// returns its size, or 0 when the transfer is complete.
+    std::size_t next(std::span<std::uint8_t> buffer) noexcept;
+
+private:
+    const wire::Query& query_;
+    const zones::Zone& zone_;
+    enum class Phase : std::uint8_t { first_soa, records, last_soa, done } phase_ = Phase::first_soa;
+    std::int32_t node_ = 0;
+    std::uint32_t rrset_ = 0;
+    std::uint32_t rdata_ = 0;
+};
+
+}  // namespace dnsd::query

@@ -1,0 +1,50 @@
+#pragma once
+/// View: everything a worker needs to answer queries, as one immutable
+/// snapshot: the zones, server settings. Built by load() on a loader thread
+/// (start-up or reload), published through a SnapshotSlot, then only read.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dnsd/config/config.hpp"
+#include "dnsd/core/address.hpp"
+#include "dnsd/core/diagnostic.hpp"
+#include "zones/zone.hpp"
+
+namespace dnsd::query {
+
+class View {
+public:
+    /// Reads every zone the config names and builds the view. Returns null
+    /// when any zone had errors; all problems go to `diags`.
+    static std::shared_ptr<const View> load(const config::Config& cfg, Diagnostics& diags);
+
+    /// The zone that is the longest match for the lower-cased wire name
+    /// whose label suffixes start at `offsets[0..labels]`; null when none.
+    /// `suffix` receives the label index at which the zone origin starts.
+    const zones::Zone* find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets,
+                                 unsigned labels, std::size_t size, unsigned& suffix) const noexcept;
+
+    const std::vector<std::shared_ptr<const zones::Zone>>& zones() const noexcept { return zones_; }
+    const std::string& identity() const noexcept { return identity_; }
+    const std::string& version() const noexcept { return version_; }
+    std::uint16_t udp_payload() const noexcept { return udp_payload_; }
+    const Acl& transfer_allow() const noexcept { return transfer_allow_; }
+
+    /// For tests: a view over already built zones.
+    static std::shared_ptr<const View> make(std::vector<std::shared_ptr<const zones::Zone>> zones,
+                                            const config::Server& server);
+
+private:
+    std::vector<std::shared_ptr<const zones::Zone>> zones_;
+    std::vector<std::int32_t> table_;  ///< open addressing over origins
+    std::uint64_t mask_ = 0;
+    std::string identity_;
+    std::string version_;
+    std::uint16_t udp_payload_ = 1232;
+    Acl transfer_allow_;
+};
+
+}  // namespace dnsd::query

@@ -1,0 +1,41 @@
+#pragma once
+/// The process shell around the query engine: worker threads with their
+/// sockets, signal handling and reload. Only this module knows Asio and logs.
+///
+/// Threads: one per worker (its own io_context(1), its own SO_REUSEPORT UDP
+/// sockets and TCP acceptors, its own buffers), plus the main thread, which
+/// runs signals and publishes new snapshots. Reloads run on a loader thread.
+
+#include <memory>
+#include <string>
+
+#include "dnsd/config/config.hpp"
+#include "dnsd/core/snapshot.hpp"
+#include "dnsd/query/view.hpp"
+
+namespace dnsd::server {
+
+/// Limits of the TCP transport (RFC 7766 6.2.3 asks for both).
+struct TcpLimits {
+    unsigned max_connections_per_worker = 256;
+    unsigned idle_timeout_ms = 10'000;
+};
+
+class Server {
+public:
+    /// Binds every listen address for every worker; throws std::system_error
+    /// when a socket cannot be bound (the caller reports it and exits).
+    Server(config::Config cfg, std::shared_ptr<const query::View> view);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Runs until SIGTERM or SIGINT; SIGHUP reloads. Returns the exit code.
+    int run();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dnsd::server

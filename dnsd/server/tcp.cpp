@@ -1,0 +1,118 @@
+// DNS over TCP (RFC 7766): length-prefixed messages, several per
+// connection, answered in order; an idle timeout between queries and a cap
+// on connections per worker. Each connection is a coroutine that owns its
+// socket and its two buffers, allocated once when the connection opens.
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <chrono>
+#include <vector>
+
+#include "dnsd/query/answer.hpp"
+#include "dnsd/server/worker.hpp"
+#include "dnsd/wire/parser.hpp"
+#include "dnsd/wire/types.hpp"
+
+namespace dnsd::server {
+
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+/// Reads exactly buffer.size() bytes unless the deadline passes first.
+/// Returns false on timeout, error or end of stream.
+asio::awaitable<bool> read_within(tcp::socket& socket, asio::mutable_buffer buffer,
+                                  std::chrono::milliseconds timeout) {
+    asio::steady_timer timer(socket.get_executor());
+    timer.expires_after(timeout);
+    auto result = co_await (asio::async_read(socket, buffer, asio::as_tuple(asio::use_awaitable)) ||
+                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (result.index() != 0) co_return false;  // the timer won
+    auto [ec, n] = std::get<0>(result);
+    co_return !ec && n == buffer.size();
+}
+
+asio::awaitable<bool> write_within(tcp::socket& socket, asio::const_buffer buffer,
+                                   std::chrono::milliseconds timeout) {
+    asio::steady_timer timer(socket.get_executor());
+    timer.expires_after(timeout);
+    auto result = co_await (asio::async_write(socket, buffer, asio::as_tuple(asio::use_awaitable)) ||
+                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (result.index() != 0) co_return false;
+    auto [ec, n] = std::get<0>(result);
+    co_return !ec;
+}
+
+struct ConnectionSlot {
+    unsigned& count;
+    explicit ConnectionSlot(unsigned& c) : count(c) { ++count; }
+    ~ConnectionSlot() { --count; }
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+};
+
+asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client) {
+    ConnectionSlot slot(w.tcp_connections());
+    const auto idle = std::chrono::milliseconds(w.tcp_limits().idle_timeout_ms);
+    // A whole message must arrive and leave within this, whatever the idle
+    // timeout: a reader that trickles bytes does not hold a slot for long.
+    const auto transfer = std::chrono::milliseconds(30'000);
+    std::vector<std::uint8_t> in(wire::kMaxMessage);
+    std::vector<std::uint8_t> out(2 + wire::kMaxMessage);
+    for (;;) {
+        std::uint8_t len_bytes[2];
+        if (!co_await read_within(socket, asio::buffer(len_bytes), idle)) break;
+        const std::size_t len = wire::get16(len_bytes);
+        if (len < wire::kHeaderSize) break;  // nothing sensible to answer: close
+        if (!co_await read_within(socket, asio::buffer(in.data(), len), transfer)) break;
+
+        const auto view = w.view_ref();
+        const auto r = query::answer({in.data(), len}, {out.data() + 2, wire::kMaxMessage}, *view,
+                                     query::Client{client, query::Transport::tcp});
+        if (r.transfer) {
+            wire::Query q;
+            wire::parse_query({in.data(), len}, q);
+            query::AxfrStream stream(q, *r.transfer);
+            bool ok = true;
+            while (ok) {
+                const std::size_t n = stream.next({out.data() + 2, wire::kMaxMessage});
+                if (n == 0) break;
+                wire::put16(out.data(), static_cast<std::uint16_t>(n));
+                ok = co_await write_within(socket, asio::buffer(out.data(), n + 2), transfer);
+            }
+            if (!ok) break;
+            continue;
+        }
+        if (r.size == 0) break;
+        wire::put16(out.data(), static_cast<std::uint16_t>(r.size));
+        if (!co_await write_within(socket, asio::buffer(out.data(), r.size + 2), transfer)) break;
+    }
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+}  // namespace
+
+asio::awaitable<void> tcp_accept_loop(Worker& w, tcp::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) continue;  // e.g. EMFILE: keep accepting later connections
+        if (w.tcp_connections() >= w.tcp_limits().max_connections_per_worker) {
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
+        boost::system::error_code pe;
+        const auto peer = socket.remote_endpoint(pe);
+        if (pe) continue;
+        const auto client = Address::from_sockaddr(peer.data());
+        if (!client) continue;
+        socket.set_option(tcp::no_delay(true), pe);
+        asio::co_spawn(w.io(), tcp_session(w, std::move(socket), *client), asio::detached);
+    }
+}
+
+}  // namespace dnsd::server

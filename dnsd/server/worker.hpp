@@ -1,0 +1,65 @@
+#pragma once
+/// A worker: one thread, one io_context(1), its own UDP sockets and TCP
+/// acceptors (SO_REUSEPORT: the kernel spreads clients over workers), its
+/// own buffers and its own cached view of the current snapshot. Nothing in a
+/// worker is shared with another thread except the SnapshotSlot it reads.
+
+#include <boost/asio.hpp>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "dnsd/core/address.hpp"
+#include "dnsd/core/snapshot.hpp"
+#include "dnsd/query/view.hpp"
+#include "dnsd/server/server.hpp"
+
+namespace dnsd::server {
+
+namespace asio = boost::asio;
+
+struct UdpBatch;  // udp.cpp
+void delete_udp_batch(UdpBatch* b) noexcept;
+struct UdpBatchDeleter {
+    void operator()(UdpBatch* b) const noexcept { delete_udp_batch(b); }
+};
+using UdpBatchPtr = std::unique_ptr<UdpBatch, UdpBatchDeleter>;
+
+class Worker {
+public:
+    Worker(unsigned index, const SnapshotSlot<query::View>& slot, const std::vector<Endpoint>& listen,
+           const TcpLimits& limits);
+    ~Worker();
+
+    void start();  ///< spawns the thread
+    void stop();   ///< asks the loop to stop and joins
+
+    unsigned index() const noexcept { return index_; }
+    asio::io_context& io() noexcept { return io_; }
+    const query::View& view() noexcept { return view_.get(); }
+    /// The view with a reference count, for work that outlives one query (AXFR).
+    std::shared_ptr<const query::View> view_ref() noexcept { return view_.shared(); }
+    const TcpLimits& tcp_limits() const noexcept { return limits_; }
+    unsigned& tcp_connections() noexcept { return tcp_connections_; }
+
+private:
+    unsigned index_;
+    asio::io_context io_{1};
+    SnapshotSlot<query::View>::Local view_;
+    TcpLimits limits_;
+    unsigned tcp_connections_ = 0;
+    std::vector<std::unique_ptr<asio::ip::udp::socket>> udp_;
+    std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_;
+    UdpBatchPtr batch_;
+    std::thread thread_;
+};
+
+/// Coroutines run on a worker's io_context.
+asio::awaitable<void> udp_loop(Worker& w, asio::ip::udp::socket& socket, UdpBatch& batch);
+asio::awaitable<void> tcp_accept_loop(Worker& w, asio::ip::tcp::acceptor& acceptor);
+
+UdpBatchPtr make_udp_batch();
+/// Enables receiving the destination address when bound to a wildcard.
+void enable_pktinfo(asio::ip::udp::socket& socket, bool v6);
+}  // namespace dnsd::server

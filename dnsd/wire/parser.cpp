@@ -1,0 +1,131 @@
+#include "dnsd/wire/parser.hpp"
+
+#include "dnsd/wire/types.hpp"
+
+namespace dnsd::wire {
+
+std::size_t skip_name(std::span<const std::uint8_t> packet, std::size_t pos) noexcept {
+    std::size_t total = 0;
+    while (pos < packet.size()) {
+        const std::uint8_t len = packet[pos];
+        if ((len & 0xC0) == 0xC0) return pos + 2 <= packet.size() ? pos + 2 : 0;
+        if (len & 0xC0) return 0;  // 0x40 and 0x80 label types are not in use
+        if (len == 0) return pos + 1;
+        total += 1u + len;
+        if (total > kMaxNameLength) return 0;
+        pos += 1u + len;
+    }
+    return 0;
+}
+
+namespace {
+
+/// Reads the question name in place. Compression pointers are refused: in
+/// a query the question is the first name, so a pointer could only point
+/// into the header, and no real client sends one.
+bool read_qname(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noexcept {
+    std::size_t out = 0;
+    std::uint8_t labels = 0;
+    while (true) {
+        if (pos >= p.size()) return false;
+        const std::uint8_t len = p[pos];
+        if (len > kMaxLabelLength) return false;  // pointers and reserved label types
+        if (out + 1u + len > kMaxNameLength) return false;
+        if (pos + 1u + len > p.size()) return false;
+        q.qname_offsets[labels] = static_cast<std::uint8_t>(out);
+        q.qname[out] = len;
+        q.qname_lower[out] = len;
+        ++out;
+        ++pos;
+        if (len == 0) break;
+        for (std::uint8_t i = 0; i < len; ++i) {
+            const std::uint8_t c = p[pos + i];
+            q.qname[out] = c;
+            q.qname_lower[out] = lower(c);
+            ++out;
+        }
+        pos += len;
+        ++labels;
+    }
+    q.qname_size = static_cast<std::uint8_t>(out);
+    q.qname_labels = labels;
+    return true;
+}
+
+/// Parses one additional record; OPT fills the EDNS fields.
+Verdict read_additional(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noexcept {
+    const std::size_t start = pos;
+    const std::size_t name_end = skip_name(p, pos);
+    if (name_end == 0 || name_end + 10 > p.size()) return Verdict::formerr;
+    const std::uint16_t type = get16(&p[name_end]);
+    const std::uint16_t klass = get16(&p[name_end + 2]);
+    const std::uint32_t ttl = get32(&p[name_end + 4]);
+    const std::uint16_t rdlen = get16(&p[name_end + 8]);
+    const std::size_t rdata = name_end + 10;
+    if (rdata + rdlen > p.size()) return Verdict::formerr;
+    pos = rdata + rdlen;
+    if (type != type::OPT) return Verdict::ok;  // e.g. TSIG: not supported, ignored
+    // RFC 6891 6.1.1: at most one OPT, and its owner is the root.
+    if (q.has_edns || name_end != start + 1 || p[start] != 0) return Verdict::formerr;
+    q.has_edns = true;
+    q.edns_payload = klass;
+    q.edns_version = static_cast<std::uint8_t>(ttl >> 16);
+    q.edns_do = (ttl & 0x8000) != 0;
+    std::size_t o = rdata;
+    const std::size_t end = rdata + rdlen;
+    while (o < end) {
+        if (o + 4 > end) return Verdict::formerr;
+        const std::uint16_t code = get16(&p[o]);
+        const std::uint16_t len = get16(&p[o + 2]);
+        if (o + 4 + len > end) return Verdict::formerr;
+        if (code == edns::NSID) {
+            q.nsid = true;
+        } else if (code == edns::ECS) {
+            if (q.has_ecs) return Verdict::formerr;  // RFC 7871 7.1.1: at most one
+            q.has_ecs = true;
+            q.ecs_offset = static_cast<std::uint16_t>(o + 4);
+            q.ecs_length = len;
+        }
+        o += 4u + len;
+    }
+    return Verdict::ok;
+}
+
+}  // namespace
+
+Verdict parse_query(std::span<const std::uint8_t> p, Query& q) noexcept {
+    q.has_question = false;
+    q.has_edns = false;
+    q.has_ecs = false;
+    q.nsid = false;
+    if (p.size() < kHeaderSize) return Verdict::drop;
+    q.id = get16(&p[0]);
+    q.flags = get16(&p[2]);
+    if (q.flags & flag::QR) return Verdict::drop;  // never answer a response
+    q.opcode = static_cast<std::uint8_t>((q.flags >> 11) & 0xF);
+    const std::uint16_t qdcount = get16(&p[4]);
+    const std::uint16_t ancount = get16(&p[6]);
+    const std::uint16_t nscount = get16(&p[8]);
+    const std::uint16_t arcount = get16(&p[10]);
+
+    std::size_t pos = kHeaderSize;
+    if (qdcount == 1) {
+        if (read_qname(p, pos, q) && pos + 4 <= p.size()) {
+            q.qtype = get16(&p[pos]);
+            q.qclass = get16(&p[pos + 2]);
+            pos += 4;
+            q.question_end = static_cast<std::uint16_t>(pos);
+            q.has_question = true;
+        }
+    }
+    if (q.opcode != opcode::QUERY) return Verdict::notimp;
+    if (qdcount != 1 || !q.has_question) return Verdict::formerr;
+    if (ancount != 0 || nscount != 0) return Verdict::formerr;
+    for (std::uint16_t i = 0; i < arcount; ++i) {
+        const Verdict v = read_additional(p, pos, q);
+        if (v != Verdict::ok) return v;
+    }
+    return Verdict::ok;
+}
+
+}  // namespace dnsd::wire

@@ -1,0 +1,62 @@
+#pragma once
+/// The query parser: untrusted bytes to a Query, checking every length
+/// against what remains. noexcept, no allocation; bad input is reported as a
+/// Verdict (drop or an rcode), never an exception.
+
+#include <cstdint>
+#include <span>
+
+#include "dnsd/core/name.hpp"
+
+namespace dnsd::wire {
+
+/// What the parser concluded about a packet.
+enum class Verdict : std::uint8_t {
+    ok,       ///< a well-formed query
+    drop,     ///< too broken to answer (short header, a response)
+    formerr,  ///< answer FORMERR (question echoed when has_question)
+    notimp,   ///< opcode other than QUERY: answer NOTIMP
+};
+
+struct Query {
+    std::uint16_t id = 0;
+    std::uint16_t flags = 0;  ///< the second header word as received
+    std::uint8_t opcode = 0;
+
+    // Question (valid when has_question).
+    bool has_question = false;
+    std::uint8_t qname[kMaxNameLength];        ///< as received (case kept)
+    std::uint8_t qname_lower[kMaxNameLength];  ///< lower-cased copy
+    std::uint8_t qname_size = 0;               ///< bytes, including the root label
+    std::uint8_t qname_labels = 0;             ///< labels, not counting the root
+    /// qname_offsets[i]: offset of the i-th label; suffix i is the name
+    /// from there on. qname_offsets[qname_labels] is the root label.
+    std::uint8_t qname_offsets[128];
+    std::uint16_t qtype = 0;
+    std::uint16_t qclass = 0;
+    std::uint16_t question_end = 0;  ///< offset just past the question
+
+    // EDNS (valid when has_edns).
+    bool has_edns = false;
+    std::uint8_t edns_version = 0;
+    bool edns_do = false;
+    std::uint16_t edns_payload = 0;  ///< as sent; callers apply the 512 floor
+    bool nsid = false;               ///< NSID requested (RFC 5001)
+    /// ECS option (RFC 7871), raw: offset of the option data in the packet
+    /// and its length; 0 length when absent. Validated by its consumer.
+    std::uint16_t ecs_offset = 0;
+    std::uint16_t ecs_length = 0;
+    bool has_ecs = false;
+};
+
+/// Parses a request. On formerr/notimp, `q` holds as much as was parsed
+/// (id, flags, opcode, and the question if it was intact) so that the
+/// answer can echo it.
+Verdict parse_query(std::span<const std::uint8_t> packet, Query& q) noexcept;
+
+/// Skips a possibly compressed name at `pos`; returns the offset after it or
+/// 0 when the name runs past the end or is malformed. Pointer loops are
+/// impossible here since only the in-place part is walked.
+std::size_t skip_name(std::span<const std::uint8_t> packet, std::size_t pos) noexcept;
+
+}  // namespace dnsd::wire

@@ -1,0 +1,75 @@
+#pragma once
+/// The response writer: appends to a caller-owned buffer with a size limit,
+/// compresses names against those already written, and can roll back to a
+/// saved mark (for truncation). noexcept and allocation-free: the
+/// compression table is a fixed array of offsets.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace dnsd::wire {
+
+class Writer {
+public:
+    /// Writes into `buffer`; nothing is ever written past buffer.size().
+    explicit Writer(std::span<std::uint8_t> buffer) noexcept
+        : buf_(buffer.data()), cap_(buffer.size()), limit_(buffer.size()) {}
+
+    /// Caps how much the sections may use (the caller reserves room for OPT).
+    void set_limit(std::size_t limit) noexcept { limit_ = limit < cap_ ? limit : cap_; }
+    std::size_t limit() const noexcept { return limit_; }
+    std::size_t size() const noexcept { return pos_; }
+    std::uint8_t* data() noexcept { return buf_; }
+
+    struct Mark {
+        std::size_t pos;
+        unsigned names;
+    };
+    Mark mark() const noexcept { return {pos_, names_}; }
+    /// Forgets everything written after `m`, compression entries included.
+    void rollback(Mark m) noexcept {
+        pos_ = m.pos;
+        names_ = m.names;
+    }
+
+    // Each put returns false, writing nothing, when the limit would be passed.
+    bool put8(std::uint8_t v) noexcept;
+    bool put16(std::uint16_t v) noexcept;
+    bool put32(std::uint32_t v) noexcept;
+    bool put_bytes(const std::uint8_t* data, std::size_t size) noexcept;
+    /// Overwrites a 16-bit value already written (e.g. RDLENGTH, counts).
+    void patch16(std::size_t offset, std::uint16_t v) noexcept;
+
+    /// Appends an uncompressed wire name; when `compress`, the longest suffix
+    /// already in the message is replaced by a pointer. The suffixes written
+    /// become candidates for later names either way.
+    bool put_name(const std::uint8_t* wire, std::size_t size, bool compress = true) noexcept;
+    /// Registers a name already in the buffer (e.g. the question) for compression.
+    void remember_name(std::size_t offset) noexcept;
+
+private:
+    bool room(std::size_t n) const noexcept { return pos_ + n <= limit_; }
+    /// Offset of an earlier occurrence of the name `wire` (uncompressed, of
+    /// `size` bytes), or 0 when none.
+    std::size_t find(const std::uint8_t* wire, std::size_t size) const noexcept;
+    bool equal_at(std::size_t offset, const std::uint8_t* wire) const noexcept;
+
+    static constexpr unsigned kMaxNames = 96;
+
+    std::uint8_t* buf_;
+    std::size_t cap_;
+    std::size_t limit_;
+    std::size_t pos_ = 0;
+    /// Offsets of names (or name suffixes) written so far, with the size of
+    /// the uncompressed name found there: comparing sizes first makes most
+    /// lookups cheap misses.
+    struct Entry {
+        std::uint16_t offset;
+        std::uint8_t size;
+    };
+    Entry names_at_[kMaxNames];
+    unsigned names_ = 0;
+};
+
+}  // namespace dnsd::wire

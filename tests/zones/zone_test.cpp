@@ -1,0 +1,96 @@
+#include <catch2/catch.hpp>
+
+#include "dnsd/core/name.hpp"
+#include "dnsd/wire/types.hpp"
+#include "zones/reader.hpp"
+#include "zones/zone.hpp"
+
+using namespace dnsd;
+using namespace dnsd::zones;
+
+namespace {
+struct Built {
+    std::shared_ptr<const Zone> zone;
+    Diagnostics diags;
+    std::vector<std::string> messages() const {
+        std::vector<std::string> out;
+        for (const auto& d : diags) out.push_back(d.str());
+        return out;
+    }
+};
+Built build(const std::string& text, const std::string& origin = "example.test.") {
+    Built b;
+    const auto o = *name_from_text(origin);
+    auto records = read_zone_text(text, "t.zone", o, b.diags);
+    b.zone = Zone::build(o, std::move(records), "t.zone", b.diags);
+    return b;
+}
+std::int32_t find(const Zone& z, const char* text) {
+    const auto n = name_lower(*name_from_text(text));
+    return z.find(reinterpret_cast<const std::uint8_t*>(n.data()), n.size());
+}
+const std::string kHead =
+    "$TTL 300\n@ SOA ns hostmaster 7 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n";
+}  // namespace
+
+TEST_CASE("the store holds every name, empty non-terminals included") {
+    auto b = build(kHead + "a.b.c A 192.0.2.2\n*.w TXT \"x\"\nSub NS ns.sub\nns.sub A 192.0.2.3\n");
+    REQUIRE(b.zone);
+    const Zone& z = *b.zone;
+    CHECK(z.serial() == 7);
+    CHECK(z.negative_ttl() == 60);
+    const auto abc = find(z, "a.b.c.example.test.");
+    const auto bc = find(z, "B.C.example.test.");
+    REQUIRE(abc != kNone);
+    REQUIRE(bc != kNone);
+    CHECK(z.rrsets(bc).empty());
+    CHECK(z.node(abc).parent == bc);
+    CHECK(find(z, "c.example.test.") != kNone);
+    CHECK(find(z, "d.example.test.") == kNone);
+    const auto w = find(z, "w.example.test.");
+    REQUIRE(w != kNone);
+    CHECK(z.node(w).wildcard == find(z, "*.w.example.test."));
+    const auto sub = find(z, "sub.example.test.");
+    CHECK(z.node(sub).cut == sub);
+    CHECK(z.node(find(z, "ns.sub.example.test.")).cut == sub);
+    CHECK(z.node(z.apex()).cut == kNone);
+    CHECK(z.name(sub) == *name_from_text("Sub.example.test."));  // case as written
+    // the NS target is resolved for glue
+    const auto* ns = z.rrset(sub, wire::type::NS);
+    REQUIRE(ns);
+    CHECK(z.rdatas(*ns)[0].target == find(z, "ns.sub.example.test."));
+}
+
+TEST_CASE("duplicate records collapse and differing TTLs warn") {
+    auto b = build(kHead + "x A 192.0.2.9\nx A 192.0.2.9\nx 60 A 192.0.2.10\n");
+    REQUIRE(b.zone);
+    const auto x = find(*b.zone, "x.example.test.");
+    CHECK(b.zone->rrset(x, wire::type::A)->count == 2);
+    CHECK(b.messages() ==
+          std::vector<std::string>{"t.zone:7: warning: TTL 60 differs from the RRset's TTL 300; using 300 (RFC 2181 5.2)"});
+}
+
+TEST_CASE("zone checks report every problem with its line") {
+    SECTION("no SOA, no NS") {
+        auto b = build("$TTL 300\nwww A 192.0.2.1\n");
+        CHECK_FALSE(b.zone);
+        CHECK(b.messages() == std::vector<std::string>{"t.zone: zone example.test. has no SOA record at its apex",
+                                                       "t.zone: zone example.test. has no NS records at its apex"});
+    }
+    SECTION("CNAME beside other data, data below a delegation, a second SOA") {
+        auto b = build(kHead +
+                       "alias CNAME www\n"                 // 5
+                       "alias A 192.0.2.7\n"               // 6
+                       "sub NS ns.other.\n"                // 7
+                       "deep.sub MX 10 mail\n"             // 8
+                       "x SOA ns hostmaster 1 2 3 4 5\n"   // 9
+                       "@ SOA ns hostmaster 8 3600 600 86400 60\n");  // 10
+        CHECK_FALSE(b.zone);
+        const auto m = b.messages();
+        CHECK(std::find(m.begin(), m.end(), "t.zone:6: CNAME and other data at alias.example.test. (RFC 1034 3.6.2)") != m.end());
+        CHECK(std::find(m.begin(), m.end(),
+                        "t.zone:8: data below the delegation sub.example.test. must be glue (A or AAAA): deep.sub.example.test.") != m.end());
+        CHECK(std::find(m.begin(), m.end(), "t.zone:9: SOA record outside the zone apex: x.example.test.") != m.end());
+        CHECK(std::find(m.begin(), m.end(), "t.zone:10: zone example.test. has more than one SOA record") != m.end());
+    }
+}

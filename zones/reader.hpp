@@ -1,0 +1,35 @@
+#pragma once
+/// Reads RFC 1035 master files into Records.
+///
+/// Entries are tokenised here (comments, quoted strings, parentheses spanning
+/// lines, blank owners, `$ORIGIN`, `$TTL`, `$INCLUDE`) so that every record
+/// and every error keeps its file and line; each record's text is then
+/// handed to ldns (`ldns_rr_new_frm_str`), so any type ldns knows parses.
+/// ldns stays private to this file. Thread-safe: no shared state.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsd/core/diagnostic.hpp"
+#include "zones/record.hpp"
+
+namespace dnsd::zones {
+
+struct ReadOptions {
+    unsigned max_include_depth = 8;  ///< nested $INCLUDE levels allowed
+};
+
+/// Reads `path` with `origin_wire` as the initial $ORIGIN. Problems are added
+/// to `diags` with file and line; records that failed to parse are skipped.
+/// `$INCLUDE` paths are relative to the directory of the including file.
+std::vector<Record> read_zone_file(const std::string& path, std::string_view origin_wire,
+                                   Diagnostics& diags, const ReadOptions& options = {});
+
+/// As read_zone_file, from text in memory; `name` is used in diagnostics and
+/// its directory as the base for relative `$INCLUDE` paths.
+std::vector<Record> read_zone_text(std::string_view text, const std::string& name,
+                                   std::string_view origin_wire, Diagnostics& diags,
+                                   const ReadOptions& options = {});
+
+}  // namespace dnsd::zones
