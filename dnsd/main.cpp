@@ -17,7 +17,8 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: dnsd run -c FILE     serve in the foreground (SIGHUP reloads, SIGTERM stops)
+constexpr const char* kUsage =
+    R"(usage: dnsd run -c FILE     serve in the foreground (SIGHUP reloads, SIGTERM stops)
        dnsd check -c FILE   check the configuration and every zone it names
        dnsd --version
        dnsd --help
@@ -56,8 +57,10 @@ int run(const std::string& path) {
     std::shared_ptr<const dnsd::query::View> view;
     if (!diags.has_errors()) view = dnsd::query::View::load(cfg, diags);
     for (const auto& d : diags) {
-        if (d.severity == dnsd::Severity::warning) spdlog::warn("{}", d.str());
-        else spdlog::error("{}", d.str());
+        if (d.severity == dnsd::Severity::warning)
+            spdlog::warn("{}", d.str());
+        else
+            spdlog::error("{}", d.str());
     }
     if (!view) {
         spdlog::error("{}: not starting: the configuration has errors", path);

@@ -42,8 +42,7 @@ std::int32_t Zone::find(const std::uint8_t* lower_wire, std::size_t size) const 
         const std::int32_t i = table_[slot];
         if (i == kNone) return kNone;
         const Node& n = nodes_[static_cast<std::size_t>(i)];
-        if (n.name_size == size &&
-            std::equal(lower_wire, lower_wire + size, bytes_.data() + n.lower_offset))
+        if (n.name_size == size && std::equal(lower_wire, lower_wire + size, bytes_.data() + n.lower_offset))
             return i;
         slot = (slot + 1) & mask_;
     }
@@ -100,9 +99,8 @@ std::shared_ptr<const Zone> Zone::build(std::string_view origin_wire, std::vecto
 
 std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vector<Record> records,
                                          const std::string& file, Diagnostics& diags) {
-    const std::size_t errors_before = std::count_if(diags.begin(), diags.end(), [](const auto& d) {
-        return d.severity == Severity::error;
-    });
+    const std::size_t errors_before = std::count_if(
+        diags.begin(), diags.end(), [](const auto& d) { return d.severity == Severity::error; });
     const std::string origin = name_lower(origin_wire);
     std::unordered_map<std::string, Pending> by_name;
     by_name[origin] = Pending{std::string(origin_wire), origin, {}};
@@ -110,12 +108,14 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vect
     for (const Record& r : records) {
         std::string low = name_lower(r.owner);
         if (!name_is_subdomain(low, origin)) {
-            diags.error(r.file, r.line, "name outside zone " + name_to_text(origin) + ": " + name_to_text(r.owner));
+            diags.error(r.file, r.line,
+                        "name outside zone " + name_to_text(origin) + ": " + name_to_text(r.owner));
             continue;
         }
         if (r.type == type::OPT || r.type == type::AXFR || r.type == type::IXFR || r.type == type::ANY ||
             r.type == type::TSIG || r.type == type::TKEY || r.type == type::MAILA || r.type == type::MAILB) {
-            diags.error(r.file, r.line, "record type " + std::to_string(r.type) + " is not allowed in a zone");
+            diags.error(r.file, r.line,
+                        "record type " + std::to_string(r.type) + " is not allowed in a zone");
             continue;
         }
         auto [it, fresh] = by_name.try_emplace(low);
@@ -234,7 +234,8 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vect
                 diags.error(r.file, r.line, "SOA record outside the zone apex: " + name_to_text(r.owner));
             if (t == type::CNAME) {
                 if (recs.size() > 1)
-                    diags.error(recs[1]->file, recs[1]->line, "more than one CNAME at " + name_to_text(r.owner));
+                    diags.error(recs[1]->file, recs[1]->line,
+                                "more than one CNAME at " + name_to_text(r.owner));
                 for (const auto& [other, orecs] : p.sets)
                     if (other != type::CNAME && other != type::RRSIG && other != type::NSEC)
                         diags.error(orecs.front()->file, orecs.front()->line,
@@ -242,8 +243,8 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vect
                 if (i == 0) diags.error(r.file, r.line, "CNAME at the zone apex");
             }
             if (n.cut == static_cast<std::int32_t>(i)) {
-                if (t != type::NS && t != type::DS && t != type::A && t != type::AAAA &&
-                    t != type::RRSIG && t != type::NSEC)
+                if (t != type::NS && t != type::DS && t != type::A && t != type::AAAA && t != type::RRSIG &&
+                    t != type::NSEC)
                     diags.error(r.file, r.line,
                                 "only NS, DS and glue may sit at the delegation " + name_to_text(r.owner));
             } else if (n.cut != kNone && t != type::A && t != type::AAAA) {
@@ -254,9 +255,8 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vect
         }
     }
 
-    const auto errors_after = static_cast<std::size_t>(std::count_if(diags.begin(), diags.end(), [](const auto& d) {
-        return d.severity == Severity::error;
-    }));
+    const auto errors_after = static_cast<std::size_t>(std::count_if(
+        diags.begin(), diags.end(), [](const auto& d) { return d.severity == Severity::error; }));
     if (errors_after != errors_before) return nullptr;
 
     // Hash table at most half full.
@@ -295,6 +295,8 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vect
         z.serial_ = wire::get32(end - 20);
         z.negative_ttl_ = std::min(soa.ttl, wire::get32(end - 4));  // RFC 2308 5
     }
+    z.negative_soa_ = soa;
+    z.negative_soa_.ttl = z.negative_ttl_;
     return zone;
 }
 

@@ -23,9 +23,9 @@ namespace dnsd::zones {
 inline constexpr std::int32_t kNone = -1;
 
 struct Rdata {
-    std::uint32_t offset = 0;    ///< into Zone::bytes()
+    std::uint32_t offset = 0;  ///< into Zone::bytes()
     std::uint16_t size = 0;
-    std::int32_t target = kNone; ///< node named in NS/MX/SRV rdata, when in this zone
+    std::int32_t target = kNone;  ///< node named in NS/MX/SRV rdata, when in this zone
 };
 
 struct RRset {
@@ -53,17 +53,18 @@ public:
     /// inside the origin, one SOA at the apex, at least one NS there, CNAME
     /// alone at its name, only glue (A/AAAA) below delegations. Returns null
     /// when there were errors (all of them appended to `diags`).
-    static std::shared_ptr<const Zone> build(std::string_view origin_wire,
-                                             std::vector<Record> records,
+    static std::shared_ptr<const Zone> build(std::string_view origin_wire, std::vector<Record> records,
                                              const std::string& file, Diagnostics& diags);
 
-    std::string_view origin() const noexcept { return name(apex()); }          ///< as written
+    std::string_view origin() const noexcept { return name(apex()); }  ///< as written
     std::string_view origin_lower() const noexcept { return lower_name(apex()); }
     std::int32_t apex() const noexcept { return 0; }
     std::uint32_t serial() const noexcept { return serial_; }
     /// The SOA RRset of the apex and the TTL negative answers carry.
     const RRset& soa() const noexcept { return rrsets_[soa_rrset_]; }
     std::uint32_t negative_ttl() const noexcept { return negative_ttl_; }
+    /// The SOA RRset as negative answers carry it: TTL min(SOA TTL, MINIMUM).
+    const RRset& negative_soa() const noexcept { return negative_soa_; }
 
     /// Exact lookup of a lower-cased wire name; kNone when absent.
     std::int32_t find(const std::uint8_t* lower_wire, std::size_t size) const noexcept;
@@ -104,6 +105,7 @@ private:
     std::uint64_t mask_ = 0;
     std::uint32_t soa_rrset_ = 0;
     std::uint32_t negative_ttl_ = 0;
+    RRset negative_soa_;
     std::uint32_t serial_ = 0;
 
     friend class Builder;

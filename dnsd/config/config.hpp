@@ -16,11 +16,11 @@
 namespace dnsd::config {
 
 struct Server {
-    std::vector<Endpoint> listen;          ///< UDP and TCP on each; default 127.0.0.1:53
-    unsigned threads = 0;                  ///< 0: one per core
-    std::string identity;                  ///< id.server, hostname.bind and NSID; empty: none
-    std::uint16_t udp_payload = 1232;      ///< largest UDP answer we send (512..4096)
-    Acl transfer_allow;                    ///< who may AXFR
+    std::vector<Endpoint> listen;      ///< UDP and TCP on each; default 127.0.0.1:53
+    unsigned threads = 0;              ///< 0: one per core
+    std::string identity;              ///< id.server, hostname.bind and NSID; empty: none
+    std::uint16_t udp_payload = 1232;  ///< largest UDP answer we send (512..4096)
+    Acl transfer_allow;                ///< who may AXFR
 };
 
 struct Zone {

@@ -105,7 +105,9 @@ bool Prefix::contains(const Address& a) const noexcept {
     return a.family == address.family && bits_match(a.bytes.data(), address.bytes.data(), length);
 }
 
-std::string Prefix::str() const { return address.str() + "/" + std::to_string(length); }
+std::string Prefix::str() const {
+    return address.str() + "/" + std::to_string(length);
+}
 
 std::optional<Endpoint> Endpoint::parse(std::string_view text) {
     std::string_view host, port;

@@ -85,7 +85,7 @@ std::size_t name_size_at(const std::uint8_t* p, std::size_t limit) noexcept {
 
 void negative(Plan& plan, const Zone& z, std::uint16_t code) noexcept {
     plan.rcode = code;
-    plan.add_authority(Entry{&z, &z.soa(), z.name_bytes(z.apex()), z.node(z.apex()).name_size});
+    plan.add_authority(Entry{&z, &z.negative_soa(), z.name_bytes(z.apex()), z.node(z.apex()).name_size});
 }
 
 void referral(Plan& plan, const Zone& z, std::int32_t cut) noexcept {
@@ -264,8 +264,8 @@ void put_opt(Writer& w, const Query& q, const View& v, std::uint16_t code, Count
     if (ok) ++c.ar;
 }
 
-std::size_t finish(Writer& w, const Query& q, std::uint16_t flags, std::uint16_t code,
-                   const Counts& c, bool question) noexcept {
+std::size_t finish(Writer& w, const Query& q, std::uint16_t flags, std::uint16_t code, const Counts& c,
+                   bool question) noexcept {
     std::uint8_t* h = w.data();
     wire::put16(h, q.id);
     wire::put16(h + 2, static_cast<std::uint16_t>(flags | (code & 0xF)));
@@ -277,8 +277,7 @@ std::size_t finish(Writer& w, const Query& q, std::uint16_t flags, std::uint16_t
 }
 
 bool put_question(Writer& w, std::span<const std::uint8_t> request, const Query& q) noexcept {
-    if (!w.put_bytes(request.data() + wire::kHeaderSize, q.question_end - wire::kHeaderSize))
-        return false;
+    if (!w.put_bytes(request.data() + wire::kHeaderSize, q.question_end - wire::kHeaderSize)) return false;
     w.remember_name(wire::kHeaderSize);
     return true;
 }
@@ -310,9 +309,13 @@ bool chaos_name(const Query& q, const char* wire_name, std::size_t size) noexcep
 std::size_t chaos(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const Query& q,
                   const View& v, std::size_t limit) noexcept {
     static constexpr char kIdServer[] = "\x02id\x06server";
-    static constexpr char kHostnameBind[] = "\x08hostname\x04" "bind";
+    static constexpr char kHostnameBind[] =
+        "\x08hostname\x04"
+        "bind";
     static constexpr char kVersionServer[] = "\x07version\x06server";
-    static constexpr char kVersionBind[] = "\x07version\x04" "bind";
+    static constexpr char kVersionBind[] =
+        "\x07version\x04"
+        "bind";
     const std::string* text = nullptr;
     if (chaos_name(q, kIdServer, sizeof kIdServer) || chaos_name(q, kHostnameBind, sizeof kHostnameBind))
         text = &v.identity();

@@ -34,8 +34,8 @@ struct Result {
 /// `response` must hold at least 512 bytes; for TCP it should hold 65535.
 /// UDP answers are limited to min(client EDNS size, view.udp_payload()),
 /// or 512 without EDNS.
-Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
-              const View& view, const Client& client) noexcept;
+Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
+              const Client& client) noexcept;
 
 /// Produces the messages of a zone transfer one at a time (RFC 5936): the
 /// SOA, every other record, the SOA again, packed into messages of up to

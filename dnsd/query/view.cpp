@@ -56,7 +56,8 @@ const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::ui
             const std::int32_t z = table_[slot];
             if (z == zones::kNone) break;
             const auto origin = zones_[static_cast<std::size_t>(z)]->origin_lower();
-            if (origin.size() == n && std::equal(s, s + n, reinterpret_cast<const std::uint8_t*>(origin.data()))) {
+            if (origin.size() == n &&
+                std::equal(s, s + n, reinterpret_cast<const std::uint8_t*>(origin.data()))) {
                 suffix = i;
                 return zones_[static_cast<std::size_t>(z)].get();
             }

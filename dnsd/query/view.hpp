@@ -24,8 +24,8 @@ public:
     /// The zone that is the longest match for the lower-cased wire name
     /// whose label suffixes start at `offsets[0..labels]`; null when none.
     /// `suffix` receives the label index at which the zone origin starts.
-    const zones::Zone* find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets,
-                                 unsigned labels, std::size_t size, unsigned& suffix) const noexcept;
+    const zones::Zone* find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets, unsigned labels,
+                                 std::size_t size, unsigned& suffix) const noexcept;
 
     const std::vector<std::shared_ptr<const zones::Zone>>& zones() const noexcept { return zones_; }
     const std::string& identity() const noexcept { return identity_; }

@@ -94,7 +94,8 @@ struct Server::Impl {
     std::atomic<bool> loading{false};
     bool reload_again = false;
 
-    Impl(config::Config c, std::shared_ptr<const query::View> view) : cfg(std::move(c)), slot(std::move(view)) {}
+    Impl(config::Config c, std::shared_ptr<const query::View> view)
+        : cfg(std::move(c)), slot(std::move(view)) {}
 
     void wait_signal() {
         signals.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -124,16 +125,20 @@ struct Server::Impl {
             auto next = config::read_config(path, diags);
             std::shared_ptr<const query::View> view;
             if (!diags.has_errors()) view = query::View::load(next, diags);
-            asio::post(main, [this, next = std::move(next), view = std::move(view), diags = std::move(diags)]() mutable {
+            asio::post(main, [this, next = std::move(next), view = std::move(view),
+                              diags = std::move(diags)]() mutable {
                 finish_reload(std::move(next), std::move(view), diags);
             });
         });
     }
 
-    void finish_reload(config::Config next, std::shared_ptr<const query::View> view, const Diagnostics& diags) {
+    void finish_reload(config::Config next, std::shared_ptr<const query::View> view,
+                       const Diagnostics& diags) {
         for (const auto& d : diags) {
-            if (d.severity == Severity::warning) spdlog::warn("reload: {}", d.str());
-            else spdlog::error("reload: {}", d.str());
+            if (d.severity == Severity::warning)
+                spdlog::warn("reload: {}", d.str());
+            else
+                spdlog::error("reload: {}", d.str());
         }
         if (!view) {
             spdlog::error("reload of {} failed; still serving the previous configuration", cfg.path);

@@ -34,8 +34,12 @@ struct UdpBatch {
     std::uint8_t tx[kBatch][kTxSize];
 };
 
-UdpBatchPtr make_udp_batch() { return UdpBatchPtr(new UdpBatch()); }
-void delete_udp_batch(UdpBatch* b) noexcept { delete b; }
+UdpBatchPtr make_udp_batch() {
+    return UdpBatchPtr(new UdpBatch());
+}
+void delete_udp_batch(UdpBatch* b) noexcept {
+    delete b;
+}
 
 void enable_pktinfo(asio::ip::udp::socket& socket, bool v6) {
     const int on = 1;
@@ -51,7 +55,8 @@ namespace {
 /// data of its reply, so that a socket bound to a wildcard answers from the
 /// address the query was sent to. Returns the control length.
 std::size_t reply_cmsg(const msghdr& in, std::uint8_t* out) noexcept {
-    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&in)); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&in)); c;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
             in_pktinfo info;
             std::memcpy(&info, CMSG_DATA(c), sizeof info);
@@ -136,8 +141,8 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
 asio::awaitable<void> udp_loop(Worker& w, asio::ip::udp::socket& socket, UdpBatch& batch) {
     const int fd = socket.native_handle();
     for (;;) {
-        auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read,
-                                               asio::as_tuple(asio::use_awaitable));
+        auto [ec] =
+            co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;  // closed on stop
         // Drain what is queued, but yield to the TCP side after a while.
         for (int rounds = 0; rounds < 64; ++rounds)

@@ -68,8 +68,7 @@ bool Writer::equal_at(std::size_t offset, const std::uint8_t* wire) const noexce
 
 std::size_t Writer::find(const std::uint8_t* wire, std::size_t size) const noexcept {
     for (unsigned i = 0; i < names_; ++i)
-        if (names_at_[i].size == size && equal_at(names_at_[i].offset, wire))
-            return names_at_[i].offset;
+        if (names_at_[i].size == size && equal_at(names_at_[i].offset, wire)) return names_at_[i].offset;
     return 0;
 }
 
@@ -108,8 +107,7 @@ void Writer::remember_name(std::size_t offset) noexcept {
         if (starts[i] > 0x3FFF) break;
         const std::size_t suffix = total - sizes[i];
         if (suffix <= 1) break;
-        names_at_[names_++] = {static_cast<std::uint16_t>(starts[i]),
-                               static_cast<std::uint8_t>(suffix)};
+        names_at_[names_++] = {static_cast<std::uint16_t>(starts[i]), static_cast<std::uint8_t>(suffix)};
     }
 }
 

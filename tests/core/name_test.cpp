@@ -5,9 +5,15 @@
 using namespace dnsd;
 
 TEST_CASE("names convert between text and wire") {
-    const std::string com("\x07" "example\x03" "com\x00", 13);
+    const std::string com(
+        "\x07"
+        "example\x03"
+        "com\x00",
+        13);
     CHECK(*name_from_text("example.com.") == com);
-    CHECK(*name_from_text("example", std::string_view("\x03" "com\x00", 5)) == com);
+    CHECK(*name_from_text("example", std::string_view("\x03"
+                                                      "com\x00",
+                                                      5)) == com);
     CHECK(*name_from_text("@", com) == com);
     CHECK(name_to_text(com) == "example.com.");
     CHECK(name_to_text(*name_from_text("a\\.b.c.")) == "a\\.b.c.");

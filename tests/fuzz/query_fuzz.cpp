@@ -16,7 +16,8 @@ const dnsd::query::View& view() {
     static auto v = [] {
         dnsd::Diagnostics diags;
         const auto origin = *dnsd::name_from_text("example.test.");
-        auto records = dnsd::zones::read_zone_file(DNSD_SOURCE_DIR "/tests/query/data/example.test.zone", origin, diags);
+        auto records =
+            dnsd::zones::read_zone_file(DNSD_SOURCE_DIR "/tests/query/data/example.test.zone", origin, diags);
         auto zone = dnsd::zones::Zone::build(origin, std::move(records), "example.test.zone", diags);
         if (!zone) std::abort();
         dnsd::config::Server server;

@@ -20,16 +20,28 @@ void* operator new(std::size_t n) {
     if (void* p = std::malloc(n ? n : 1)) return p;
     throw std::bad_alloc();
 }
-void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new[](std::size_t n) {
+    return operator new(n);
+}
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
     return std::malloc(n ? n : 1);
 }
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+    return operator new(n, t);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
 
 int main() {
     using namespace dnsd;
@@ -40,27 +52,28 @@ int main() {
     const auto view = load_view("tests/query/data/example.test.zone", "example.test.", server);
 
     std::vector<Packet> packets;
-    const char* names[] = {"www.example.test.", "WWW.EXAMPLE.TEST.", "nope.example.test.", "b.c.example.test.",
-                           "x.wild.example.test.", "a.b.wild.example.test.", "chain1.example.test.",
-                           "loop1.example.test.", "dangling.example.test.", "deep.sub.example.test.",
-                           "sibling.example.test.", "example.test.", "big.example.test.", "srv.example.test.",
-                           "other.org.", "any.wcname.example.test."};
+    const char* names[] = {"www.example.test.",       "WWW.EXAMPLE.TEST.",     "nope.example.test.",
+                           "b.c.example.test.",       "x.wild.example.test.",  "a.b.wild.example.test.",
+                           "chain1.example.test.",    "loop1.example.test.",   "dangling.example.test.",
+                           "deep.sub.example.test.",  "sibling.example.test.", "example.test.",
+                           "big.example.test.",       "srv.example.test.",     "other.org.",
+                           "any.wcname.example.test."};
     const std::uint16_t types[] = {1, 28, 2, 15, 16, 33, 43, 255, 6, 5, 252, 251};
     for (const char* n : names)
         for (auto t : types) {
-            packets.push_back(query(n, t));
-            packets.push_back(query(n, t, 1, true, 512));
-            packets.push_back(query(n, t, 1, true, 4096, std::string("\x00\x03\x00\x00", 4)));
+            packets.push_back(make_query(n, t));
+            packets.push_back(make_query(n, t, 1, true, 512));
+            packets.push_back(make_query(n, t, 1, true, 4096, std::string("\x00\x03\x00\x00", 4)));
         }
-    packets.push_back(query("id.server.", 16, 3));
-    packets.push_back(query("version.bind.", 16, 3));
+    packets.push_back(make_query("id.server.", 16, 3));
+    packets.push_back(make_query("version.bind.", 16, 3));
     Packet bad;
     bad.header(1, 0, 2, 0, 0, 0).name("a.").u16(1).u16(1);
     packets.push_back(bad);
     Packet notimp;
     notimp.header(1, 0x2800, 1, 0, 0, 0).name("www.example.test.").u16(1).u16(1);
     packets.push_back(notimp);
-    Packet badvers = query("www.example.test.", 1);
+    Packet badvers = make_query("www.example.test.", 1);
     badvers.bytes[11] = 1;
     badvers.opt(1232, 3);
     packets.push_back(badvers);
@@ -72,7 +85,8 @@ int main() {
     for (int round = 0; round < 6; ++round)
         for (const auto& p : packets)
             for (auto t : {query::Transport::udp, query::Transport::tcp}) {
-                const auto r = query::answer({p.bytes.data(), p.bytes.size()}, out, *view, query::Client{client, t});
+                const auto r =
+                    query::answer({p.bytes.data(), p.bytes.size()}, out, *view, query::Client{client, t});
                 answered += r.size ? 1 : 0;
                 bytes += r.size;
             }

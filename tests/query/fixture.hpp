@@ -2,8 +2,6 @@
 // Test helper: a View over the test zone, and answers decoded with ldns,
 // an independent decoder, so that the tests do not trust our own parser.
 
-#include <ldns/ldns.h>
-
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -13,6 +11,7 @@
 #include "dnsd/query/answer.hpp"
 #include "dnsd/query/view.hpp"
 #include "tests/wire/packet.hpp"
+#include "zones/ldns.hpp"
 #include "zones/reader.hpp"
 
 #ifndef DNSD_SOURCE_DIR
@@ -42,7 +41,9 @@ struct Reply {
     Reply() = default;
     Reply(const Reply&) = delete;
     Reply& operator=(const Reply&) = delete;
-    Reply(Reply&& o) noexcept : bytes(std::move(o.bytes)), pkt(o.pkt), transfer(o.transfer) { o.pkt = nullptr; }
+    Reply(Reply&& o) noexcept : bytes(std::move(o.bytes)), pkt(o.pkt), transfer(o.transfer) {
+        o.pkt = nullptr;
+    }
     ~Reply() {
         if (pkt) ldns_pkt_free(pkt);
     }
@@ -57,10 +58,17 @@ struct Reply {
         std::multiset<std::string> out;
         ldns_rr_list* list = nullptr;
         switch (s) {
-            case LDNS_SECTION_ANSWER: list = ldns_pkt_answer(pkt); break;
-            case LDNS_SECTION_AUTHORITY: list = ldns_pkt_authority(pkt); break;
-            case LDNS_SECTION_ADDITIONAL: list = ldns_pkt_additional(pkt); break;
-            default: break;
+            case LDNS_SECTION_ANSWER:
+                list = ldns_pkt_answer(pkt);
+                break;
+            case LDNS_SECTION_AUTHORITY:
+                list = ldns_pkt_authority(pkt);
+                break;
+            case LDNS_SECTION_ADDITIONAL:
+                list = ldns_pkt_additional(pkt);
+                break;
+            default:
+                break;
         }
         for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) {
             char* text = ldns_rr2str(ldns_rr_list_rr(list, i));
@@ -82,8 +90,8 @@ inline Reply ask(const query::View& view, const Packet& p, query::Transport t = 
                  const char* client = "127.0.0.1") {
     Reply r;
     std::vector<std::uint8_t> buf(65535);
-    const auto res = query::answer({p.bytes.data(), p.bytes.size()}, buf, view,
-                                   query::Client{*Address::parse(client), t});
+    const auto res =
+        query::answer({p.bytes.data(), p.bytes.size()}, buf, view, query::Client{*Address::parse(client), t});
     r.transfer = res.transfer;
     buf.resize(res.size);
     r.bytes = std::move(buf);

@@ -21,7 +21,9 @@ struct Packet {
         bytes.push_back(static_cast<std::uint8_t>(v));
         return *this;
     }
-    Packet& u32(std::uint32_t v) { return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v)); }
+    Packet& u32(std::uint32_t v) {
+        return u16(static_cast<std::uint16_t>(v >> 16)).u16(static_cast<std::uint16_t>(v));
+    }
     Packet& raw(const std::string& s) {
         bytes.insert(bytes.end(), s.begin(), s.end());
         return *this;
@@ -42,8 +44,8 @@ struct Packet {
 };
 
 /// A standard query: RD set, one question, optional OPT.
-inline Packet query(const std::string& qname, std::uint16_t qtype, std::uint16_t qclass = 1,
-                    bool edns = false, std::uint16_t payload = 1232, const std::string& options = {}) {
+inline Packet make_query(const std::string& qname, std::uint16_t qtype, std::uint16_t qclass = 1,
+                         bool edns = false, std::uint16_t payload = 1232, const std::string& options = {}) {
     Packet p;
     p.header(0x1234, 0x0100, 1, 0, 0, edns ? 1 : 0).name(qname).u16(qtype).u16(qclass);
     if (edns) p.opt(payload, 0, false, options);

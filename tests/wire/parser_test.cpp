@@ -8,19 +8,22 @@ using namespace dnsd::wire;
 using dnsd::test::Packet;
 
 namespace {
-Verdict parse(const Packet& p, Query& q) { return parse_query({p.bytes.data(), p.bytes.size()}, q); }
+Verdict parse(const Packet& p, Query& q) {
+    return parse_query({p.bytes.data(), p.bytes.size()}, q);
+}
 }  // namespace
 
 TEST_CASE("a plain query parses with its name lower-cased beside the original") {
     Query q;
-    REQUIRE(parse(test::query("WwW.Example.COM.", 1), q) == Verdict::ok);
+    REQUIRE(parse(test::make_query("WwW.Example.COM.", 1), q) == Verdict::ok);
     CHECK(q.id == 0x1234);
     CHECK(q.qtype == 1);
     CHECK(q.qclass == 1);
     CHECK(q.qname_labels == 3);
     CHECK(q.qname_size == 17);
     CHECK(std::string(reinterpret_cast<char*>(q.qname), q.qname_size) == *name_from_text("WwW.Example.COM."));
-    CHECK(std::string(reinterpret_cast<char*>(q.qname_lower), q.qname_size) == *name_from_text("www.example.com."));
+    CHECK(std::string(reinterpret_cast<char*>(q.qname_lower), q.qname_size) ==
+          *name_from_text("www.example.com."));
     CHECK(q.qname_offsets[1] == 4);
     CHECK(q.qname_offsets[3] == 16);
     CHECK_FALSE(q.has_edns);
@@ -28,9 +31,9 @@ TEST_CASE("a plain query parses with its name lower-cased beside the original") 
 
 TEST_CASE("EDNS fields and options are read") {
     Query q;
-    std::string opts = std::string("\x00\x03\x00\x00", 4)                      // NSID
+    std::string opts = std::string("\x00\x03\x00\x00", 4)                                  // NSID
                        + std::string("\x00\x08\x00\x07\x00\x01\x18\x00\xc0\x00\x02", 11);  // ECS 192.0.2/24
-    auto p = test::query("example.com.", 28, 1, true, 4096, opts);
+    auto p = test::make_query("example.com.", 28, 1, true, 4096, opts);
     REQUIRE(parse(p, q) == Verdict::ok);
     CHECK(q.has_edns);
     CHECK(q.edns_payload == 4096);
@@ -98,29 +101,29 @@ TEST_CASE("hostile or malformed questions get FORMERR") {
         CHECK(parse(p, q) == Verdict::formerr);
     }
     SECTION("an additional record whose length runs past the end") {
-        Packet p = test::query("a.", 1);
+        Packet p = test::make_query("a.", 1);
         p.bytes[11] = 1;
         p.u8(0).u16(41).u16(512).u32(0).u16(20).u16(3);
         CHECK(parse(p, q) == Verdict::formerr);
     }
     SECTION("an EDNS option whose length runs past the OPT rdata") {
-        auto p = test::query("a.", 1, 1, true, 1232, std::string("\x00\x03\x00\x09", 4));
+        auto p = test::make_query("a.", 1, 1, true, 1232, std::string("\x00\x03\x00\x09", 4));
         CHECK(parse(p, q) == Verdict::formerr);
     }
     SECTION("two OPT records") {
-        Packet p = test::query("a.", 1);
+        Packet p = test::make_query("a.", 1);
         p.bytes[11] = 2;
         p.opt(1232).opt(1232);
         CHECK(parse(p, q) == Verdict::formerr);
     }
     SECTION("an OPT whose owner is not the root") {
-        Packet p = test::query("a.", 1);
+        Packet p = test::make_query("a.", 1);
         p.bytes[11] = 1;
         p.name("a.").u16(41).u16(512).u32(0).u16(0);
         CHECK(parse(p, q) == Verdict::formerr);
     }
     SECTION("additional records that are not there") {
-        Packet p = test::query("a.", 1);
+        Packet p = test::make_query("a.", 1);
         p.bytes[11] = 3;
         CHECK(parse(p, q) == Verdict::formerr);
     }
@@ -136,7 +139,7 @@ TEST_CASE("other opcodes are NOTIMP with the question kept when intact") {
 }
 
 TEST_CASE("every truncation of a valid query is handled") {
-    auto p = test::query("www.example.com.", 1, 1, true, 1232, std::string("\x00\x03\x00\x00", 4));
+    auto p = test::make_query("www.example.com.", 1, 1, true, 1232, std::string("\x00\x03\x00\x00", 4));
     Query q;
     REQUIRE(parse(p, q) == Verdict::ok);
     for (std::size_t n = 0; n < p.bytes.size(); ++n) {

@@ -9,7 +9,9 @@ using namespace dnsd;
 using dnsd::wire::Writer;
 
 namespace {
-std::string wire_of(const char* text) { return *name_from_text(text); }
+std::string wire_of(const char* text) {
+    return *name_from_text(text);
+}
 bool put(Writer& w, const std::string& n) {
     return w.put_name(reinterpret_cast<const std::uint8_t*>(n.data()), n.size());
 }
@@ -43,7 +45,9 @@ TEST_CASE("names are compressed against earlier names, case-insensitively") {
     SECTION("no false match on a partial label") {
         const auto at = w.size();
         REQUIRE(put(w, wire_of("ample.com.")));
-        CHECK(written(buf, w, at) == std::string("\x05" "ample\xC0\x18", 8));
+        CHECK(written(buf, w, at) == std::string("\x05"
+                                                 "ample\xC0\x18",
+                                                 8));
     }
     SECTION("the root is a single zero byte") {
         const auto at = w.size();

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "tests/messages.hpp"
+
 #include "dnsd/core/name.hpp"
 #include "dnsd/wire/types.hpp"
 #include "zones/reader.hpp"
@@ -12,11 +14,7 @@ namespace {
 struct Built {
     std::shared_ptr<const Zone> zone;
     Diagnostics diags;
-    std::vector<std::string> messages() const {
-        std::vector<std::string> out;
-        for (const auto& d : diags) out.push_back(d.str());
-        return out;
-    }
+    std::vector<std::string> messages() const { return test::messages(diags); }
 };
 Built build(const std::string& text, const std::string& origin = "example.test.") {
     Built b;
@@ -29,8 +27,7 @@ std::int32_t find(const Zone& z, const char* text) {
     const auto n = name_lower(*name_from_text(text));
     return z.find(reinterpret_cast<const std::uint8_t*>(n.data()), n.size());
 }
-const std::string kHead =
-    "$TTL 300\n@ SOA ns hostmaster 7 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n";
+const std::string kHead = "$TTL 300\n@ SOA ns hostmaster 7 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n";
 }  // namespace
 
 TEST_CASE("the store holds every name, empty non-terminals included") {
@@ -67,30 +64,36 @@ TEST_CASE("duplicate records collapse and differing TTLs warn") {
     const auto x = find(*b.zone, "x.example.test.");
     CHECK(b.zone->rrset(x, wire::type::A)->count == 2);
     CHECK(b.messages() ==
-          std::vector<std::string>{"t.zone:7: warning: TTL 60 differs from the RRset's TTL 300; using 300 (RFC 2181 5.2)"});
+          std::vector<std::string>{
+              "t.zone:7: warning: TTL 60 differs from the RRset's TTL 300; using 300 (RFC 2181 5.2)"});
 }
 
 TEST_CASE("zone checks report every problem with its line") {
     SECTION("no SOA, no NS") {
         auto b = build("$TTL 300\nwww A 192.0.2.1\n");
         CHECK_FALSE(b.zone);
-        CHECK(b.messages() == std::vector<std::string>{"t.zone: zone example.test. has no SOA record at its apex",
-                                                       "t.zone: zone example.test. has no NS records at its apex"});
+        CHECK(b.messages() ==
+              std::vector<std::string>{"t.zone: zone example.test. has no SOA record at its apex",
+                                       "t.zone: zone example.test. has no NS records at its apex"});
     }
     SECTION("CNAME beside other data, data below a delegation, a second SOA") {
         auto b = build(kHead +
-                       "alias CNAME www\n"                 // 5
-                       "alias A 192.0.2.7\n"               // 6
-                       "sub NS ns.other.\n"                // 7
-                       "deep.sub MX 10 mail\n"             // 8
-                       "x SOA ns hostmaster 1 2 3 4 5\n"   // 9
+                       "alias CNAME www\n"                            // 5
+                       "alias A 192.0.2.7\n"                          // 6
+                       "sub NS ns.other.\n"                           // 7
+                       "deep.sub MX 10 mail\n"                        // 8
+                       "x SOA ns hostmaster 1 2 3 4 5\n"              // 9
                        "@ SOA ns hostmaster 8 3600 600 86400 60\n");  // 10
         CHECK_FALSE(b.zone);
         const auto m = b.messages();
-        CHECK(std::find(m.begin(), m.end(), "t.zone:6: CNAME and other data at alias.example.test. (RFC 1034 3.6.2)") != m.end());
         CHECK(std::find(m.begin(), m.end(),
-                        "t.zone:8: data below the delegation sub.example.test. must be glue (A or AAAA): deep.sub.example.test.") != m.end());
-        CHECK(std::find(m.begin(), m.end(), "t.zone:9: SOA record outside the zone apex: x.example.test.") != m.end());
-        CHECK(std::find(m.begin(), m.end(), "t.zone:10: zone example.test. has more than one SOA record") != m.end());
+                        "t.zone:6: CNAME and other data at alias.example.test. (RFC 1034 3.6.2)") != m.end());
+        CHECK(std::find(m.begin(), m.end(),
+                        "t.zone:8: data below the delegation sub.example.test. must be glue (A or AAAA): "
+                        "deep.sub.example.test.") != m.end());
+        CHECK(std::find(m.begin(), m.end(), "t.zone:9: SOA record outside the zone apex: x.example.test.") !=
+              m.end());
+        CHECK(std::find(m.begin(), m.end(), "t.zone:10: zone example.test. has more than one SOA record") !=
+              m.end());
     }
 }
