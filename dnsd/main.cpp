@@ -38,8 +38,9 @@ void print(const dnsd::Diagnostics& diags) {
 int check(const std::string& path) {
     dnsd::Diagnostics diags;
     auto cfg = dnsd::config::read_config(path, diags);
-    std::shared_ptr<const dnsd::query::View> view;
-    if (!diags.has_errors()) view = dnsd::query::View::load(cfg, diags);
+    // Zones are checked even when the config has errors (those zones that
+    // were configured correctly), so that one run reports every problem.
+    auto view = dnsd::query::View::load(cfg, diags);
     print(diags);
     if (diags.has_errors() || !view) return 1;
     std::size_t nodes = 0;

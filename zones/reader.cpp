@@ -328,6 +328,7 @@ private:
             }
         }
         last_ttl_ = ttl;
+        const std::size_t type_index = i;
         const std::string type = upper(e.tokens[i]);
         if (ldns_get_rr_type_by_name(type.c_str()) == 0) {
             diags_.error(file, e.line, "bad record: unknown type '" + e.tokens[i] + "'");
@@ -353,7 +354,12 @@ private:
         const ldns_status status = ldns_rr_new_frm_str(&raw, text.c_str(), *ttl, origin_rdf.get(), nullptr);
         std::unique_ptr<ldns_rr, RrDeleter> rr(raw);
         if (status != LDNS_STATUS_OK || !rr) {
-            diags_.error(file, e.line, "bad record: " + std::string(ldns_get_errorstr_by_id(status)));
+            std::string rdata;
+            for (std::size_t k = type_index + 1; k < e.tokens.size(); ++k)
+                rdata += (rdata.empty() ? "" : " ") + e.tokens[k];
+            diags_.error(file, e.line,
+                         "bad record: " + std::string(ldns_get_errorstr_by_id(status)) + " (" + type + " " +
+                             rdata + ")");
             return;
         }
         std::unique_ptr<ldns_buffer, BufferDeleter> buf(ldns_buffer_new(512));

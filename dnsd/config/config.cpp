@@ -241,8 +241,12 @@ private:
 }  // namespace
 
 Config read_config_text(std::string_view text, const std::string& path, Diagnostics& diags) {
-    Reader reader(path, diags);
-    return reader.read(text);
+    Diagnostics local;
+    Reader reader(path, local);
+    Config c = reader.read(text);
+    local.sort_by_line();
+    diags.append(local);
+    return c;
 }
 
 Config read_config(const std::string& path, Diagnostics& diags) {

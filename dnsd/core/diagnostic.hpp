@@ -30,6 +30,10 @@ public:
     void append(const Diagnostics& other);
 
     bool has_errors() const;
+    /// Orders by line within each file (files in the order they first
+    /// appear; whole-file messages after the numbered ones), so that an
+    /// operator reads a file's problems top to bottom.
+    void sort_by_line();
     std::size_t size() const { return items_.size(); }
     const std::vector<Diagnostic>& items() const { return items_; }
     auto begin() const { return items_.begin(); }

@@ -34,8 +34,14 @@ std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& d
     std::vector<std::shared_ptr<const zones::Zone>> built;
     bool ok = true;
     for (const auto& z : cfg.zones) {
-        auto records = zones::read_zone_file(z.file, z.origin, diags);
-        auto zone = zones::Zone::build(z.origin, std::move(records), z.file, diags);
+        Diagnostics local;
+        auto records = zones::read_zone_file(z.file, z.origin, local);
+        std::shared_ptr<const zones::Zone> zone;
+        // A file that could not be read has nothing more to report.
+        if (!records.empty() || !local.has_errors())
+            zone = zones::Zone::build(z.origin, std::move(records), z.file, local);
+        local.sort_by_line();
+        diags.append(local);
         if (!zone) {
             ok = false;
             continue;

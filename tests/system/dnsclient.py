@@ -1,0 +1,75 @@
+"""Helpers shared by the system tests: free loopback ports, waiting for a
+server to answer, and stopping the processes a test started (by PID, with a
+bounded wait)."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import dns.message
+import dns.query
+
+
+def free_port(host="127.0.0.1"):
+    """A port free for both UDP and TCP on `host` (checked by binding both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind((host, 0))
+            port = t.getsockname()[1]
+            if port < 20000:
+                continue
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                    u.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found")
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def wait_for_dns(port, host="127.0.0.1", proc=None, name="version.bind.", rdclass="CH",
+                 timeout=15.0):
+    """Waits until something answers a query on host:port over UDP and TCP.
+    Raises when `proc` exits first or the time is up."""
+    deadline = time.monotonic() + timeout
+    query = dns.message.make_query(name, "TXT", rdclass=rdclass)
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering")
+        try:
+            dns.query.udp(query, host, port=port, timeout=0.3)
+            dns.query.tcp(query, host, port=port, timeout=0.3)
+            return
+        except Exception as e:  # not up yet
+            last = e
+            time.sleep(0.05)
+    raise RuntimeError(f"no answer on {host}:{port} within {timeout}s: {last}")
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=10.0):
+    """Stops a process the test started; returns its exit code. Kills it
+    when it has not stopped within `timeout` seconds."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    return proc.returncode
