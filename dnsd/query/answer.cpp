@@ -27,10 +27,11 @@ struct Entry {
     std::uint8_t owner_size;
 };
 
-constexpr unsigned kMaxAnswer = 16;
+constexpr unsigned kMaxAnswer = 20;
 constexpr unsigned kMaxAuthority = 4;
 constexpr unsigned kMaxAdditional = 40;
-constexpr unsigned kMaxCnameHops = 8;
+// Longer chains than any sane zone has; NSD follows at least as many.
+constexpr unsigned kMaxCnameHops = 16;
 
 struct Plan {
     Entry answer[kMaxAnswer];
@@ -153,8 +154,10 @@ void resolve(const Query& q, const Zone& z, Target t, Plan& plan) noexcept {
             const auto sets = z.rrsets(at);
             if (sets.empty())
                 negative(plan, z, rcode::NOERROR);
-            else
+            else {
                 plan.add_answer(Entry{&z, &sets[0], t.owner, t.owner_size});
+                additional_for(plan, z, sets[0]);
+            }
             return;
         }
         if (const auto* s = z.rrset(at, q.qtype)) {
