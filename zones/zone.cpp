@@ -99,8 +99,8 @@ std::shared_ptr<const Zone> Zone::build(std::string_view origin_wire, std::vecto
 
 std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vector<Record> records,
                                          const std::string& file, Diagnostics& diags) {
-    const std::size_t errors_before = std::count_if(
-        diags.begin(), diags.end(), [](const auto& d) { return d.severity == Severity::error; });
+    const auto errors_before = std::count_if(diags.begin(), diags.end(),
+                                             [](const auto& d) { return d.severity == Severity::error; });
     const std::string origin = name_lower(origin_wire);
     std::unordered_map<std::string, Pending> by_name;
     by_name[origin] = Pending{std::string(origin_wire), origin, {}};
@@ -255,8 +255,8 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vect
         }
     }
 
-    const auto errors_after = static_cast<std::size_t>(std::count_if(
-        diags.begin(), diags.end(), [](const auto& d) { return d.severity == Severity::error; }));
+    const auto errors_after = std::count_if(diags.begin(), diags.end(),
+                                            [](const auto& d) { return d.severity == Severity::error; });
     if (errors_after != errors_before) return nullptr;
 
     // Hash table at most half full.

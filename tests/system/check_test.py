@@ -39,6 +39,17 @@ def main():
             print(f"FAIL {case}\n--- expected\n{expected}--- got\n{got}")
         else:
             print(f"ok   {case}")
+    # The shipped examples must pass.
+    examples = os.path.join(os.path.dirname(os.path.dirname(HERE)), "examples")
+    for name in sorted(os.listdir(examples)):
+        if name.endswith(".toml"):
+            p = subprocess.run([dnsd, "check", "-c", os.path.join(examples, name)], capture_output=True,
+                               text=True, timeout=30)
+            if p.returncode != 0:
+                failures += 1
+                print(f"FAIL examples/{name}:\n{p.stderr}")
+            else:
+                print(f"ok   examples/{name}")
     # The command line itself.
     p = subprocess.run([dnsd, "--version"], capture_output=True, text=True, timeout=10)
     if p.returncode != 0 or not p.stdout.startswith("dnsd "):
