@@ -70,8 +70,10 @@ int run(const std::string& path) {
     try {
         dnsd::server::Server server(std::move(cfg), std::move(view));
         return server.run();
-    } catch (const std::system_error& e) {
-        spdlog::error("cannot listen: {}", e.what());
+    } catch (const std::exception& e) {
+        // Sockets that cannot be opened or bound (address in use, no such
+        // address, no permission for a port below 1024).
+        spdlog::error("{}", e.what());
         return 1;
     }
 }

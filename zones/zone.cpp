@@ -1,6 +1,7 @@
 #include "zones/zone.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -12,12 +13,23 @@ namespace dnsd::zones {
 namespace type = wire::type;
 
 std::uint64_t name_hash(const std::uint8_t* data, std::size_t size) noexcept {
-    std::uint64_t h = 14695981039346656037ull;
-    for (std::size_t i = 0; i < size; ++i) {
-        h ^= data[i];
-        h *= 1099511628211ull;
+    // Eight bytes per step (a multiply-xorshift mix), since every query
+    // hashes its name two or three times; the tail is read zero-padded.
+    std::uint64_t h = 0x9E3779B97F4A7C15ull ^ size;
+    std::size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, data + i, 8);
+        h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
     }
-    return h ^ (h >> 29);
+    if (i < size) {
+        std::uint64_t v = 0;
+        std::memcpy(&v, data + i, size - i);
+        h = (h ^ v) * 0x94D049BB133111EBull;
+        h ^= h >> 29;
+    }
+    return h ^ (h >> 32);
 }
 
 int rdata_name_offset(std::uint16_t t) noexcept {

@@ -281,7 +281,7 @@ std::size_t finish(Writer& w, const Query& q, std::uint16_t flags, std::uint16_t
 
 bool put_question(Writer& w, std::span<const std::uint8_t> request, const Query& q) noexcept {
     if (!w.put_bytes(request.data() + wire::kHeaderSize, q.question_end - wire::kHeaderSize)) return false;
-    w.remember_name(wire::kHeaderSize);
+    w.remember_name(wire::kHeaderSize, q.qname_offsets, q.qname_labels, q.qname_size);
     return true;
 }
 
@@ -430,7 +430,14 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
 
 // ---- AXFR ----
 
-AxfrStream::AxfrStream(const Query& query, const Zone& zone) noexcept : query_(query), zone_(zone) {}
+AxfrStream::AxfrStream(std::span<const std::uint8_t> request, const Query& query, const Zone& zone) noexcept
+    : query_(query), zone_(zone) {
+    const std::size_t n = query.question_end - wire::kHeaderSize;
+    if (query.has_question && n <= sizeof question_ && query.question_end <= request.size()) {
+        std::memcpy(question_, request.data() + wire::kHeaderSize, n);
+        question_size_ = n;
+    }
+}
 
 std::size_t AxfrStream::next(std::span<std::uint8_t> buffer) noexcept {
     if (phase_ == Phase::done) return 0;
@@ -442,10 +449,8 @@ std::size_t AxfrStream::next(std::span<std::uint8_t> buffer) noexcept {
     Counts c;
     // RFC 5936 2.2: the question appears in the first message only.
     if (first) {
-        w.put_bytes(query_.qname, query_.qname_size);
-        w.remember_name(wire::kHeaderSize);
-        w.put16(query_.qtype);
-        w.put16(query_.qclass);
+        w.put_bytes(question_, question_size_);
+        w.remember_name(wire::kHeaderSize, query_.qname_offsets, query_.qname_labels, query_.qname_size);
     }
     const Zone& z = zone_;
     auto put_one = [&](std::int32_t node, const zones::RRset& s, std::uint32_t k) {

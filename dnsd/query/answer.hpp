@@ -43,7 +43,9 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
 /// keeps the View alive while streaming.
 class AxfrStream {
 public:
-    AxfrStream(const wire::Query& query, const zones::Zone& zone) noexcept;
+    /// `request` is the query's bytes (its question is copied, case kept).
+    AxfrStream(std::span<const std::uint8_t> request, const wire::Query& query,
+               const zones::Zone& zone) noexcept;
     /// Writes the next message into `buffer` (at least 65535 bytes) and
     /// returns its size, or 0 when the transfer is complete.
     std::size_t next(std::span<std::uint8_t> buffer) noexcept;
@@ -51,6 +53,8 @@ public:
 private:
     const wire::Query& query_;
     const zones::Zone& zone_;
+    std::uint8_t question_[kMaxNameLength + 4];  ///< name, type, class as asked
+    std::size_t question_size_ = 0;
     enum class Phase : std::uint8_t { first_soa, records, last_soa, done } phase_ = Phase::first_soa;
     std::int32_t node_ = 0;
     std::uint32_t rrset_ = 0;

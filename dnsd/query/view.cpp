@@ -22,6 +22,8 @@ std::shared_ptr<const View> View::make(std::vector<std::shared_ptr<const zones::
     v->mask_ = cap - 1;
     for (std::size_t i = 0; i < v->zones_.size(); ++i) {
         const auto origin = v->zones_[i]->origin_lower();
+        const unsigned labels = name_label_count(origin);
+        if (labels > v->max_origin_labels_) v->max_origin_labels_ = labels;
         std::uint64_t slot =
             zones::name_hash(reinterpret_cast<const std::uint8_t*>(origin.data()), origin.size()) & v->mask_;
         while (v->table_[slot] != zones::kNone) slot = (slot + 1) & v->mask_;
@@ -54,7 +56,8 @@ std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& d
 
 const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets,
                                    unsigned labels, std::size_t size, unsigned& suffix) const noexcept {
-    for (unsigned i = 0; i <= labels; ++i) {
+    // Closest zone first: the longest suffix that could be an origin.
+    for (unsigned i = labels > max_origin_labels_ ? labels - max_origin_labels_ : 0; i <= labels; ++i) {
         const std::uint8_t* s = lower_name + offsets[i];
         const std::size_t n = size - offsets[i];
         std::uint64_t slot = zones::name_hash(s, n) & mask_;

@@ -41,6 +41,7 @@ private:
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
     std::vector<std::int32_t> table_;  ///< open addressing over origins
     std::uint64_t mask_ = 0;
+    unsigned max_origin_labels_ = 0;  ///< no zone is deeper: suffixes longer than this are skipped
     std::string identity_;
     std::string version_;
     std::uint16_t udp_payload_ = 1232;

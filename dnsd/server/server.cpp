@@ -6,6 +6,7 @@
 #include <atomic>
 #include <csignal>
 #include <mutex>
+#include <stdexcept>
 
 #include "dnsd/server/worker.hpp"
 
@@ -43,27 +44,31 @@ bool is_wildcard(const Address& a) {
 }  // namespace
 
 Worker::Worker(unsigned index, const SnapshotSlot<query::View>& slot, const std::vector<Endpoint>& listen,
-               const TcpLimits& limits)
+               const TcpLimits& limits, bool shared)
     : index_(index), view_(slot), limits_(limits), batch_(make_udp_batch()) {
     for (const auto& ep : listen) {
         const auto addr = to_asio(ep.address);
         const bool v6 = ep.address.family == Family::v6;
         auto u = std::make_unique<udp::socket>(io_);
         u->open(v6 ? udp::v6() : udp::v4());
-        u->set_option(asio::socket_base::reuse_address(true));
-        reuse_port(*u);
+        // No SO_REUSEADDR on UDP: on Linux it would let another socket bind
+        // the same address and take the queries.
+        if (shared) reuse_port(*u);
         if (v6) u->set_option(asio::ip::v6_only(true));
         if (is_wildcard(ep.address)) enable_pktinfo(*u, v6);
-        u->bind(udp::endpoint(addr, ep.port));
+        boost::system::error_code ec;
+        u->bind(udp::endpoint(addr, ep.port), ec);
+        if (ec) throw std::runtime_error("cannot listen on " + ep.str() + " (UDP): " + ec.message());
         u->non_blocking(true);
         udp_.push_back(std::move(u));
 
         auto t = std::make_unique<tcp::acceptor>(io_);
         t->open(v6 ? tcp::v6() : tcp::v4());
         t->set_option(asio::socket_base::reuse_address(true));
-        reuse_port(*t);
+        if (shared) reuse_port(*t);
         if (v6) t->set_option(asio::ip::v6_only(true));
-        t->bind(tcp::endpoint(addr, ep.port));
+        t->bind(tcp::endpoint(addr, ep.port), ec);
+        if (ec) throw std::runtime_error("cannot listen on " + ep.str() + " (TCP): " + ec.message());
         t->listen(asio::socket_base::max_listen_connections);
         tcp_.push_back(std::move(t));
     }
@@ -169,7 +174,8 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
     if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
     TcpLimits limits;
     for (unsigned i = 0; i < n; ++i)
-        impl_->workers.push_back(std::make_unique<Worker>(i, impl_->slot, impl_->cfg.server.listen, limits));
+        impl_->workers.push_back(
+            std::make_unique<Worker>(i, impl_->slot, impl_->cfg.server.listen, limits, n > 1));
 }
 
 Server::~Server() {

@@ -73,7 +73,7 @@ asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client)
         if (r.transfer) {
             wire::Query q;
             wire::parse_query({in.data(), len}, q);
-            query::AxfrStream stream(q, *r.transfer);
+            query::AxfrStream stream({in.data(), len}, q, *r.transfer);
             bool ok = true;
             while (ok) {
                 const std::size_t n = stream.next({out.data() + 2, wire::kMaxMessage});

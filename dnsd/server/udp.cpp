@@ -20,6 +20,9 @@ constexpr unsigned kBatch = 32;
 constexpr std::size_t kRxSize = 4096;  // larger queries are not real DNS queries
 constexpr std::size_t kTxSize = 4096;  // udp_payload is at most 4096
 constexpr std::size_t kCmsgSize = 64;
+// Buffers are kSize + kSkew apart, not a multiple of 4096: buffers at equal
+// offsets modulo 4 KiB would all compete for the same few L1 cache sets.
+constexpr std::size_t kSkew = 192;
 }  // namespace
 
 struct UdpBatch {
@@ -30,8 +33,8 @@ struct UdpBatch {
     sockaddr_storage addr[kBatch];
     alignas(cmsghdr) std::uint8_t in_cmsg[kBatch][kCmsgSize];
     alignas(cmsghdr) std::uint8_t out_cmsg[kBatch][kCmsgSize];
-    std::uint8_t rx[kBatch][kRxSize];
-    std::uint8_t tx[kBatch][kTxSize];
+    std::uint8_t rx[kBatch][kRxSize + kSkew];
+    std::uint8_t tx[kBatch][kTxSize + kSkew];
 };
 
 UdpBatchPtr make_udp_batch() {

@@ -28,8 +28,12 @@ using UdpBatchPtr = std::unique_ptr<UdpBatch, UdpBatchDeleter>;
 
 class Worker {
 public:
+    /// `shared`: other workers bind the same addresses (SO_REUSEPORT). A
+    /// lone worker does not set it, so that a second server started by
+    /// mistake on the same port fails to bind instead of taking half the
+    /// queries.
     Worker(unsigned index, const SnapshotSlot<query::View>& slot, const std::vector<Endpoint>& listen,
-           const TcpLimits& limits);
+           const TcpLimits& limits, bool shared);
     ~Worker();
 
     void start();  ///< spawns the thread

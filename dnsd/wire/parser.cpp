@@ -33,17 +33,16 @@ bool read_qname(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noe
         if (out + 1u + len > kMaxNameLength) return false;
         if (pos + 1u + len > p.size()) return false;
         q.qname_offsets[labels] = static_cast<std::uint8_t>(out);
-        q.qname[out] = len;
         q.qname_lower[out] = len;
         ++out;
         ++pos;
         if (len == 0) break;
-        for (std::uint8_t i = 0; i < len; ++i) {
-            const std::uint8_t c = p[pos + i];
-            q.qname[out] = c;
-            q.qname_lower[out] = lower(c);
-            ++out;
-        }
+        // The case-kept name stays in the packet (the reply copies the
+        // question from there); only the lower-cased copy is made.
+        const std::uint8_t* src = &p[pos];
+        std::uint8_t* dst = &q.qname_lower[out];
+        for (std::uint8_t i = 0; i < len; ++i) dst[i] = lower(src[i]);
+        out += len;
         pos += len;
         ++labels;
     }

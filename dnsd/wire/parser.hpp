@@ -25,7 +25,6 @@ struct Query {
 
     // Question (valid when has_question).
     bool has_question = false;
-    std::uint8_t qname[kMaxNameLength];        ///< as received (case kept)
     std::uint8_t qname_lower[kMaxNameLength];  ///< lower-cased copy
     std::uint8_t qname_size = 0;               ///< bytes, including the root label
     std::uint8_t qname_labels = 0;             ///< labels, not counting the root

@@ -7,33 +7,6 @@
 
 namespace dnsd::wire {
 
-bool Writer::put8(std::uint8_t v) noexcept {
-    if (!room(1)) return false;
-    buf_[pos_++] = v;
-    return true;
-}
-
-bool Writer::put16(std::uint16_t v) noexcept {
-    if (!room(2)) return false;
-    wire::put16(buf_ + pos_, v);
-    pos_ += 2;
-    return true;
-}
-
-bool Writer::put32(std::uint32_t v) noexcept {
-    if (!room(4)) return false;
-    wire::put32(buf_ + pos_, v);
-    pos_ += 4;
-    return true;
-}
-
-bool Writer::put_bytes(const std::uint8_t* data, std::size_t size) noexcept {
-    if (!room(size)) return false;
-    if (size) std::memcpy(buf_ + pos_, data, size);
-    pos_ += size;
-    return true;
-}
-
 void Writer::patch16(std::size_t offset, std::uint16_t v) noexcept {
     if (offset + 2 <= cap_) wire::put16(buf_ + offset, v);
 }
@@ -116,7 +89,6 @@ bool Writer::put_name(const std::uint8_t* wire, std::size_t size, bool compress)
     // Labels are written one at a time until the remaining suffix is found
     // earlier in the message.
     std::size_t w = 0;
-    std::size_t first_new = pos_;
     while (w < size) {
         const std::uint8_t len = wire[w];
         if (len == 0) {
@@ -136,14 +108,18 @@ bool Writer::put_name(const std::uint8_t* wire, std::size_t size, bool compress)
                 break;
             }
         }
+        const std::size_t at = pos_;
         if (!put_bytes(wire + w, 1u + len)) {
             rollback(before);
             return false;
         }
+        // The suffix written in place from here is a candidate for later
+        // names. (Never for this name's own later labels: their sizes are
+        // smaller, and the lookup compares sizes first.)
+        if (names_ < kMaxNames && at <= 0x3FFF && size - w > 1)
+            names_at_[names_++] = {static_cast<std::uint16_t>(at), static_cast<std::uint8_t>(size - w)};
         w += 1u + len;
     }
-    if (pos_ > first_new && buf_[first_new] != 0 && (buf_[first_new] & 0xC0) != 0xC0)
-        remember_name(first_new);
     return true;
 }
 

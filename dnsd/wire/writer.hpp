@@ -6,7 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
+
+#include "dnsd/wire/types.hpp"
 
 namespace dnsd::wire {
 
@@ -34,10 +37,30 @@ public:
     }
 
     // Each put returns false, writing nothing, when the limit would be passed.
-    bool put8(std::uint8_t v) noexcept;
-    bool put16(std::uint16_t v) noexcept;
-    bool put32(std::uint32_t v) noexcept;
-    bool put_bytes(const std::uint8_t* data, std::size_t size) noexcept;
+    // Inline: they are most of what an answer is made of.
+    bool put8(std::uint8_t v) noexcept {
+        if (!room(1)) return false;
+        buf_[pos_++] = v;
+        return true;
+    }
+    bool put16(std::uint16_t v) noexcept {
+        if (!room(2)) return false;
+        wire::put16(buf_ + pos_, v);
+        pos_ += 2;
+        return true;
+    }
+    bool put32(std::uint32_t v) noexcept {
+        if (!room(4)) return false;
+        wire::put32(buf_ + pos_, v);
+        pos_ += 4;
+        return true;
+    }
+    bool put_bytes(const std::uint8_t* data, std::size_t size) noexcept {
+        if (!room(size)) return false;
+        if (size) std::memcpy(buf_ + pos_, data, size);
+        pos_ += size;
+        return true;
+    }
     /// Overwrites a 16-bit value already written (e.g. RDLENGTH, counts).
     void patch16(std::size_t offset, std::uint16_t v) noexcept;
 
@@ -47,6 +70,18 @@ public:
     bool put_name(const std::uint8_t* wire, std::size_t size, bool compress = true) noexcept;
     /// Registers a name already in the buffer (e.g. the question) for compression.
     void remember_name(std::size_t offset) noexcept;
+    /// The same for an uncompressed name written at `offset` whose label
+    /// offsets (relative to the name) are known, as the parser's are:
+    /// `label_offsets[0..labels]`, the last being the root label.
+    void remember_name(std::size_t offset, const std::uint8_t* label_offsets, unsigned labels,
+                       std::size_t size) noexcept {
+        for (unsigned i = 0; i < labels && names_ < kMaxNames; ++i) {
+            const std::size_t at = offset + label_offsets[i];
+            if (at > 0x3FFF) break;
+            names_at_[names_++] = {static_cast<std::uint16_t>(at),
+                                   static_cast<std::uint8_t>(size - label_offsets[i])};
+        }
+    }
 
 private:
     bool room(std::size_t n) const noexcept { return pos_ + n <= limit_; }

@@ -287,7 +287,7 @@ TEST_CASE("AXFR: TCP only, to transfer_allow only") {
     const auto p = make_query("example.test.", 252);
     wire::Query parsed;
     REQUIRE(wire::parse_query({p.bytes.data(), p.bytes.size()}, parsed) == wire::Verdict::ok);
-    query::AxfrStream stream(parsed, *ok.transfer);
+    query::AxfrStream stream({p.bytes.data(), p.bytes.size()}, parsed, *ok.transfer);
     std::vector<std::uint8_t> buf(65535);
     std::size_t records = 0, soas = 0, messages = 0;
     for (std::size_t n; (n = stream.next(buf)) != 0;) {

@@ -98,6 +98,17 @@ def main():
         proc = subprocess.Popen([os.path.abspath(args.dnsd), "run", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
         dnsclient.wait_for_dns(port, proc=proc)
 
+        # A second server on the same port, by mistake, must not bind.
+        conf2 = os.path.join(work, "second.toml")
+        with open(conf2, "w") as f:
+            f.write(CONFIG.format(port=port, threads=1).replace(', "[::1]:{}"'.format(port), ""))
+        second = subprocess.run([os.path.abspath(args.dnsd), "run", "-c", conf2], capture_output=True, text=True,
+                                timeout=10)
+        check(second.returncode == 1 and "cannot listen" in second.stderr,
+              "a second server on the same port fails to start")
+        check("cannot listen on 127.0.0.1:%d (UDP): Address already in use" % port in second.stderr,
+              "... and says which address is in use")
+
         # Transports.
         r = ask(port, "www.example.test.")
         check(a_of(r) == ["192.0.2.1"] and r.flags & dns.flags.AA, "UDP answer, AA")
