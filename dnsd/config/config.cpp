@@ -1,6 +1,7 @@
 #include "dnsd/config/config.hpp"
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -96,7 +97,9 @@ public:
     }
 
     void server(const toml::table& t, Server& s) {
-        unknown_keys(t, "server", {"listen", "threads", "identity", "udp_payload", "transfer_allow"});
+        unknown_keys(t, "server",
+                     {"listen", "threads", "identity", "udp_payload", "transfer_allow", "explain_allow",
+                      "state_file"});
         if (const auto* n = t.get("listen")) {
             s.listen.clear();
             const auto entries = strings(*n, "server.listen");
@@ -133,17 +136,501 @@ public:
             if (auto v = integer(*n, "server.udp_payload", 512, 4096))
                 s.udp_payload = static_cast<std::uint16_t>(*v);
         }
-        if (const auto* n = t.get("transfer_allow")) {
-            for (const auto& [text, ln] : strings(*n, "server.transfer_allow")) {
-                auto p = Prefix::parse(text);
-                if (!p) {
-                    error(ln, "server.transfer_allow",
-                          "'" + text + "' is not an address or network (\"192.0.2.0/24\", \"::1\")");
-                    continue;
-                }
-                s.transfer_allow.prefixes.push_back(*p);
+        if (const auto* n = t.get("transfer_allow")) s.transfer_allow = acl(*n, "server.transfer_allow");
+        if (const auto* n = t.get("explain_allow")) s.explain_allow = acl(*n, "server.explain_allow");
+        if (const auto* n = t.get("state_file")) {
+            if (const auto* v = string(*n, "server.state_file")) {
+                std::filesystem::path p(*v);
+                if (!v->empty() && p.is_relative()) p = std::filesystem::path(path_).parent_path() / p;
+                s.state_file = v->empty() ? std::string() : p.lexically_normal().string();
             }
         }
+    }
+
+    Acl acl(const toml::node& n, std::string_view key) {
+        Acl out;
+        for (const auto& [text, ln] : strings(n, key)) {
+            auto p = Prefix::parse(text);
+            if (!p) {
+                error(ln, key, "'" + text + "' is not an address or network (\"192.0.2.0/24\", \"::1\")");
+                continue;
+            }
+            out.prefixes.push_back(*p);
+        }
+        return out;
+    }
+
+    std::optional<Duration> duration(const toml::node& n, std::string_view key, Duration min) {
+        const auto* v = n.as_string();
+        auto d = v ? parse_duration(v->get()) : std::nullopt;
+        if (!d) {
+            error(n, key, "expected a duration such as \"500ms\", \"2s\" or \"1m\"");
+            return std::nullopt;
+        }
+        if (*d < min) {
+            error(n, key, "must be at least " + std::to_string(min.count()) + "ms");
+            return std::nullopt;
+        }
+        return d;
+    }
+
+    std::vector<unsigned> numbers(const toml::node& n, std::string_view key, std::int64_t min,
+                                  std::int64_t max) {
+        std::vector<unsigned> out;
+        if (n.is_integer()) {
+            if (auto v = integer(n, key, min, max)) out.push_back(static_cast<unsigned>(*v));
+        } else if (const auto* a = n.as_array(); a && !a->empty()) {
+            for (const auto& item : *a)
+                if (auto v = integer(item, key, min, max)) out.push_back(static_cast<unsigned>(*v));
+        } else {
+            error(n, key, "expected an integer or a non-empty list of integers");
+        }
+        return out;
+    }
+
+    // A probe from a [probes.NAME] table or a site's inline probe table.
+    std::optional<Probe> probe(const toml::table& t, const std::string& name, const std::string& key) {
+        unknown_keys(
+            t, key,
+            {"type", "port", "path", "host", "expect_status", "expect_body", "insecure", "query",
+             "query_type", "expect_rcode", "command", "interval", "timeout", "rise", "fall", "source"});
+        Probe p;
+        p.name = name;
+        p.line = line(t);
+        bool ok = true;
+        const auto* type = t.get("type");
+        if (!type) {
+            error(t, key + ".type", "missing (http, https, tcp, dns or exec)");
+            return std::nullopt;
+        }
+        const std::string* kind = string(*type, key + ".type");
+        if (!kind) return std::nullopt;
+        if (*kind == "http")
+            p.kind = Probe::Kind::http;
+        else if (*kind == "https")
+            p.kind = Probe::Kind::https;
+        else if (*kind == "tcp")
+            p.kind = Probe::Kind::tcp;
+        else if (*kind == "dns")
+            p.kind = Probe::Kind::dns;
+        else if (*kind == "exec")
+            p.kind = Probe::Kind::exec;
+        else {
+            error(*type, key + ".type",
+                  "'" + *kind + "' is not a probe type (http, https, tcp, dns or exec)");
+            return std::nullopt;
+        }
+        const bool web = p.kind == Probe::Kind::http || p.kind == Probe::Kind::https;
+        // Keys that mean something only for some types: a misplaced one is
+        // an error, as a typo would be.
+        auto only = [&](const char* k, bool allowed, const char* types) {
+            const auto* n = t.get(k);
+            if (n && !allowed) {
+                error(*n, key + "." + k, std::string("only for ") + types + " probes");
+                ok = false;
+                return static_cast<const toml::node*>(nullptr);
+            }
+            return n;
+        };
+        if (const auto* n = only("port", p.kind != Probe::Kind::exec, "http, https, tcp and dns")) {
+            if (auto v = integer(*n, key + ".port", 1, 65535))
+                p.port = static_cast<std::uint16_t>(*v);
+            else
+                ok = false;
+        }
+        if (p.kind == Probe::Kind::tcp && !p.port) {
+            error(t, key + ".port", "missing (a tcp probe needs the port to connect to)");
+            ok = false;
+        }
+        if (const auto* n = only("path", web, "http and https")) {
+            const auto* v = string(*n, key + ".path");
+            if (v && !v->starts_with("/")) {
+                error(*n, key + ".path", "must start with '/'");
+                ok = false;
+            } else if (v) {
+                p.path = *v;
+            }
+        }
+        if (const auto* n = only("host", web, "http and https")) {
+            if (const auto* v = string(*n, key + ".host")) p.host = *v;
+        }
+        if (const auto* n = only("expect_status", web, "http and https")) {
+            p.expect_status = numbers(*n, key + ".expect_status", 100, 599);
+            if (p.expect_status.empty()) ok = false;
+        }
+        if (const auto* n = only("expect_body", web, "http and https")) {
+            if (const auto* v = string(*n, key + ".expect_body")) p.expect_body = *v;
+        }
+        if (const auto* n = only("insecure", p.kind == Probe::Kind::https, "https")) {
+            if (const auto* b = n->as_boolean())
+                p.insecure = b->get();
+            else
+                error(*n, key + ".insecure", "expected true or false");
+        }
+        if (const auto* n = only("query", p.kind == Probe::Kind::dns, "dns")) {
+            const auto* v = string(*n, key + ".query");
+            if (v && !name_from_text(*v)) {
+                error(*n, key + ".query", "'" + *v + "' is not a domain name");
+                ok = false;
+            } else if (v) {
+                p.query_name = *v;
+            }
+        }
+        if (const auto* n = only("query_type", p.kind == Probe::Kind::dns, "dns")) {
+            if (const auto* v = string(*n, key + ".query_type")) {
+                static constexpr std::pair<std::string_view, std::uint16_t> kTypes[] = {
+                    {"A", 1}, {"NS", 2}, {"SOA", 6}, {"MX", 15}, {"TXT", 16}, {"AAAA", 28}};
+                bool found = false;
+                for (auto [tn, tv] : kTypes)
+                    if (tn == *v) {
+                        p.query_type = tv;
+                        found = true;
+                    }
+                if (!found) {
+                    error(*n, key + ".query_type", "expected one of A, AAAA, NS, SOA, MX, TXT");
+                    ok = false;
+                }
+            }
+        }
+        if (const auto* n = only("expect_rcode", p.kind == Probe::Kind::dns, "dns")) {
+            static constexpr std::pair<std::string_view, unsigned> kCodes[] = {
+                {"NOERROR", 0},  {"FORMERR", 1}, {"SERVFAIL", 2},
+                {"NXDOMAIN", 3}, {"NOTIMP", 4},  {"REFUSED", 5}};
+            p.expect_rcode.clear();
+            for (const auto& [text, ln] : strings(*n, key + ".expect_rcode")) {
+                bool found = false;
+                for (auto [cn, cv] : kCodes)
+                    if (cn == text) {
+                        p.expect_rcode.push_back(cv);
+                        found = true;
+                    }
+                if (!found)
+                    error(ln, key + ".expect_rcode",
+                          "'" + text + "' is not an rcode (NOERROR, NXDOMAIN, REFUSED, ...)");
+            }
+            if (p.expect_rcode.empty()) ok = false;
+        }
+        if (const auto* n = only("command", p.kind == Probe::Kind::exec, "exec")) {
+            if (const auto* v = n->as_string()) {
+                p.command = {"/bin/sh", "-c", v->get()};
+            } else {
+                for (const auto& [text, ln] : strings(*n, key + ".command")) p.command.push_back(text);
+            }
+            if (p.command.empty() || p.command[0].empty()) {
+                error(*n, key + ".command", "expected a command line or a non-empty list (argv)");
+                ok = false;
+            }
+        }
+        if (p.kind == Probe::Kind::exec && p.command.empty() && !t.get("command")) {
+            error(t, key + ".command", "missing (the command an exec probe runs)");
+            ok = false;
+        }
+        if (const auto* n = t.get("interval")) {
+            if (auto d = duration(*n, key + ".interval", Duration{100}))
+                p.interval = *d;
+            else
+                ok = false;
+        }
+        if (const auto* n = t.get("timeout")) {
+            if (auto d = duration(*n, key + ".timeout", Duration{10}))
+                p.timeout = *d;
+            else
+                ok = false;
+        }
+        if (p.timeout >= p.interval) {
+            const auto* n =
+                t.get("timeout") ? t.get("timeout") : (t.get("interval") ? t.get("interval") : &t);
+            error(*n, key + ".timeout",
+                  "must be below the interval (" + std::to_string(p.timeout.count()) + "ms is not below " +
+                      std::to_string(p.interval.count()) + "ms)");
+            ok = false;
+        }
+        if (const auto* n = t.get("rise")) {
+            if (auto v = integer(*n, key + ".rise", 1, 100))
+                p.rise = static_cast<unsigned>(*v);
+            else
+                ok = false;
+        }
+        if (const auto* n = t.get("fall")) {
+            if (auto v = integer(*n, key + ".fall", 1, 100))
+                p.fall = static_cast<unsigned>(*v);
+            else
+                ok = false;
+        }
+        if (const auto* n = t.get("source")) {
+            const auto* v = string(*n, key + ".source");
+            auto a = v ? Address::parse(*v) : std::nullopt;
+            if (!a) {
+                if (v) error(*n, key + ".source", "'" + *v + "' is not an IP address");
+                ok = false;
+            } else {
+                p.source = *a;
+            }
+        }
+        if (!ok) return std::nullopt;
+        return p;
+    }
+
+    void probes(const toml::table& t, std::vector<std::pair<std::string, std::optional<Probe>>>& out) {
+        for (const auto& [k, v] : t) {
+            const std::string name(k.str());
+            const auto* table = v.as_table();
+            if (!table) {
+                error(v, "probes." + name, "expected a table ([probes." + name + "])");
+                continue;
+            }
+            out.emplace_back(name, probe(*table, name, "probes." + name));
+        }
+    }
+
+    void sites(const toml::table& t, Config& c,
+               const std::vector<std::pair<std::string, std::optional<Probe>>>& named) {
+        // toml++ keeps keys sorted; sites are kept in the order of the file.
+        std::vector<std::pair<std::string, const toml::table*>> ordered;
+        for (const auto& [k, v] : t) {
+            const std::string name(k.str());
+            if (const auto* table = v.as_table()) {
+                ordered.emplace_back(name, table);
+            } else {
+                error(v, "sites." + name, "expected a table ([sites." + name + "])");
+            }
+        }
+        std::stable_sort(ordered.begin(), ordered.end(),
+                         [&](const auto& a, const auto& b) { return line(*a.second) < line(*b.second); });
+        for (const auto& [name, table] : ordered) site(*table, name, c, named);
+    }
+
+    void site(const toml::table& t, const std::string& name, Config& c,
+              const std::vector<std::pair<std::string, std::optional<Probe>>>& named) {
+        const std::string key = "sites." + name;
+        unknown_keys(t, key, {"location", "addresses", "cname", "probe", "min_up", "weight"});
+        Site s;
+        s.name = name;
+        s.line = line(t);
+        bool ok = true;
+        if (const auto* n = t.get("location")) {
+            const auto* lt = n->as_table();
+            const auto* lat = lt ? lt->get("lat") : nullptr;
+            const auto* lon = lt ? lt->get("lon") : nullptr;
+            auto number = [](const toml::node* x) -> std::optional<double> {
+                if (!x) return std::nullopt;
+                if (const auto* f = x->as_floating_point()) return f->get();
+                if (const auto* i = x->as_integer()) return static_cast<double>(i->get());
+                return std::nullopt;
+            };
+            const auto la = number(lat), lo = number(lon);
+            if (!lt || !la || !lo || lt->size() != 2) {
+                error(*n, key + ".location", "expected { lat = DEGREES, lon = DEGREES }");
+                ok = false;
+            } else if (*la < -90 || *la > 90 || *lo < -180 || *lo > 180) {
+                error(*n, key + ".location", "lat must be within -90..90 and lon within -180..180");
+                ok = false;
+            } else {
+                s.location = Location{*la, *lo};
+            }
+        }
+        if (const auto* n = t.get("addresses")) {
+            for (const auto& [text, ln] : strings(*n, key + ".addresses")) {
+                auto a = Address::parse(text);
+                if (!a) {
+                    error(ln, key + ".addresses", "'" + text + "' is not an IP address");
+                    ok = false;
+                    continue;
+                }
+                if (std::find(s.addresses.begin(), s.addresses.end(), *a) != s.addresses.end()) {
+                    error(ln, key + ".addresses", "'" + text + "' is listed twice");
+                    ok = false;
+                    continue;
+                }
+                s.addresses.push_back(*a);
+            }
+        }
+        if (const auto* n = t.get("cname")) {
+            if (const auto* v = string(*n, key + ".cname")) {
+                std::string absolute = *v;
+                if (!absolute.empty() && absolute.back() != '.') absolute += '.';
+                auto w = name_from_text(absolute);
+                if (!w || v->empty()) {
+                    error(*n, key + ".cname", "'" + *v + "' is not a domain name");
+                    ok = false;
+                } else {
+                    s.cname = *w;
+                }
+            }
+        }
+        if (s.addresses.empty() && s.cname.empty() && ok) {
+            error(t, key, "has neither addresses nor cname");
+            ok = false;
+        }
+        if (!s.addresses.empty() && !s.cname.empty()) {
+            error(*t.get("cname"), key + ".cname", "a site has either addresses or a cname, not both");
+            ok = false;
+        }
+        if (const auto* n = t.get("probe")) {
+            if (!s.cname.empty()) {
+                error(*n, key + ".probe", "a cname site has no addresses to probe");
+                ok = false;
+            } else if (const auto* ref = n->as_string()) {
+                auto it = std::find_if(named.begin(), named.end(),
+                                       [&](const auto& e) { return e.first == ref->get(); });
+                if (it == named.end()) {
+                    error(*n, key + ".probe",
+                          "no probe named '" + ref->get() + "' ([probes." + ref->get() + "])");
+                    ok = false;
+                } else if (!it->second) {
+                    ok = false;  // its own errors are reported at [probes.NAME]
+                } else {
+                    s.probe = it->second;
+                }
+            } else if (const auto* inline_table = n->as_table()) {
+                s.probe = probe(*inline_table, name + " (inline)", key + ".probe");
+                if (!s.probe) ok = false;
+            } else {
+                error(*n, key + ".probe", "expected a probe name or an inline table");
+                ok = false;
+            }
+        }
+        if (s.probe && s.probe->kind == Probe::Kind::tcp && !s.probe->port) ok = false;
+        if (const auto* n = t.get("min_up")) {
+            if (auto v = integer(*n, key + ".min_up", 1, 1000))
+                s.min_up = static_cast<unsigned>(*v);
+            else
+                ok = false;
+        }
+        if (const auto* n = t.get("weight")) {
+            if (auto v = integer(*n, key + ".weight", 0, 1000000))
+                s.weight = static_cast<unsigned>(*v);
+            else
+                ok = false;
+        }
+        // Kept even when broken, so that services naming it do not also
+        // report "unknown site"; the errors make the config unusable anyway.
+        (void)ok;
+        c.sites.push_back(std::move(s));
+    }
+
+    void service(const toml::table& t, Config& c) {
+        unknown_keys(t, "service", {"name", "sites", "policy", "ttl", "max_answers", "fallback"});
+        Service s;
+        s.line = line(t);
+        bool ok = true;
+        const auto* n = t.get("name");
+        if (!n) {
+            error(t, "service.name",
+                  "missing (the name the service answers, e.g. \"www.gslb.example.com.\")");
+            ok = false;
+        } else if (const auto* v = string(*n, "service.name")) {
+            std::string absolute = *v;
+            if (!absolute.empty() && absolute.back() != '.') absolute += '.';
+            auto w = name_from_text(absolute);
+            if (!w || v->empty() || *v == ".") {
+                error(*n, "service.name", "'" + *v + "' is not a domain name");
+                ok = false;
+            } else if ((*w)[0] == 1 && (*w)[1] == '*') {
+                error(*n, "service.name", "a service cannot be a wildcard name");
+                ok = false;
+            } else {
+                s.name = *w;
+                for (const auto& other : c.services)
+                    if (name_lower(other.name) == name_lower(s.name)) {
+                        error(*n, "service.name",
+                              "service " + name_to_text(s.name) + " is already defined at line " +
+                                  std::to_string(other.line));
+                        ok = false;
+                    }
+            }
+        } else {
+            ok = false;
+        }
+        const auto* sn = t.get("sites");
+        if (!sn) {
+            error(t, "service.sites", "missing (the sites that serve it, in order of preference)");
+            ok = false;
+        } else {
+            const auto names = strings(*sn, "service.sites");
+            if (names.empty() && sn->is_array()) {
+                error(*sn, "service.sites", "expected at least one site");
+                ok = false;
+            }
+            for (const auto& [text, ln] : names) {
+                auto it = std::find_if(c.sites.begin(), c.sites.end(),
+                                       [&](const Site& x) { return x.name == text; });
+                if (it == c.sites.end()) {
+                    error(ln, "service.sites", "no site named '" + text + "' ([sites." + text + "])");
+                    ok = false;
+                    continue;
+                }
+                const auto index = static_cast<std::size_t>(it - c.sites.begin());
+                if (std::find(s.sites.begin(), s.sites.end(), index) != s.sites.end()) {
+                    error(ln, "service.sites", "'" + text + "' is listed twice");
+                    ok = false;
+                    continue;
+                }
+                s.sites.push_back(index);
+            }
+        }
+        if (const auto* p = t.get("policy")) {
+            if (const auto* v = string(*p, "service.policy")) {
+                if (*v == "nearest")
+                    s.policy = Service::Policy::nearest;
+                else if (*v == "failover")
+                    s.policy = Service::Policy::failover;
+                else if (*v == "weighted")
+                    s.policy = Service::Policy::weighted;
+                else if (*v == "all")
+                    s.policy = Service::Policy::all;
+                else {
+                    error(*p, "service.policy",
+                          "'" + *v + "' is not a policy (nearest, failover, weighted or all)");
+                    ok = false;
+                }
+            } else {
+                ok = false;
+            }
+        }
+        if (s.policy == Service::Policy::nearest) {
+            for (std::size_t i : s.sites)
+                if (!c.sites[i].location) {
+                    error(t.get("policy") ? *t.get("policy") : t, "service.policy",
+                          "nearest needs a location for every site; sites." + c.sites[i].name + " has none");
+                    ok = false;
+                }
+        }
+        if (const auto* x = t.get("ttl")) {
+            if (auto v = integer(*x, "service.ttl", 0, 86400))
+                s.ttl = static_cast<std::uint32_t>(*v);
+            else
+                ok = false;
+        }
+        if (const auto* x = t.get("max_answers")) {
+            if (auto v = integer(*x, "service.max_answers", 1, 64))
+                s.max_answers = static_cast<unsigned>(*v);
+            else
+                ok = false;
+        }
+        if (const auto* f = t.get("fallback")) {
+            if (const auto* v = string(*f, "service.fallback")) {
+                if (*v == "all") {
+                    s.fallback = Service::Fallback::all;
+                } else if (*v == "none") {
+                    s.fallback = Service::Fallback::none;
+                } else {
+                    auto it = std::find_if(s.sites.begin(), s.sites.end(),
+                                           [&](std::size_t i) { return c.sites[i].name == *v; });
+                    if (it == s.sites.end()) {
+                        error(*f, "service.fallback",
+                              "'" + *v + "' is neither \"all\", \"none\" nor one of the service's sites");
+                        ok = false;
+                    } else {
+                        s.fallback = Service::Fallback::site;
+                        s.fallback_site = *it;
+                    }
+                }
+            } else {
+                ok = false;
+            }
+        }
+        if (ok) c.services.push_back(std::move(s));
     }
 
     void zone(const toml::table& t, Config& c) {
@@ -208,7 +695,7 @@ public:
                          "syntax: " + std::string(e.description()));
             return c;
         }
-        unknown_keys(root, "", {"server", "zone"});
+        unknown_keys(root, "", {"server", "zone", "probes", "sites", "service"});
         if (const auto* n = root.get("server")) {
             if (const auto* t = n->as_table()) {
                 server(*t, c.server);
@@ -217,6 +704,29 @@ public:
             }
         }
         if (c.server.listen.empty()) c.server.listen.push_back(*Endpoint::parse("127.0.0.1:53"));
+        if (!root.get("server") || !root["server"].as_table() ||
+            !root["server"].as_table()->get("explain_allow"))
+            c.server.explain_allow.prefixes = {*Prefix::parse("127.0.0.0/8"), *Prefix::parse("::1")};
+        std::vector<std::pair<std::string, std::optional<Probe>>> named;
+        if (const auto* n = root.get("probes")) {
+            if (const auto* t = n->as_table())
+                probes(*t, named);
+            else
+                error(*n, "probes", "expected [probes.NAME] tables");
+        }
+        if (const auto* n = root.get("sites")) {
+            if (const auto* t = n->as_table())
+                sites(*t, c, named);
+            else
+                error(*n, "sites", "expected [sites.NAME] tables");
+        }
+        if (const auto* n = root.get("service")) {
+            if (const auto* a = n->as_array(); a && a->is_array_of_tables()) {
+                for (const auto& item : *a) service(*item.as_table(), c);
+            } else {
+                error(*n, "service", "expected [[service]] entries");
+            }
+        }
         bool any_zone_entry = false;
         if (const auto* n = root.get("zone")) {
             if (const auto* a = n->as_array(); a && a->is_array_of_tables()) {

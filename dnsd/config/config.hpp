@@ -7,13 +7,83 @@
 /// toml++ stays private to config.cpp. Thread-safe: no shared state.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dnsd/core/address.hpp"
 #include "dnsd/core/diagnostic.hpp"
+#include "dnsd/core/duration.hpp"
 
 namespace dnsd::config {
+
+/// How an address is checked. Defaults as SPEC section 2.
+struct Probe {
+    enum class Kind : std::uint8_t { http, https, tcp, dns, exec };
+    std::string name;  ///< the [probes.NAME] name, or "SITE (inline)"
+    Kind kind = Kind::http;
+    std::uint16_t port = 0;  ///< 0: the kind's default (80, 443, 53; tcp needs one)
+    std::string path = "/";  ///< http(s)
+    std::string host;        ///< Host header and SNI; empty: the address
+    std::vector<unsigned> expect_status{200};
+    std::string expect_body;                ///< substring the body must contain; empty: any
+    bool insecure = false;                  ///< https: skip certificate and name verification
+    std::string query_name;                 ///< dns: the name asked (default: the zone-less root ".")
+    std::uint16_t query_type = 6;           ///< dns: SOA by default
+    std::vector<unsigned> expect_rcode{0};  ///< dns: NOERROR by default
+    std::vector<std::string> command;       ///< exec: argv; the address is in $DNSD_ADDRESS
+    Duration interval{2000};
+    Duration timeout{1000};
+    unsigned rise = 3;
+    unsigned fall = 3;
+    std::optional<Address> source;  ///< local address probes are sent from
+    int line = 0;
+
+    std::uint16_t effective_port() const noexcept {
+        if (port) return port;
+        switch (kind) {
+            case Kind::http:
+                return 80;
+            case Kind::https:
+                return 443;
+            case Kind::dns:
+                return 53;
+            case Kind::tcp:
+            case Kind::exec:
+                return 0;
+        }
+        return 0;
+    }
+};
+
+struct Location {
+    double lat = 0;
+    double lon = 0;
+};
+
+struct Site {
+    std::string name;
+    std::optional<Location> location;
+    std::vector<Address> addresses;
+    std::string cname;           ///< wire name; empty: an address site
+    std::optional<Probe> probe;  ///< none: always up unless overridden
+    unsigned min_up = 1;
+    unsigned weight = 100;
+    int line = 0;
+};
+
+struct Service {
+    enum class Policy : std::uint8_t { nearest, failover, weighted, all };
+    enum class Fallback : std::uint8_t { all, none, site };
+    std::string name;                ///< wire, absolute
+    std::vector<std::size_t> sites;  ///< indices into Config::sites, in the listed order
+    Policy policy = Policy::failover;
+    std::uint32_t ttl = 30;
+    unsigned max_answers = 0;  ///< 0: no limit
+    Fallback fallback = Fallback::all;
+    std::size_t fallback_site = 0;  ///< when fallback == site
+    int line = 0;
+};
 
 struct Server {
     std::vector<Endpoint> listen;      ///< UDP and TCP on each; default 127.0.0.1:53
@@ -21,6 +91,8 @@ struct Server {
     std::string identity;              ///< id.server, hostname.bind and NSID; empty: none
     std::uint16_t udp_payload = 1232;  ///< largest UDP answer we send (512..4096)
     Acl transfer_allow;                ///< who may AXFR
+    Acl explain_allow;                 ///< who may ask CH TXT explanations and health.server
+    std::string state_file;            ///< overrides and last health; empty: none
 };
 
 struct Zone {
@@ -33,7 +105,15 @@ struct Config {
     std::string path;  ///< the config file as given
     Server server;
     std::vector<Zone> zones;
+    std::vector<Site> sites;  ///< in the order of the file
+    std::vector<Service> services;
 };
+
+/// Worst-case time for a probed address to be taken out of answers:
+/// interval x fall + timeout.
+inline Duration failover_time(const Probe& p) {
+    return p.interval * static_cast<long>(p.fall) + p.timeout;
+}
 
 /// Reads and validates `path`. The returned Config is only meaningful when
 /// `diags.has_errors()` is false.

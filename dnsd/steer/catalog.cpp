@@ -1,0 +1,60 @@
+#include "dnsd/steer/catalog.hpp"
+
+#include <cmath>
+#include <numbers>
+
+namespace dnsd::steer {
+
+void unit_vector(double lat, double lon, double& x, double& y, double& z) noexcept {
+    const double la = lat * std::numbers::pi / 180.0;
+    const double lo = lon * std::numbers::pi / 180.0;
+    x = std::cos(la) * std::cos(lo);
+    y = std::cos(la) * std::sin(lo);
+    z = std::sin(la);
+}
+
+Catalog Catalog::build(const config::Config& cfg) {
+    Catalog c;
+    for (const auto& s : cfg.sites) {
+        Site site;
+        site.name = s.name;
+        if (s.location) {
+            site.located = true;
+            site.lat = s.location->lat;
+            site.lon = s.location->lon;
+            unit_vector(site.lat, site.lon, site.x, site.y, site.z);
+        }
+        const auto index = static_cast<std::uint32_t>(c.sites.size());
+        for (Family f : {Family::v4, Family::v6}) {
+            Range& r = f == Family::v4 ? site.v4 : site.v6;
+            r.first = static_cast<std::uint32_t>(c.addresses.size());
+            for (const auto& a : s.addresses) {
+                if (a.family != f) continue;
+                c.addresses.push_back(a);
+                c.address_site.push_back(index);
+            }
+            r.count = static_cast<std::uint32_t>(c.addresses.size()) - r.first;
+        }
+        site.cname = s.cname;
+        site.min_up = s.min_up;
+        site.weight = s.weight;
+        site.probed = s.probe.has_value();
+        c.sites.push_back(std::move(site));
+    }
+    for (const auto& s : cfg.services) {
+        Service svc;
+        svc.name = s.name;
+        for (auto i : s.sites) svc.sites.push_back(static_cast<std::uint32_t>(i));
+        svc.policy = s.policy;
+        svc.ttl = s.ttl;
+        svc.max_answers = s.max_answers;
+        svc.fallback = s.fallback;
+        if (s.fallback == config::Service::Fallback::site)
+            svc.fallback_site = static_cast<std::uint32_t>(s.fallback_site);
+        svc.line = s.line;
+        c.services.push_back(std::move(svc));
+    }
+    return c;
+}
+
+}  // namespace dnsd::steer

@@ -1,0 +1,61 @@
+#pragma once
+/// Sites and services compiled from the configuration into flat arrays the
+/// query path can read without allocating: every address has an index (the
+/// health snapshot's index too), each site's addresses are contiguous per
+/// family, and locations are unit vectors (nearest = largest dot product).
+/// Immutable once built; shared by all threads.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dnsd/config/config.hpp"
+#include "dnsd/core/address.hpp"
+
+namespace dnsd::steer {
+
+inline constexpr std::uint32_t kNoSite = 0xffffffffu;
+
+struct Range {
+    std::uint32_t first = 0;
+    std::uint32_t count = 0;
+};
+
+struct Site {
+    std::string name;
+    bool located = false;
+    double x = 0, y = 0, z = 0;  ///< unit vector of the location
+    double lat = 0, lon = 0;
+    Range v4, v6;       ///< into Catalog::addresses
+    std::string cname;  ///< wire; empty for an address site
+    unsigned min_up = 1;
+    unsigned weight = 100;
+    bool probed = false;
+    Range family(Family f) const noexcept { return f == Family::v4 ? v4 : v6; }
+};
+
+struct Service {
+    std::string name;  ///< wire, as configured
+    std::vector<std::uint32_t> sites;
+    config::Service::Policy policy = config::Service::Policy::failover;
+    std::uint32_t ttl = 30;
+    unsigned max_answers = 0;
+    config::Service::Fallback fallback = config::Service::Fallback::all;
+    std::uint32_t fallback_site = kNoSite;
+    int line = 0;
+};
+
+struct Catalog {
+    std::vector<Site> sites;
+    std::vector<Address> addresses;           ///< all sites' addresses; index = health index
+    std::vector<std::uint32_t> address_site;  ///< the site of each address
+    std::vector<Service> services;
+
+    /// Compiles the sites and services of a validated configuration.
+    static Catalog build(const config::Config& cfg);
+};
+
+/// A point on the unit sphere for a latitude and longitude in degrees.
+void unit_vector(double lat, double lon, double& x, double& y, double& z) noexcept;
+
+}  // namespace dnsd::steer

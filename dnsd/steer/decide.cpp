@@ -1,0 +1,271 @@
+#include "dnsd/steer/decide.hpp"
+
+#include <cmath>
+
+namespace dnsd::steer {
+
+using Policy = config::Service::Policy;
+using Fallback = config::Service::Fallback;
+using health::Override;
+
+const char* to_string(Trace::Verdict v) noexcept {
+    switch (v) {
+        case Trace::Verdict::chosen:
+            return "chosen";
+        case Trace::Verdict::standby:
+            return "standby";
+        case Trace::Verdict::down:
+            return "down";
+        case Trace::Verdict::drained:
+            return "drained";
+        case Trace::Verdict::forced_down:
+            return "forced down";
+        case Trace::Verdict::no_family:
+            return "no address of the family";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr double kEarthRadiusKm = 6371.0;
+
+struct SiteView {
+    std::uint32_t site;
+    Override ov;
+    unsigned up;
+    unsigned total;
+    bool is_cname;
+    bool usable;   ///< up, not drained, not down
+    bool drained;  ///< up but drained
+};
+
+Override override_of(const health::Snapshot& h, std::uint32_t site) noexcept {
+    return site < h.overrides.size() ? h.overrides[site] : Override::none;
+}
+
+bool address_up(const health::Snapshot& h, std::uint32_t a) noexcept {
+    // Addresses without a verdict yet count as up (SPEC 3, start-up).
+    return a >= h.up.size() || h.up[a] != 0;
+}
+
+SiteView view_of(const Catalog& c, std::uint32_t s, Family f, const health::Snapshot& h) noexcept {
+    const Site& site = c.sites[s];
+    SiteView v{s, override_of(h, s), 0, 0, !site.cname.empty(), false, false};
+    const Range r = site.family(f);
+    v.total = r.count;
+    for (std::uint32_t i = 0; i < r.count; ++i)
+        if (v.ov == Override::up || address_up(h, r.first + i)) ++v.up;
+    bool up;
+    if (v.ov == Override::down) {
+        up = false;
+    } else if (v.is_cname) {
+        up = true;  // nothing to probe: up unless forced down
+    } else if (v.total == 0) {
+        up = false;
+    } else {
+        const unsigned needed = site.min_up < v.total ? site.min_up : v.total;
+        up = v.up >= needed;
+    }
+    v.drained = up && v.ov == Override::drain;
+    v.usable = up && !v.drained;
+    return v;
+}
+
+double distance_km(const Site& s, const Client& c) noexcept {
+    if (!s.located || !c.located) return -1;
+    double dot = s.x * c.x + s.y * c.y + s.z * c.z;
+    if (dot > 1) dot = 1;
+    if (dot < -1) dot = -1;
+    return std::acos(dot) * kEarthRadiusKm;
+}
+
+/// Picks one site among `pick` (indices into views) by the policy.
+int pick_site(const Catalog& c, const Service& svc, const SiteView* views, const int* pick, unsigned n,
+              const Client& client, Random& random) noexcept {
+    if (n == 0) return -1;
+    switch (svc.policy) {
+        case Policy::failover:
+        case Policy::all:
+            return pick[0];
+        case Policy::nearest: {
+            if (!client.located) return pick[0];
+            int best = -1;
+            double best_dot = -2;
+            for (unsigned i = 0; i < n; ++i) {
+                const Site& s = c.sites[views[pick[i]].site];
+                if (!s.located) continue;
+                // Largest dot product = smallest great-circle distance; ties
+                // keep the earlier site in the listed order.
+                const double dot = s.x * client.x + s.y * client.y + s.z * client.z;
+                if (dot > best_dot) {
+                    best_dot = dot;
+                    best = pick[i];
+                }
+            }
+            return best >= 0 ? best : pick[0];
+        }
+        case Policy::weighted: {
+            std::uint64_t total = 0;
+            for (unsigned i = 0; i < n; ++i) total += c.sites[views[pick[i]].site].weight;
+            if (total == 0) return pick[0];  // only weight-0 sites are up: the first of them
+            std::uint64_t r = random.next() % total;
+            for (unsigned i = 0; i < n; ++i) {
+                const std::uint64_t w = c.sites[views[pick[i]].site].weight;
+                if (r < w) return pick[i];
+                r -= w;
+            }
+            return pick[n - 1];
+        }
+    }
+    return pick[0];
+}
+
+/// Appends the addresses of `site` for the family: the up ones, or all of
+/// them when `all_addresses`.
+void add_addresses(const Catalog& c, std::uint32_t site, Family f, const health::Snapshot& h,
+                   bool all_addresses, Choice& out) noexcept {
+    const Range r = c.sites[site].family(f);
+    const bool forced_up = override_of(h, site) == Override::up;
+    for (std::uint32_t i = 0; i < r.count && out.count < kMaxAnswers; ++i) {
+        const std::uint32_t a = r.first + i;
+        if (all_addresses || forced_up || address_up(h, a)) out.address[out.count++] = a;
+    }
+}
+
+/// max_answers: a window of the chosen addresses, starting at a rotating
+/// offset so that load spreads over all of them.
+void cap(Choice& out, unsigned max_answers, Random& random) noexcept {
+    if (max_answers == 0 || out.count <= max_answers) return;
+    std::uint32_t tmp[kMaxAnswers];
+    const unsigned start = random.rotation++ % out.count;
+    for (unsigned i = 0; i < max_answers; ++i) tmp[i] = out.address[(start + i) % out.count];
+    for (unsigned i = 0; i < max_answers; ++i) out.address[i] = tmp[i];
+    out.count = max_answers;
+}
+
+}  // namespace
+
+Choice decide(const Catalog& c, const Service& svc, Family f, const Client& client, const health::Snapshot& h,
+              Random& random, Trace* trace) noexcept {
+    Choice out;
+    SiteView views[kMaxTraceSites];
+    const unsigned n =
+        svc.sites.size() < kMaxTraceSites ? static_cast<unsigned>(svc.sites.size()) : kMaxTraceSites;
+    int usable[kMaxTraceSites], drained[kMaxTraceSites];
+    unsigned n_usable = 0, n_drained = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        views[i] = view_of(c, svc.sites[i], f, h);
+        // A CNAME site serves both families; an address site only the
+        // families it has addresses in.
+        if (!views[i].is_cname && views[i].total == 0) continue;
+        if (views[i].usable) usable[n_usable++] = static_cast<int>(i);
+        if (views[i].drained) drained[n_drained++] = static_cast<int>(i);
+    }
+
+    // Drained sites serve only when nothing else that is up can.
+    const int* pool = n_usable ? usable : drained;
+    const unsigned pool_n = n_usable ? n_usable : n_drained;
+    if (pool_n > 0) {
+        if (svc.policy == Policy::all) {
+            for (unsigned i = 0; i < pool_n; ++i)
+                if (!views[pool[i]].is_cname) add_addresses(c, views[pool[i]].site, f, h, false, out);
+            if (out.count > 0) {
+                out.kind = Choice::Kind::addresses;
+            } else {
+                out.kind = Choice::Kind::cname;  // only CNAME sites are up: the first of them
+                out.site = views[pool[0]].site;
+            }
+        } else {
+            // Weighted draws among the sites with a weight first; weight-0
+            // sites serve only when none of those is up.
+            int weighted[kMaxTraceSites];
+            unsigned wn = 0;
+            if (svc.policy == Policy::weighted)
+                for (unsigned i = 0; i < pool_n; ++i)
+                    if (c.sites[views[pool[i]].site].weight > 0) weighted[wn++] = pool[i];
+            const int chosen = wn ? pick_site(c, svc, views, weighted, wn, client, random)
+                                  : pick_site(c, svc, views, pool, pool_n, client, random);
+            out.site = views[chosen].site;
+            if (views[chosen].is_cname) {
+                out.kind = Choice::Kind::cname;
+            } else {
+                out.kind = Choice::Kind::addresses;
+                add_addresses(c, out.site, f, h, false, out);
+            }
+        }
+    } else {
+        // No site up: the fallback decides. Sites forced down never serve.
+        out.fallback = true;
+        switch (svc.fallback) {
+            case Fallback::none:
+                break;
+            case Fallback::all: {
+                int first_cname = -1;
+                for (unsigned i = 0; i < n; ++i) {
+                    if (views[i].ov == Override::down) continue;
+                    if (views[i].is_cname) {
+                        if (first_cname < 0) first_cname = static_cast<int>(i);
+                        continue;
+                    }
+                    add_addresses(c, views[i].site, f, h, true, out);
+                }
+                if (out.count > 0) {
+                    out.kind = Choice::Kind::addresses;
+                } else if (first_cname >= 0) {
+                    out.kind = Choice::Kind::cname;
+                    out.site = views[first_cname].site;
+                }
+                break;
+            }
+            case Fallback::site: {
+                const std::uint32_t s = svc.fallback_site;
+                if (s < c.sites.size() && override_of(h, s) != Override::down) {
+                    if (!c.sites[s].cname.empty()) {
+                        out.kind = Choice::Kind::cname;
+                        out.site = s;
+                    } else {
+                        add_addresses(c, s, f, h, true, out);
+                        if (out.count > 0) {
+                            out.kind = Choice::Kind::addresses;
+                            out.site = s;
+                        }
+                    }
+                }
+                break;
+            }
+        }
+    }
+    if (out.kind == Choice::Kind::addresses) cap(out, svc.max_answers, random);
+
+    if (trace) {
+        trace->count = n;
+        for (unsigned i = 0; i < n; ++i) {
+            const SiteView& v = views[i];
+            auto& e = trace->sites[i];
+            e.site = v.site;
+            e.override_state = v.ov;
+            e.up = v.up;
+            e.total = v.total;
+            e.distance_km = distance_km(c.sites[v.site], client);
+            if (!v.is_cname && v.total == 0)
+                e.verdict = Trace::Verdict::no_family;
+            else if (v.ov == Override::down)
+                e.verdict = Trace::Verdict::forced_down;
+            else if (v.drained && pool != drained)
+                e.verdict = Trace::Verdict::drained;
+            else if (!v.usable && !v.drained)
+                e.verdict = Trace::Verdict::down;
+            else
+                e.verdict = Trace::Verdict::standby;
+            bool in_answer = out.site == v.site && out.kind != Choice::Kind::nodata;
+            if (out.kind == Choice::Kind::addresses && out.site == kNoSite)
+                for (unsigned k = 0; k < out.count; ++k)
+                    in_answer |= c.address_site[out.address[k]] == v.site;
+            if (in_answer) e.verdict = Trace::Verdict::chosen;
+        }
+    }
+    return out;
+}
+
+}  // namespace dnsd::steer

@@ -1,0 +1,75 @@
+#pragma once
+/// The steering decision (SPEC section 3) as one pure function: which
+/// addresses (or which CNAME) a service answers for one query, given the
+/// health snapshot, the client's location and the address family.
+///
+/// No allocation, no locks, no I/O: workers call it on the query path, the
+/// explanation renders the trace it fills, and the unit tests drive it with
+/// a seeded Random. Thread-safe for distinct Random objects.
+
+#include <cstdint>
+
+#include "dnsd/steer/catalog.hpp"
+#include "health/snapshot.hpp"
+
+namespace dnsd::steer {
+
+inline constexpr unsigned kMaxAnswers = 64;  ///< addresses in one answer, at most
+inline constexpr unsigned kMaxTraceSites = 32;
+
+/// Per-worker pseudo-random source (xorshift64*) and rotation counter.
+struct Random {
+    std::uint64_t state = 0x9E3779B97F4A7C15ull;
+    std::uint32_t rotation = 0;
+    std::uint64_t next() noexcept {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        return state * 0x2545F4914F6CDD1Dull;
+    }
+};
+
+/// Where the client is: a unit vector, when known.
+struct Client {
+    bool located = false;
+    double x = 0, y = 0, z = 0;
+};
+
+struct Choice {
+    enum class Kind : std::uint8_t { addresses, cname, nodata };
+    Kind kind = Kind::nodata;
+    std::uint32_t site = kNoSite;  ///< the chosen site (kNoSite for `all` over several, or nodata)
+    bool fallback = false;         ///< no site was up: the fallback decided
+    unsigned count = 0;
+    std::uint32_t address[kMaxAnswers];  ///< indices into Catalog::addresses
+};
+
+/// Why each site did or did not get the answer, for explanations.
+struct Trace {
+    enum class Verdict : std::uint8_t {
+        chosen,       ///< in the answer
+        standby,      ///< up, but the policy chose another
+        down,         ///< too few addresses up (min_up)
+        drained,      ///< override drain, and a site that is not drained is up
+        forced_down,  ///< override down
+        no_family,    ///< no address of the asked family
+    };
+    struct SiteEntry {
+        std::uint32_t site = kNoSite;
+        health::Override override_state = health::Override::none;
+        unsigned up = 0;          ///< addresses of the family up
+        unsigned total = 0;       ///< addresses of the family
+        double distance_km = -1;  ///< -1: unknown (no client or site location)
+        Verdict verdict = Verdict::down;
+    };
+    SiteEntry sites[kMaxTraceSites];
+    unsigned count = 0;
+};
+
+const char* to_string(Trace::Verdict v) noexcept;
+
+/// Decides the answer of `service` for one query of family `family`.
+Choice decide(const Catalog& catalog, const Service& service, Family family, const Client& client,
+              const health::Snapshot& health, Random& random, Trace* trace = nullptr) noexcept;
+
+}  // namespace dnsd::steer

@@ -1,0 +1,38 @@
+#pragma once
+/// One check of one address: the probes of SPEC section 2 (http, https, tcp,
+/// dns, exec) as Asio coroutines.
+///
+/// A Prober runs on the state thread's io_context (never on a worker's);
+/// every probe is bounded by its `timeout` and never throws: failures are
+/// results with a message. Thread safety: one Prober per io_context thread.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <string>
+
+#include "dnsd/config/config.hpp"
+#include "dnsd/core/address.hpp"
+
+namespace dnsd::health {
+
+struct ProbeResult {
+    bool ok = false;
+    std::chrono::microseconds latency{0};  ///< from start to verdict
+    std::string message;                   ///< why it failed, or a short success note ("HTTP 200")
+};
+
+class Prober {
+public:
+    /// Loads the system's trusted certificates for https probes.
+    Prober();
+
+    /// Probes `target` as `probe` says. Completes within probe.timeout (plus
+    /// scheduling delay); exec probes are killed at the timeout.
+    boost::asio::awaitable<ProbeResult> run(const config::Probe& probe, Address target);
+
+private:
+    boost::asio::ssl::context tls_;
+};
+
+}  // namespace dnsd::health
