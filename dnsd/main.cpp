@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "dnsd/config/config.hpp"
+#include "dnsd/core/name.hpp"
 #include "dnsd/core/version.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/server.hpp"
@@ -41,11 +42,44 @@ int check(const std::string& path) {
     // Zones are checked even when the config has errors (those zones that
     // were configured correctly), so that one run reports every problem.
     auto view = dnsd::query::View::load(cfg, diags);
+    diags.sort_by_line();
     print(diags);
     if (diags.has_errors() || !view) return 1;
     std::size_t nodes = 0;
     for (const auto& z : view->zones()) nodes += z->node_count();
-    std::printf("%s: ok: %zu zones, %zu names\n", path.c_str(), view->zones().size(), nodes);
+    std::printf("%s: ok: %zu zones, %zu names, %zu sites, %zu services\n", path.c_str(), view->zones().size(),
+                nodes, cfg.sites.size(), cfg.services.size());
+    // SPEC 1: when clean, each service's worst-case failover time: the
+    // slowest of its probed sites to notice (interval x fall + timeout).
+    for (const auto& svc : cfg.services) {
+        const dnsd::config::Probe* slowest = nullptr;
+        const dnsd::config::Site* slowest_site = nullptr;
+        for (auto i : svc.sites) {
+            const auto& site = cfg.sites[i];
+            if (site.probe && (!slowest || dnsd::config::failover_time(*site.probe) >
+                                               dnsd::config::failover_time(*slowest))) {
+                slowest = &*site.probe;
+                slowest_site = &site;
+            }
+        }
+        const std::string name = dnsd::name_to_text(svc.name);
+        if (!slowest) {
+            std::printf("service %s: no probed site: answers change only with overrides\n", name.c_str());
+            continue;
+        }
+        auto ms = [](dnsd::Duration d) {
+            char b[32];
+            if (d.count() % 1000 == 0)
+                std::snprintf(b, sizeof b, "%llds", static_cast<long long>(d.count() / 1000));
+            else
+                std::snprintf(b, sizeof b, "%lldms", static_cast<long long>(d.count()));
+            return std::string(b);
+        };
+        std::printf("service %s: worst-case failover %s (site %s: interval %s x fall %u + timeout %s)\n",
+                    name.c_str(), ms(dnsd::config::failover_time(*slowest)).c_str(),
+                    slowest_site->name.c_str(), ms(slowest->interval).c_str(), slowest->fall,
+                    ms(slowest->timeout).c_str());
+    }
     return 0;
 }
 

@@ -28,7 +28,10 @@ public:
     Prober();
 
     /// Probes `target` as `probe` says. Completes within probe.timeout (plus
-    /// scheduling delay); exec probes are killed at the timeout.
+    /// scheduling delay); exec probes are killed at the timeout (their
+    /// process group, reaped in the background on the same executor).
+    /// Never throws: every failure is a result. `probe` and the Prober must
+    /// outlive the returned awaitable; it runs on the caller's executor.
     boost::asio::awaitable<ProbeResult> run(const config::Probe& probe, Address target);
 
 private:

@@ -4,6 +4,7 @@
 /// on every change and published through a SnapshotSlot; workers only read.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace dnsd::health {
@@ -26,10 +27,22 @@ inline const char* to_string(Override o) noexcept {
     return "auto";
 }
 
+/// What health.server and the status page show of one address.
+struct AddressInfo {
+    bool probed = false;
+    std::int64_t since = 0;   ///< Unix time of the last change of state (or of start)
+    bool has_result = false;  ///< a probe has completed
+    bool last_ok = false;
+    std::uint32_t latency_ms = 0;
+    std::string message;  ///< the last probe's message
+};
+
 struct Snapshot {
     std::vector<std::uint8_t> up;     ///< per address index of the steer::Catalog: 1 when up
     std::vector<Override> overrides;  ///< per site index of the steer::Catalog
+    std::vector<AddressInfo> info;    ///< per address index; may be empty (tests)
     std::uint64_t generation = 0;     ///< increases with every published change
+    const void* catalog = nullptr;    ///< the steer::Catalog the indices refer to
 };
 
 }  // namespace dnsd::health

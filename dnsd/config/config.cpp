@@ -531,13 +531,16 @@ public:
                 ok = false;
             } else {
                 s.name = *w;
-                for (const auto& other : c.services)
-                    if (name_lower(other.name) == name_lower(s.name)) {
+                // Against every earlier entry, valid or not, so that a
+                // duplicate shows even when the first has errors of its own.
+                for (const auto& [other, other_line] : service_names_)
+                    if (other == name_lower(s.name)) {
                         error(*n, "service.name",
                               "service " + name_to_text(s.name) + " is already defined at line " +
-                                  std::to_string(other.line));
+                                  std::to_string(other_line));
                         ok = false;
                     }
+                service_names_.emplace_back(name_lower(s.name), s.line);
             }
         } else {
             ok = false;
@@ -746,6 +749,7 @@ public:
 private:
     const std::string& path_;
     Diagnostics& diags_;
+    std::vector<std::pair<std::string, int>> service_names_;  ///< lower-cased, with their lines
 };
 
 }  // namespace

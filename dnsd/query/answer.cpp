@@ -1,6 +1,10 @@
 #include "dnsd/query/answer.hpp"
 
+#include <arpa/inet.h>
+
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "dnsd/wire/types.hpp"
 #include "dnsd/wire/writer.hpp"
@@ -21,10 +25,13 @@ namespace {
 /// encoder writes it after (answers collected first, encoded after), so that
 /// truncation is a rollback to the mark before the RRset that did not fit.
 struct Entry {
+    enum class Kind : std::uint8_t { rrset, steered_addresses, steered_cname };
     const Zone* zone;
-    const zones::RRset* set;
+    const zones::RRset* set;    ///< for Kind::rrset
     const std::uint8_t* owner;  ///< wire name; null: the question name (a pointer to offset 12)
     std::uint8_t owner_size;
+    Kind kind = Kind::rrset;
+    std::int64_t ttl = -1;  ///< overrides the RRset's TTL when >= 0
 };
 
 constexpr unsigned kMaxAnswer = 20;
@@ -47,6 +54,9 @@ struct Plan {
     unsigned added = 0;
     std::uint16_t rcode = rcode::NOERROR;
     bool aa = true;
+    /// A steered answer (at most one per query: it ends a CNAME chain).
+    steer::Choice choice;
+    const steer::Catalog* catalog = nullptr;
 
     void add_answer(const Entry& e) noexcept {
         if (answers < kMaxAnswer) answer[answers++] = e;
@@ -108,7 +118,47 @@ void additional_for(Plan& plan, const Zone& z, const zones::RRset& s) noexcept {
 }
 
 /// RFC 1034 4.3.2 for one zone, following CNAMEs inside it.
-void resolve(const Query& q, const Zone& z, Target t, Plan& plan) noexcept {
+/// What a steered answer needs besides the zone.
+struct Steering {
+    const View& view;
+    const std::int32_t* services;  ///< node -> service of this zone, or null
+    const Client& client;
+};
+
+/// A and AAAA at a service name: decide() picks the addresses (SPEC 3).
+void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const Steering& s,
+             std::int32_t service) noexcept {
+    static const health::Snapshot kAllUp{};  // no verdicts: every address counts as up
+    const steer::Catalog& catalog = s.view.catalog();
+    const steer::Service& svc = catalog.services[static_cast<std::size_t>(service)];
+    steer::Random fixed;
+    steer::Random& random = s.client.random ? *s.client.random : fixed;
+    const Family family = q.qtype == type::A ? Family::v4 : Family::v6;
+    plan.catalog = &catalog;
+    // A snapshot built for another catalog (for a moment during a reload)
+    // is not used: its indices would name other addresses.
+    const health::Snapshot& h =
+        s.client.health && s.client.health->catalog == &catalog ? *s.client.health : kAllUp;
+    plan.choice = steer::decide(catalog, svc, family, steer::Client{}, h, random, nullptr);
+    switch (plan.choice.kind) {
+        case steer::Choice::Kind::addresses:
+            plan.add_answer(
+                Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_addresses, svc.ttl});
+            return;
+        case steer::Choice::Kind::cname:
+            plan.add_answer(Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_cname, svc.ttl});
+            return;
+        case steer::Choice::Kind::nodata:
+            // An outage is not cached longer than the service TTL (SPEC 3).
+            plan.rcode = rcode::NOERROR;
+            plan.add_authority(Entry{&z, &z.negative_soa(), z.name_bytes(z.apex()),
+                                     z.node(z.apex()).name_size, Entry::Kind::rrset,
+                                     svc.ttl < z.negative_ttl() ? svc.ttl : z.negative_ttl()});
+            return;
+    }
+}
+
+void resolve(const Query& q, const Zone& z, Target t, Plan& plan, const Steering& steering) noexcept {
     std::uint8_t lower_buf[kMaxNameLength];
     std::uint8_t offsets_buf[128];
     const unsigned zone_labels = z.node(z.apex()).labels;
@@ -149,6 +199,11 @@ void resolve(const Query& q, const Zone& z, Target t, Plan& plan) noexcept {
             }
         }
 
+        if (exact && steering.services && steering.services[at] >= 0 &&
+            (q.qtype == type::A || q.qtype == type::AAAA)) {
+            steered(q, z, t, plan, steering, steering.services[at]);
+            return;
+        }
         if (q.qtype == type::ANY) {
             // RFC 8482: one RRset is enough; the first in type order.
             const auto sets = z.rrsets(at);
@@ -219,13 +274,50 @@ bool put_rdata(Writer& w, std::uint16_t t, const std::uint8_t* p, std::size_t si
     }
 }
 
-/// Writes every record of an entry, or nothing.
-bool put_entry(Writer& w, const Entry& e, unsigned& count) noexcept {
+/// Writes the steered records of an entry (addresses or a CNAME), or nothing.
+bool put_steered(Writer& w, const Entry& e, const Plan& plan, unsigned& count) noexcept {
     const auto m = w.mark();
     const unsigned before = count;
+    const auto ttl = static_cast<std::uint32_t>(e.ttl);
+    auto fail = [&] {
+        w.rollback(m);
+        count = before;
+        return false;
+    };
+    if (e.kind == Entry::Kind::steered_cname) {
+        const std::string& target = plan.catalog->sites[plan.choice.site].cname;
+        bool ok = e.owner ? w.put_name(e.owner, e.owner_size) : w.put16(0xC00C);
+        ok = ok && w.put16(type::CNAME) && w.put16(wire::klass::IN) && w.put32(ttl);
+        const std::size_t len_at = w.size();
+        ok = ok && w.put16(0) &&
+             w.put_name(reinterpret_cast<const std::uint8_t*>(target.data()), target.size());
+        if (!ok) return fail();
+        w.patch16(len_at, static_cast<std::uint16_t>(w.size() - len_at - 2));
+        ++count;
+        return true;
+    }
+    for (unsigned i = 0; i < plan.choice.count; ++i) {
+        const Address& a = plan.catalog->addresses[plan.choice.address[i]];
+        const auto bytes = a.view();
+        const bool ok = (e.owner ? w.put_name(e.owner, e.owner_size) : w.put16(0xC00C)) &&
+                        w.put16(a.family == Family::v4 ? type::A : type::AAAA) && w.put16(wire::klass::IN) &&
+                        w.put32(ttl) && w.put16(static_cast<std::uint16_t>(bytes.size())) &&
+                        w.put_bytes(bytes.data(), bytes.size());
+        if (!ok) return fail();
+        ++count;
+    }
+    return true;
+}
+
+/// Writes every record of an entry, or nothing.
+bool put_entry(Writer& w, const Entry& e, const Plan& plan, unsigned& count) noexcept {
+    if (e.kind != Entry::Kind::rrset) return put_steered(w, e, plan, count);
+    const auto m = w.mark();
+    const unsigned before = count;
+    const std::uint32_t ttl = e.ttl >= 0 ? static_cast<std::uint32_t>(e.ttl) : e.set->ttl;
     for (const auto& d : e.zone->rdatas(*e.set)) {
         bool ok = e.owner ? w.put_name(e.owner, e.owner_size) : w.put16(0xC00C);
-        ok = ok && w.put16(e.set->type) && w.put16(wire::klass::IN) && w.put32(e.set->ttl);
+        ok = ok && w.put16(e.set->type) && w.put16(wire::klass::IN) && w.put32(ttl);
         const std::size_t len_at = w.size();
         ok = ok && w.put16(0) && put_rdata(w, e.set->type, e.zone->bytes(d), d.size);
         if (!ok) {
@@ -292,6 +384,15 @@ std::uint16_t reply_flags(const Query& q, bool echo_rd) noexcept {
     return f;
 }
 
+/// Header and question of a reply with sections to come; the sections may
+/// use the space that the OPT record (written last) leaves.
+void start_reply(Writer& w, std::span<const std::uint8_t> request, const Query& q, const View& v,
+                 std::size_t limit) noexcept {
+    w.put_bytes(request.data(), wire::kHeaderSize);
+    put_question(w, request, q);
+    w.set_limit(limit - opt_size(q, v));
+}
+
 /// An error reply: header, the question when intact, OPT when the query had one.
 std::size_t error_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
                         const Query& q, const View& v, std::uint16_t code, bool echo_rd,
@@ -303,6 +404,85 @@ std::size_t error_reply(std::span<const std::uint8_t> request, std::span<std::ui
     std::uint16_t flags = reply_flags(q, echo_rd);
     put_opt(w, q, v, code, c);
     return finish(w, q, flags, code, c, question);
+}
+
+/// health.server CH TXT (SPEC 4): one string per site and per address.
+/// Formatted with snprintf into a stack buffer: nothing is allocated.
+std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
+                          const Query& q, const View& v, const Client& client, std::size_t limit) noexcept {
+    if (!v.explain_allow().contains(client.address))
+        return error_reply(request, response, q, v, rcode::REFUSED, true, true);
+    static const health::Snapshot kNone{};
+    const steer::Catalog& cat = v.catalog();
+    const health::Snapshot& h = client.health && client.health->catalog == &cat ? *client.health : kNone;
+    Writer w(response.first(limit));
+    start_reply(w, request, q, v, limit);
+    Counts c;
+    bool tc = false;
+    char text[256];
+    auto put_txt = [&](int n) {
+        if (tc || n <= 0) return;
+        const auto len = static_cast<std::size_t>(n < 255 ? n : 255);
+        const auto m = w.mark();
+        if (w.put16(0xC00C) && w.put16(type::TXT) && w.put16(wire::klass::CH) && w.put32(0) &&
+            w.put16(static_cast<std::uint16_t>(len + 1)) && w.put8(static_cast<std::uint8_t>(len)) &&
+            w.put_bytes(reinterpret_cast<const std::uint8_t*>(text), len)) {
+            ++c.an;
+        } else {
+            w.rollback(m);
+            tc = true;
+        }
+    };
+    if (q.qtype == type::TXT || q.qtype == type::ANY) {
+        for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
+            const auto& site = cat.sites[s];
+            const auto ov = s < h.overrides.size() ? h.overrides[s] : health::Override::none;
+            if (!site.cname.empty()) {
+                put_txt(std::snprintf(text, sizeof text, "site %s: cname, %s, override %s", site.name.c_str(),
+                                      ov == health::Override::down ? "down" : "up", health::to_string(ov)));
+                continue;
+            }
+            const auto v4 = steer::site_health(cat, s, Family::v4, h);
+            const auto v6 = steer::site_health(cat, s, Family::v6, h);
+            put_txt(std::snprintf(
+                text, sizeof text, "site %s: IPv4 %s (%u/%u up), IPv6 %s (%u/%u up), override %s",
+                site.name.c_str(), v4.total ? (v4.is_up ? "up" : "down") : "none", v4.up, v4.total,
+                v6.total ? (v6.is_up ? "up" : "down") : "none", v6.up, v6.total, health::to_string(ov)));
+        }
+        for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
+            char addr[64];
+            const auto bytes = cat.addresses[a].view();
+            inet_ntop(cat.addresses[a].family == Family::v4 ? AF_INET : AF_INET6, bytes.data(), addr,
+                      sizeof addr);
+            const bool up = a >= h.up.size() || h.up[a];
+            const char* site = cat.sites[cat.address_site[a]].name.c_str();
+            if (a >= h.info.size() || !h.info[a].probed) {
+                put_txt(std::snprintf(text, sizeof text, "%s (%s): %s, not probed", addr, site,
+                                      up ? "up" : "down"));
+                continue;
+            }
+            const auto& i = h.info[a];
+            char since[32] = "start";
+            if (i.since > 0) {
+                const std::time_t t = static_cast<std::time_t>(i.since);
+                std::tm tm{};
+                gmtime_r(&t, &tm);
+                std::strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            }
+            if (!i.has_result)
+                put_txt(std::snprintf(text, sizeof text, "%s (%s): %s since %s, no probe result yet", addr,
+                                      site, up ? "up" : "down", since));
+            else
+                put_txt(std::snprintf(text, sizeof text, "%s (%s): %s since %s, last probe %s in %ums: %s",
+                                      addr, site, up ? "up" : "down", since, i.last_ok ? "passed" : "failed",
+                                      i.latency_ms, i.message.c_str()));
+        }
+    }
+    w.set_limit(limit);
+    put_opt(w, q, v, rcode::NOERROR, c);
+    auto flags = static_cast<std::uint16_t>(reply_flags(q, true) | flag::AA);
+    if (tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
+    return finish(w, q, flags, rcode::NOERROR, c, true);
 }
 
 bool chaos_name(const Query& q, const char* wire_name, std::size_t size) noexcept {
@@ -328,9 +508,7 @@ std::size_t chaos(std::span<const std::uint8_t> request, std::span<std::uint8_t>
     if (!text || text->empty()) return error_reply(request, response, q, v, rcode::REFUSED, true, true);
 
     Writer w(response.first(limit));
-    w.put_bytes(request.data(), wire::kHeaderSize);
-    put_question(w, request, q);
-    w.set_limit(limit - opt_size(q, v));
+    start_reply(w, request, q, v, limit);
     Counts c;
     if (q.qtype == type::TXT || q.qtype == type::ANY) {
         const std::size_t n = text->size() > 255 ? 255 : text->size();
@@ -375,7 +553,12 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
         limit = want < 512 ? 512 : want;
     }
 
-    if (q.qclass == wire::klass::CH) return {chaos(request, response, q, view, limit)};
+    if (q.qclass == wire::klass::CH) {
+        static constexpr char kHealthServer[] = "\x06health\x06server";
+        if (chaos_name(q, kHealthServer, sizeof kHealthServer))
+            return {health_server(request, response, q, view, client, limit)};
+        return {chaos(request, response, q, view, limit)};
+    }
     if (q.qclass != wire::klass::IN)
         return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
     if (q.qtype == type::OPT || q.qtype == type::TSIG || q.qtype == type::TKEY)
@@ -400,20 +583,18 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
     if (q.qtype == type::IXFR) {
         plan.add_answer(Entry{zone, &zone->soa(), nullptr, 0});
     } else {
-        resolve(q, *zone, t, plan);
+        resolve(q, *zone, t, plan, Steering{view, view.services_of(*zone), client});
     }
 
     // Encode the plan.
     Writer w(response.first(limit));
-    w.put_bytes(request.data(), wire::kHeaderSize);
-    put_question(w, request, q);
-    w.set_limit(limit - opt_size(q, view));
+    start_reply(w, request, q, view, limit);
     Counts c;
     bool tc = false;
-    for (unsigned i = 0; i < plan.answers && !tc; ++i) tc = !put_entry(w, plan.answer[i], c.an);
-    for (unsigned i = 0; i < plan.authorities && !tc; ++i) tc = !put_entry(w, plan.authority[i], c.ns);
+    for (unsigned i = 0; i < plan.answers && !tc; ++i) tc = !put_entry(w, plan.answer[i], plan, c.an);
+    for (unsigned i = 0; i < plan.authorities && !tc; ++i) tc = !put_entry(w, plan.authority[i], plan, c.ns);
     for (unsigned i = 0; i < plan.additionals && !tc; ++i) {
-        if (!put_entry(w, plan.additional[i], c.ar)) {
+        if (!put_entry(w, plan.additional[i], plan, c.ar)) {
             // Optional additional data is simply left out; missing in-domain
             // glue would break the delegation, so that truncates (RFC 9471).
             if (i < plan.required) tc = true;

@@ -12,15 +12,23 @@
 
 #include "dnsd/core/address.hpp"
 #include "dnsd/query/view.hpp"
+#include "dnsd/steer/decide.hpp"
 #include "dnsd/wire/parser.hpp"
+#include "health/snapshot.hpp"
 
 namespace dnsd::query {
 
 enum class Transport : std::uint8_t { udp, tcp };
 
+/// Who asks, and the per-worker state a steered answer needs.
 struct Client {
     Address address;
     Transport transport = Transport::udp;
+    /// The current health snapshot; null: every address counts as up.
+    const health::Snapshot* health = nullptr;
+    /// The worker's random source and rotation counter (weighted policy,
+    /// max_answers); null: a fixed one (tests).
+    steer::Random* random = nullptr;
 };
 
 struct Result {

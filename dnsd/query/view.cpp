@@ -9,9 +9,26 @@
 namespace dnsd::query {
 
 std::shared_ptr<const View> View::make(std::vector<std::shared_ptr<const zones::Zone>> zones,
-                                       const config::Server& server) {
+                                       const config::Server& server,
+                                       std::shared_ptr<const steer::Catalog> catalog) {
     auto v = std::make_shared<View>();
     v->zones_ = std::move(zones);
+    v->catalog_ = catalog ? std::move(catalog) : std::make_shared<const steer::Catalog>();
+    v->service_at_.resize(v->zones_.size());
+    v->explain_allow_ = server.explain_allow;
+    for (std::size_t i = 0; i < v->catalog_->services.size(); ++i) {
+        const auto& name = v->catalog_->services[i].name;
+        const auto lower = name_lower(name);
+        for (std::size_t z = 0; z < v->zones_.size(); ++z) {
+            if (!name_is_subdomain(name, v->zones_[z]->origin())) continue;
+            const auto node =
+                v->zones_[z]->find(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size());
+            if (node == zones::kNone) continue;
+            auto& table = v->service_at_[z];
+            if (table.empty()) table.assign(v->zones_[z]->node_count(), -1);
+            table[static_cast<std::size_t>(node)] = static_cast<std::int32_t>(i);
+        }
+    }
     v->identity_ = server.identity;
     v->version_ = std::string("dnsd ") + kVersion;
     v->udp_payload_ = server.udp_payload;
@@ -32,16 +49,130 @@ std::shared_ptr<const View> View::make(std::vector<std::shared_ptr<const zones::
     return v;
 }
 
+namespace {
+
+std::string rr_type_name(std::uint16_t t) {
+    switch (t) {
+        case 1:
+            return "A";
+        case 5:
+            return "CNAME";
+        case 28:
+            return "AAAA";
+        default:
+            return "TYPE" + std::to_string(t);
+    }
+}
+
+// The records a service contributes to its zone, so that AXFR, secondaries
+// and NODATA see an ordinary name (STYLE.md "static first"): the addresses
+// of its address sites, or, with none, its first CNAME site.
+std::vector<zones::Record> service_records(const config::Config& cfg, const config::Service& svc) {
+    std::vector<zones::Record> out;
+    std::vector<Address> seen;
+    for (auto i : svc.sites) {
+        for (const auto& a : cfg.sites[i].addresses) {
+            if (std::find(seen.begin(), seen.end(), a) != seen.end()) continue;
+            seen.push_back(a);
+            zones::Record r;
+            r.owner = svc.name;
+            r.type = a.family == Family::v4 ? 1 : 28;
+            r.ttl = svc.ttl;
+            const auto bytes = a.view();
+            r.rdata.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+            r.file = cfg.path;
+            r.line = svc.line;
+            out.push_back(std::move(r));
+        }
+    }
+    if (out.empty()) {
+        for (auto i : svc.sites) {
+            if (cfg.sites[i].cname.empty()) continue;
+            zones::Record r;
+            r.owner = svc.name;
+            r.type = 5;
+            r.ttl = svc.ttl;
+            r.rdata = cfg.sites[i].cname;
+            r.file = cfg.path;
+            r.line = svc.line;
+            out.push_back(std::move(r));
+            break;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& diags) {
+    // Each service goes to the deepest configured zone that contains it.
+    std::vector<int> service_zone(cfg.services.size(), -1);
+    for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+        std::size_t best_labels = 0;
+        for (std::size_t z = 0; z < cfg.zones.size(); ++z) {
+            if (!name_is_subdomain(cfg.services[s].name, cfg.zones[z].origin)) continue;
+            const std::size_t labels = name_label_count(cfg.zones[z].origin);
+            if (service_zone[s] < 0 || labels > best_labels) {
+                service_zone[s] = static_cast<int>(z);
+                best_labels = labels;
+            }
+        }
+        if (service_zone[s] < 0)
+            diags.error(
+                cfg.path, cfg.services[s].line,
+                "service.name: " + name_to_text(cfg.services[s].name) + " is outside every configured zone");
+    }
+
     std::vector<std::shared_ptr<const zones::Zone>> built;
     bool ok = true;
-    for (const auto& z : cfg.zones) {
+    for (std::size_t zi = 0; zi < cfg.zones.size(); ++zi) {
+        const auto& z = cfg.zones[zi];
         Diagnostics local;
         auto records = zones::read_zone_file(z.file, z.origin, local);
         std::shared_ptr<const zones::Zone> zone;
         // A file that could not be read has nothing more to report.
-        if (!records.empty() || !local.has_errors())
+        if (!records.empty() || !local.has_errors()) {
+            for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+                if (service_zone[s] != static_cast<int>(zi)) continue;
+                const auto& svc = cfg.services[s];
+                const auto lower = name_lower(svc.name);
+                for (const auto& r : records) {
+                    if ((r.type == 1 || r.type == 28 || r.type == 5) && name_lower(r.owner) == lower)
+                        local.error(r.file, r.line,
+                                    name_to_text(svc.name) + " has its own " + rr_type_name(r.type) +
+                                        " record, but it is a service (" + cfg.path + ":" +
+                                        std::to_string(svc.line) + "): its addresses come from its sites");
+                }
+                const bool cname_only = [&] {
+                    for (auto i : svc.sites)
+                        if (!cfg.sites[i].cname.empty()) return true;
+                    return false;
+                }();
+                if (cname_only && lower == name_lower(z.origin))
+                    local.error(cfg.path, svc.line,
+                                "service.name: a service with a CNAME site cannot be the zone apex " +
+                                    name_to_text(z.origin) + " (a CNAME cannot sit beside the SOA and NS)");
+                for (auto& r : service_records(cfg, svc)) records.push_back(std::move(r));
+            }
             zone = zones::Zone::build(z.origin, std::move(records), z.file, local);
+        }
+        if (zone) {
+            for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+                if (service_zone[s] != static_cast<int>(zi)) continue;
+                const auto lower = name_lower(cfg.services[s].name);
+                const auto node =
+                    zone->find(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size());
+                if (node != zones::kNone && zone->node(node).cut != zones::kNone) {
+                    local.error(cfg.path, cfg.services[s].line,
+                                "service.name: " + name_to_text(cfg.services[s].name) +
+                                    " is at or below the delegation " +
+                                    name_to_text(zone->name(zone->node(node).cut)) +
+                                    ", which this server does not answer for");
+                    zone = nullptr;
+                    break;
+                }
+            }
+        }
         local.sort_by_line();
         diags.append(local);
         if (!zone) {
@@ -51,7 +182,8 @@ std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& d
         built.push_back(std::move(zone));
     }
     if (!ok || diags.has_errors()) return nullptr;
-    return make(std::move(built), cfg.server);
+    return make(std::move(built), cfg.server,
+                std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)));
 }
 
 const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets,

@@ -11,6 +11,7 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
 #include "dnsd/core/diagnostic.hpp"
+#include "dnsd/steer/catalog.hpp"
 #include "zones/zone.hpp"
 
 namespace dnsd::query {
@@ -27,6 +28,18 @@ public:
     const zones::Zone* find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets, unsigned labels,
                                  std::size_t size, unsigned& suffix) const noexcept;
 
+    /// The node -> service table of `zone` (a zone of this view): the index
+    /// into catalog().services of the service at each node, or -1. Null when
+    /// the zone holds no service.
+    const std::int32_t* services_of(const zones::Zone& zone) const noexcept {
+        for (std::size_t i = 0; i < zones_.size(); ++i)
+            if (zones_[i].get() == &zone) return service_at_[i].empty() ? nullptr : service_at_[i].data();
+        return nullptr;
+    }
+    const steer::Catalog& catalog() const noexcept { return *catalog_; }
+    const std::shared_ptr<const steer::Catalog>& catalog_ptr() const noexcept { return catalog_; }
+    const Acl& explain_allow() const noexcept { return explain_allow_; }
+
     const std::vector<std::shared_ptr<const zones::Zone>>& zones() const noexcept { return zones_; }
     const std::string& identity() const noexcept { return identity_; }
     const std::string& version() const noexcept { return version_; }
@@ -35,7 +48,8 @@ public:
 
     /// For tests: a view over already built zones.
     static std::shared_ptr<const View> make(std::vector<std::shared_ptr<const zones::Zone>> zones,
-                                            const config::Server& server);
+                                            const config::Server& server,
+                                            std::shared_ptr<const steer::Catalog> catalog = nullptr);
 
 private:
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
@@ -46,6 +60,9 @@ private:
     std::string version_;
     std::uint16_t udp_payload_ = 1232;
     Acl transfer_allow_;
+    Acl explain_allow_;
+    std::shared_ptr<const steer::Catalog> catalog_;
+    std::vector<std::vector<std::int32_t>> service_at_;  ///< per zone, per node
 };
 
 }  // namespace dnsd::query

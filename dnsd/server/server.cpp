@@ -2,13 +2,21 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 
 #include "dnsd/server/worker.hpp"
+#include "health/board.hpp"
+#include "health/monitor.hpp"
 
 namespace dnsd::server {
 
@@ -43,9 +51,12 @@ bool is_wildcard(const Address& a) {
 
 }  // namespace
 
-Worker::Worker(unsigned index, const SnapshotSlot<query::View>& slot, const std::vector<Endpoint>& listen,
+Worker::Worker(unsigned index, const SnapshotSlot<query::View>& slot,
+               const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
                const TcpLimits& limits, bool shared)
-    : index_(index), view_(slot), limits_(limits), batch_(make_udp_batch()) {
+    : index_(index), view_(slot), health_(health), limits_(limits), batch_(make_udp_batch()) {
+    random_.state ^= (static_cast<std::uint64_t>(index) + 1) * 0xD1B54A32D192ED03ull ^
+                     static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     for (const auto& ep : listen) {
         const auto addr = to_asio(ep.address);
         const bool v6 = ep.address.family == Family::v6;
@@ -89,10 +100,47 @@ void Worker::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// Writes `text` to `path` atomically: a temporary file beside it, then
+/// rename, so that a crash never leaves half a state file.
+bool write_atomically(const std::string& path, const std::string& text, std::string& error) {
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    if (!f) {
+        error = std::strerror(errno);
+        return false;
+    }
+    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    const bool flushed = std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+    std::fclose(f);
+    if (!written || !flushed || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        error = std::strerror(errno);
+        std::remove(tmp.c_str());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 struct Server::Impl {
     config::Config cfg;
     SnapshotSlot<query::View> slot;
+    SnapshotSlot<health::Snapshot> health_slot{std::make_shared<const health::Snapshot>()};
     std::vector<std::unique_ptr<Worker>> workers;
+    // The state thread: probes, the health board, the state file.
+    asio::io_context state{1};
+    asio::executor_work_guard<asio::io_context::executor_type> state_work{state.get_executor()};
+    std::thread state_thread;
+    std::shared_ptr<health::Board> board;
+    std::unique_ptr<health::Monitor> monitor;
     asio::io_context main{1};
     asio::signal_set signals{main, SIGINT, SIGTERM, SIGHUP};
     std::thread loader;
@@ -100,7 +148,56 @@ struct Server::Impl {
     bool reload_again = false;
 
     Impl(config::Config c, std::shared_ptr<const query::View> view)
-        : cfg(std::move(c)), slot(std::move(view)) {}
+        : cfg(std::move(c)), slot(std::move(view)) {
+        // The first board is built here, before any worker runs, from the
+        // state file when there is one (SPEC 3: start-up).
+        board = std::make_shared<health::Board>(cfg, slot.load()->catalog_ptr(), unix_now());
+        if (!cfg.server.state_file.empty()) {
+            std::ifstream in(cfg.server.state_file);
+            if (in) {
+                std::ostringstream text;
+                text << in.rdbuf();
+                Diagnostics diags;
+                board->load_state(text.str(), cfg.server.state_file, diags);
+                for (const auto& d : diags) spdlog::warn("{}", d.str());
+                spdlog::info("state read from {}", cfg.server.state_file);
+            }
+        }
+        health_slot.publish(board->snapshot());
+    }
+
+    /// State thread: a change on the board. Publish, log, save.
+    void health_changed() {
+        for (const auto& e : board->take_events()) spdlog::info("health: {}", e.text);
+        health_slot.publish(board->snapshot());
+        save_state();
+    }
+
+    void save_state() {
+        if (cfg.server.state_file.empty()) return;
+        std::string error;
+        if (!write_atomically(cfg.server.state_file, board->state_json(), error))
+            spdlog::error("cannot write state file {}: {}", cfg.server.state_file, error);
+    }
+
+    void start_monitor() {
+        monitor = std::make_unique<health::Monitor>(state, board, [this] { health_changed(); });
+        monitor->start();
+    }
+
+    /// State thread: a reload brought a new catalog. A new board keeps the
+    /// state of unchanged targets; health is published before the view, and
+    /// queries ignore a health snapshot of another catalog meanwhile.
+    void swap_board(std::shared_ptr<const query::View> view, config::Config next) {
+        if (monitor) monitor->stop();
+        auto fresh = std::make_shared<health::Board>(next, view->catalog_ptr(), unix_now());
+        fresh->carry_over(*board);
+        board = std::move(fresh);
+        health_slot.publish(board->snapshot());
+        slot.publish(view);
+        start_monitor();
+        save_state();
+    }
 
     void wait_signal() {
         signals.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -150,9 +247,7 @@ struct Server::Impl {
         } else {
             if (next.server.listen != cfg.server.listen || next.server.threads != cfg.server.threads)
                 spdlog::warn("reload: changes to server.listen and server.threads need a restart");
-            std::size_t records = 0;
-            for (const auto& z : view->zones()) records += z->node_count();
-            slot.publish(view);
+            asio::post(state, [this, view, copy = next] { swap_board(view, copy); });
             const auto keep_listen = cfg.server.listen;
             const auto keep_threads = cfg.server.threads;
             cfg = std::move(next);
@@ -174,16 +269,30 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
     if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
     TcpLimits limits;
     for (unsigned i = 0; i < n; ++i)
-        impl_->workers.push_back(
-            std::make_unique<Worker>(i, impl_->slot, impl_->cfg.server.listen, limits, n > 1));
+        impl_->workers.push_back(std::make_unique<Worker>(i, impl_->slot, impl_->health_slot,
+                                                          impl_->cfg.server.listen, limits, n > 1));
 }
 
 Server::~Server() {
     for (auto& w : impl_->workers) w->stop();
     if (impl_->loader.joinable()) impl_->loader.join();
+    stop_state();
+}
+
+void Server::stop_state() {
+    if (!impl_->state_thread.joinable()) return;
+    asio::post(impl_->state, [this] {
+        if (impl_->monitor) impl_->monitor->stop();
+        impl_->state_work.reset();
+        impl_->state.stop();
+    });
+    impl_->state_thread.join();
+    impl_->monitor.reset();
 }
 
 int Server::run() {
+    asio::post(impl_->state, [this] { impl_->start_monitor(); });
+    impl_->state_thread = std::thread([this] { impl_->state.run(); });
     for (auto& w : impl_->workers) w->start();
     std::string where;
     for (const auto& ep : impl_->cfg.server.listen) where += (where.empty() ? "" : ", ") + ep.str();
@@ -194,6 +303,7 @@ int Server::run() {
     impl_->main.run();
     for (auto& w : impl_->workers) w->stop();
     if (impl_->loader.joinable()) impl_->loader.join();
+    stop_state();
     spdlog::info("stopped");
     return 0;
 }

@@ -23,7 +23,7 @@ struct TcpLimits {
 
 class Server {
 public:
-    /// Binds every listen address for every worker; throws std::system_error
+    /// Binds every listen address for every worker; throws std::runtime_error
     /// when a socket cannot be bound (the caller reports it and exits).
     Server(config::Config cfg, std::shared_ptr<const query::View> view);
     ~Server();
@@ -34,6 +34,8 @@ public:
     int run();
 
 private:
+    void stop_state();  ///< stops the probes and joins the state thread
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -69,7 +69,7 @@ asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client)
 
         const auto view = w.view_ref();
         const auto r = query::answer({in.data(), len}, {out.data() + 2, wire::kMaxMessage}, *view,
-                                     query::Client{client, query::Transport::tcp});
+                                     query::Client{client, query::Transport::tcp, &w.health(), &w.random()});
         if (r.transfer) {
             wire::Query q;
             wire::parse_query({in.data(), len}, q);

@@ -105,7 +105,8 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
     const int got = ::recvmmsg(fd, b.in, kBatch, MSG_DONTWAIT, nullptr);
     if (got <= 0) return 0;
 
-    const query::View& view = w.view();  // one atomic load per batch
+    const query::View& view = w.view();           // one atomic load per batch
+    const health::Snapshot& health = w.health();  // and one more
     unsigned replies = 0;
     for (int i = 0; i < got; ++i) {
         const msghdr& h = b.in[i].msg_hdr;
@@ -113,7 +114,7 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
         const auto client = Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&b.addr[i]));
         if (!client) continue;
         const auto r = query::answer({b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
-                                     query::Client{*client, query::Transport::udp});
+                                     query::Client{*client, query::Transport::udp, &health, &w.random()});
         if (r.size == 0) continue;
         b.out_iov[replies] = {b.tx[replies], r.size};
         msghdr& o = b.out[replies].msg_hdr;

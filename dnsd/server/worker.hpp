@@ -14,6 +14,8 @@
 #include "dnsd/core/snapshot.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/server.hpp"
+#include "dnsd/steer/decide.hpp"
+#include "health/snapshot.hpp"
 
 namespace dnsd::server {
 
@@ -32,7 +34,8 @@ public:
     /// lone worker does not set it, so that a second server started by
     /// mistake on the same port fails to bind instead of taking half the
     /// queries.
-    Worker(unsigned index, const SnapshotSlot<query::View>& slot, const std::vector<Endpoint>& listen,
+    Worker(unsigned index, const SnapshotSlot<query::View>& slot,
+           const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
            const TcpLimits& limits, bool shared);
     ~Worker();
 
@@ -42,6 +45,8 @@ public:
     unsigned index() const noexcept { return index_; }
     asio::io_context& io() noexcept { return io_; }
     const query::View& view() noexcept { return view_.get(); }
+    const health::Snapshot& health() noexcept { return health_.get(); }
+    steer::Random& random() noexcept { return random_; }
     /// The view with a reference count, for work that outlives one query (AXFR).
     std::shared_ptr<const query::View> view_ref() noexcept { return view_.shared(); }
     const TcpLimits& tcp_limits() const noexcept { return limits_; }
@@ -51,6 +56,8 @@ private:
     unsigned index_;
     asio::io_context io_{1};
     SnapshotSlot<query::View>::Local view_;
+    SnapshotSlot<health::Snapshot>::Local health_;
+    steer::Random random_;
     TcpLimits limits_;
     unsigned tcp_connections_ = 0;
     std::vector<std::unique_ptr<asio::ip::udp::socket>> udp_;

@@ -146,6 +146,11 @@ void cap(Choice& out, unsigned max_answers, Random& random) noexcept {
 
 }  // namespace
 
+SiteHealth site_health(const Catalog& c, std::uint32_t site, Family f, const health::Snapshot& h) noexcept {
+    const SiteView v = view_of(c, site, f, h);
+    return {v.up, v.total, v.usable || v.drained};
+}
+
 Choice decide(const Catalog& c, const Service& svc, Family f, const Client& client, const health::Snapshot& h,
               Random& random, Trace* trace) noexcept {
     Choice out;

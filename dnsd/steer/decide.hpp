@@ -68,6 +68,15 @@ struct Trace {
 
 const char* to_string(Trace::Verdict v) noexcept;
 
+/// A site's state for one family, as decide() sees it.
+struct SiteHealth {
+    unsigned up = 0;     ///< addresses of the family up (all of them under override up)
+    unsigned total = 0;  ///< addresses of the family
+    bool is_up = false;  ///< enough are up (min_up), or a CNAME site not forced down
+};
+SiteHealth site_health(const Catalog& catalog, std::uint32_t site, Family family,
+                       const health::Snapshot& health) noexcept;
+
 /// Decides the answer of `service` for one query of family `family`.
 Choice decide(const Catalog& catalog, const Service& service, Family family, const Client& client,
               const health::Snapshot& health, Random& random, Trace* trace = nullptr) noexcept;

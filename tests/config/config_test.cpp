@@ -71,7 +71,7 @@ TEST_CASE("config: every error with file, line and key, all of them") {
         "udp_payload = 100\n"                                     // 5
         "transfer_allow = [\"10.0.0.1/8\"]\n"                     // 6
         "tcp_timeout = 3\n"                                       // 7
-        "state_file = \"/x\"\n"                                   // 8
+        "user = \"dnsd\"\n"                                       // 8
         "[[zone]]\n"                                              // 9
         "origin = \"a..b\"\n"                                     // 10
         "file = \"\"\n"                                           // 11
@@ -96,12 +96,12 @@ TEST_CASE("config: every error with file, line and key, all of them") {
         "d.toml:6: server.transfer_allow: '10.0.0.1/8' is not an address or network (\"192.0.2.0/24\", "
         "\"::1\")",
         "d.toml:7: server.tcp_timeout: unknown key",
-        "d.toml:8: server.state_file: not supported by this version of dnsd",
+        "d.toml:8: server.user: not supported by this version of dnsd",
         "d.toml:10: zone.origin: 'a..b' is not a domain name",
         "d.toml:11: zone.file: empty path",
         "d.toml:12: zone.origin: missing (the zone's name, e.g. \"gslb.example.com.\")",
         "d.toml:18: zone.origin: zone DUP.test. is already configured at line 14",
-        "d.toml:20: sites: not supported by this version of dnsd",
+        "d.toml:20: sites.ams: has neither addresses nor cname",
         "d.toml:22: servre: unknown key",
     };
     auto got = r.messages();
@@ -126,4 +126,55 @@ TEST_CASE("config: syntax errors and missing zones") {
     REQUIRE(diags.size() == 1);
     CHECK(diags.items()[0].str() ==
           "/nonexistent/dnsd.toml: cannot read configuration: No such file or directory");
+}
+
+TEST_CASE("config: probes, sites and services with their defaults") {
+    auto r =
+        read(kZone +
+             "[probes.web]\ntype = \"http\"\n"
+             "[probes.dns]\ntype = \"dns\"\nquery = \"example.test.\"\nexpect_rcode = [\"NOERROR\", "
+             "\"NXDOMAIN\"]\n"
+             "[sites.b]\naddresses = [\"192.0.2.2\", \"2001:db8::2\"]\nprobe = \"web\"\n"
+             "[sites.a]\nlocation = { lat = 52.5, lon = 13 }\naddresses = [\"192.0.2.1\"]\n"
+             "probe = { type = \"exec\", command = \"exit 0\", interval = \"500ms\", timeout = \"100ms\" }\n"
+             "[sites.c]\ncname = \"cdn.example.net\"\nweight = 0\n"
+             "[[service]]\nname = \"www.example.test\"\nsites = [\"a\", \"b\", \"c\"]\n"
+             "[[service]]\nname = \"api.example.test.\"\nsites = [\"b\"]\npolicy = \"all\"\nttl = 5\n"
+             "max_answers = 2\nfallback = \"b\"\n");
+    INFO(r.messages().size());
+    REQUIRE(r.messages().empty());
+    const Config& c = r.config;
+    REQUIRE(c.sites.size() == 3);
+    CHECK(c.sites[0].name == "b");  // the order of the file, not toml++'s sorted keys
+    CHECK(c.sites[1].name == "a");
+    const auto& web = *c.sites[0].probe;
+    CHECK(web.kind == Probe::Kind::http);
+    CHECK(web.effective_port() == 80);
+    CHECK(web.path == "/");
+    CHECK(web.interval == Duration{2000});
+    CHECK(web.timeout == Duration{1000});
+    CHECK(web.rise == 3);
+    CHECK(web.fall == 3);
+    CHECK(web.expect_status == std::vector<unsigned>{200});
+    CHECK(failover_time(web) == Duration{7000});
+    const auto& ex = *c.sites[1].probe;
+    CHECK(ex.kind == Probe::Kind::exec);
+    CHECK(ex.command == std::vector<std::string>{"/bin/sh", "-c", "exit 0"});
+    CHECK(ex.name == "a (inline)");
+    CHECK(c.sites[1].location->lat == 52.5);
+    CHECK(c.sites[2].cname == *name_from_text("cdn.example.net."));
+    CHECK_FALSE(c.sites[2].probe);
+    CHECK(c.sites[2].weight == 0);
+    CHECK(c.sites[0].min_up == 1);
+    REQUIRE(c.services.size() == 2);
+    CHECK(c.services[0].policy == Service::Policy::failover);
+    CHECK(c.services[0].ttl == 30);
+    CHECK(c.services[0].fallback == Service::Fallback::all);
+    CHECK(c.services[0].sites == std::vector<std::size_t>{1, 0, 2});
+    CHECK(c.services[1].policy == Service::Policy::all);
+    CHECK(c.services[1].max_answers == 2);
+    CHECK(c.services[1].fallback == Service::Fallback::site);
+    CHECK(c.services[1].fallback_site == 0);
+    CHECK(c.server.explain_allow.contains(*Address::parse("127.0.0.1")));  // default: loopback
+    CHECK_FALSE(c.server.explain_allow.contains(*Address::parse("192.0.2.1")));
 }

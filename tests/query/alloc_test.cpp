@@ -78,21 +78,63 @@ int main() {
     badvers.opt(1232, 3);
     packets.push_back(badvers);
 
+    // Steered names: a view with sites and services, a health snapshot with
+    // some addresses down, and health.server.
+    Diagnostics diags;
+    const std::string zone = std::string(DNSD_SOURCE_DIR) + "/tests/query/data/example.test.zone";
+    const auto cfg = config::read_config_text(
+        "[[zone]]\norigin = \"example.test.\"\nfile = \"" + zone +
+            "\"\n"
+            "[probes.web]\ntype = \"http\"\n"
+            "[sites.a]\naddresses = [\"192.0.2.1\", \"192.0.2.2\", \"2001:db8::1\"]\nprobe = \"web\"\n"
+            "[sites.b]\naddresses = [\"198.51.100.1\"]\nprobe = \"web\"\n"
+            "[sites.cdn]\ncname = \"edge.cdn.example.net.\"\n"
+            "[[service]]\nname = \"svc.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
+            "max_answers = 1\n"
+            "[[service]]\nname = \"all.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"all\"\n"
+            "[[service]]\nname = \"cn.example.test.\"\nsites = [\"b\", \"cdn\"]\nfallback = \"none\"\n",
+        "/alloc.toml", diags);
+    const auto steered = query::View::load(cfg, diags);
+    if (!steered) {
+        for (const auto& d : diags) std::printf("%s\n", d.str().c_str());
+        return 1;
+    }
+    health::Snapshot health;
+    health.up = {1, 0, 1, 0};
+    health.overrides = {health::Override::none, health::Override::none, health::Override::none};
+    health.info.resize(4);
+    health.info[1] = {true, 1764000000, true, false, 12, "connect: Connection refused"};
+    health.catalog = &steered->catalog();
+    steer::Random random;
+    std::vector<Packet> steered_packets;
+    for (const char* n : {"svc.example.test.", "all.example.test.", "cn.example.test.", "nope.example.test."})
+        for (int t : {1, 28, 255, 16})
+            for (int k = 0; k < 4; ++k)
+                steered_packets.push_back(make_query(n, static_cast<std::uint16_t>(t), 1, k % 2 == 0, 1232));
+    steered_packets.push_back(make_query("health.server.", 16, 3));
+
     std::vector<std::uint8_t> out(65535);
     const Address client = *Address::parse("127.0.0.1");
     std::size_t answered = 0, bytes = 0;
     const long before = g_allocations.load();
     for (int round = 0; round < 6; ++round)
-        for (const auto& p : packets)
-            for (auto t : {query::Transport::udp, query::Transport::tcp}) {
+        for (auto t : {query::Transport::udp, query::Transport::tcp}) {
+            for (const auto& p : packets) {
                 const auto r =
                     query::answer({p.bytes.data(), p.bytes.size()}, out, *view, query::Client{client, t});
                 answered += r.size ? 1 : 0;
                 bytes += r.size;
             }
+            for (const auto& p : steered_packets) {
+                const auto r = query::answer({p.bytes.data(), p.bytes.size()}, out, *steered,
+                                             query::Client{client, t, &health, &random});
+                answered += r.size ? 1 : 0;
+                bytes += r.size;
+            }
+        }
     const long allocations = g_allocations.load() - before;
     std::printf("%zu answers (%zu bytes) from %zu packets x 12, %ld heap allocations\n", answered, bytes,
-                packets.size(), allocations);
+                packets.size() + steered_packets.size(), allocations);
     if (answered < 5000 || allocations != 0) {
         std::printf("FAIL: the query path must not allocate\n");
         return 1;

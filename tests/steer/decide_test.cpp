@@ -180,7 +180,7 @@ TEST_CASE("decide: weighted draws follow the weights") {
     const Catalog c = three_sites();
     Service svc = c.services[0];
     svc.policy = Policy::weighted;
-    health::Snapshot h{std::vector<std::uint8_t>(7, 1), std::vector<Override>(3, Override::none), 1};
+    health::Snapshot h{std::vector<std::uint8_t>(7, 1), std::vector<Override>(3, Override::none), {}, 1};
     Random random;
     random.state = 12345;
     std::map<std::uint32_t, int> count;
@@ -200,7 +200,7 @@ TEST_CASE("decide: max_answers rotates over all the up addresses") {
     Service svc = c.services[0];
     svc.policy = Policy::all;
     svc.max_answers = 2;
-    health::Snapshot h{std::vector<std::uint8_t>(7, 1), std::vector<Override>(3, Override::none), 1};
+    health::Snapshot h{std::vector<std::uint8_t>(7, 1), std::vector<Override>(3, Override::none), {}, 1};
     h.up[1] = 0;  // 192.0.2.2 down
     Random random;
     std::map<std::uint32_t, int> seen;
@@ -228,7 +228,7 @@ TEST_CASE("decide: CNAME sites, and a family no site has") {
     svc.sites = {0};
     cfg.services.push_back(svc);
     const Catalog c = Catalog::build(cfg);
-    health::Snapshot h{{1}, {Override::none, Override::none}, 1};
+    health::Snapshot h{{1}, {Override::none, Override::none}, {}, 1};
     Random random;
     // AAAA: v4only has no IPv6, so the CNAME site answers
     auto ch = decide(c, c.services[0], Family::v6, Client{}, h, random);
@@ -249,7 +249,8 @@ TEST_CASE("decide: the trace says why") {
     const Catalog c = three_sites();
     Service svc = c.services[0];
     svc.policy = Policy::nearest;
-    health::Snapshot h{std::vector<std::uint8_t>(7, 1), {Override::drain, Override::none, Override::none}, 1};
+    health::Snapshot h{
+        std::vector<std::uint8_t>(7, 1), {Override::drain, Override::none, Override::none}, {}, 1};
     h.up[4] = 0;  // c needs 2 of 2 v4 up
     Random random;
     Trace trace;

@@ -1,0 +1,149 @@
+#include "health/board.hpp"
+
+#include <boost/json.hpp>
+
+namespace dnsd::health {
+
+namespace json = boost::json;
+
+Board::Board(const config::Config& cfg, std::shared_ptr<const steer::Catalog> catalog, std::int64_t now)
+    : catalog_(std::move(catalog)) {
+    const auto& cat = *catalog_;
+    probes_.resize(cat.addresses.size());
+    states_.resize(cat.addresses.size());
+    overrides_.assign(cat.sites.size(), Override::none);
+    for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
+        const auto& site = cfg.sites[cat.address_site[a]];
+        if (site.probe) probes_[a] = std::make_shared<const config::Probe>(*site.probe);
+        states_[a].info.probed = site.probe.has_value();
+        states_[a].info.since = now;
+    }
+}
+
+std::string Board::key(std::uint32_t address) const {
+    return catalog_->sites[catalog_->address_site[address]].name + "/" + catalog_->addresses[address].str();
+}
+
+bool Board::record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std::string message,
+                   std::int64_t now) {
+    auto& s = states_[address];
+    const auto* p = probes_[address].get();
+    s.info.has_result = true;
+    s.info.last_ok = ok;
+    s.info.latency_ms = latency_ms;
+    s.info.message = std::move(message);
+    if (!p || !s.rf.observe(ok, p->rise, p->fall)) return false;
+    s.info.since = now;
+    const bool up = s.rf.up();
+    events_.push_back({up ? Event::Kind::address_up : Event::Kind::address_down, address,
+                       key(address) + " is " + (up ? "up" : "down") + " (" + s.info.message + ")"});
+    return true;
+}
+
+bool Board::set_override(std::uint32_t site, Override o) {
+    if (site >= overrides_.size() || overrides_[site] == o) return false;
+    overrides_[site] = o;
+    events_.push_back({Event::Kind::override_set, site,
+                       "site " + catalog_->sites[site].name + " override " + to_string(o)});
+    return true;
+}
+
+std::shared_ptr<const Snapshot> Board::snapshot() {
+    auto s = std::make_shared<Snapshot>();
+    s->up.reserve(states_.size());
+    s->info.reserve(states_.size());
+    for (const auto& a : states_) {
+        s->up.push_back(a.rf.up() ? 1 : 0);
+        s->info.push_back(a.info);
+    }
+    s->overrides = overrides_;
+    s->generation = ++generation_;
+    s->catalog = catalog_.get();
+    return s;
+}
+
+std::vector<Event> Board::take_events() {
+    std::vector<Event> out;
+    out.swap(events_);
+    return out;
+}
+
+std::string Board::state_json() const {
+    json::object overrides;
+    for (std::uint32_t s = 0; s < overrides_.size(); ++s)
+        if (overrides_[s] != Override::none) overrides[catalog_->sites[s].name] = to_string(overrides_[s]);
+    json::object addresses;
+    for (std::uint32_t a = 0; a < states_.size(); ++a) {
+        if (!probes_[a]) continue;
+        addresses[key(a)] = json::object{{"up", states_[a].rf.up()}, {"since", states_[a].info.since}};
+    }
+    json::object root{
+        {"version", 1}, {"overrides", std::move(overrides)}, {"addresses", std::move(addresses)}};
+    return json::serialize(root) + "\n";
+}
+
+void Board::load_state(std::string_view text, const std::string& path, Diagnostics& diags) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) {
+        diags.warning(path, 0, "state file is not valid JSON (" + ec.message() + "); starting without it");
+        return;
+    }
+    const auto& root = v.as_object();
+    if (const auto* o = root.if_contains("overrides"); o && o->is_object()) {
+        for (const auto& [name, value] : o->as_object()) {
+            std::uint32_t site = 0;
+            while (site < catalog_->sites.size() && catalog_->sites[site].name != name) ++site;
+            if (site == catalog_->sites.size()) {
+                diags.warning(path, 0, "override for unknown site '" + std::string(name) + "' ignored");
+                continue;
+            }
+            const std::string_view s = value.is_string() ? std::string_view(value.as_string()) : "";
+            if (s == "up")
+                overrides_[site] = Override::up;
+            else if (s == "down")
+                overrides_[site] = Override::down;
+            else if (s == "drain")
+                overrides_[site] = Override::drain;
+            else if (s != "auto")
+                diags.warning(path, 0,
+                              "override '" + std::string(s) + "' for site " + std::string(name) + " ignored");
+        }
+    }
+    if (const auto* a = root.if_contains("addresses"); a && a->is_object()) {
+        const auto& obj = a->as_object();
+        for (std::uint32_t i = 0; i < states_.size(); ++i) {
+            if (!probes_[i]) continue;
+            const auto* e = obj.if_contains(key(i));
+            if (!e || !e->is_object()) continue;
+            const auto& eo = e->as_object();
+            if (const auto* up = eo.if_contains("up"); up && up->is_bool())
+                states_[i].rf = RiseFall(up->as_bool());
+            if (const auto* since = eo.if_contains("since"); since && since->is_int64())
+                states_[i].info.since = since->as_int64();
+        }
+    }
+}
+
+void Board::carry_over(const Board& old) {
+    for (std::uint32_t i = 0; i < states_.size(); ++i) {
+        const std::string k = key(i);
+        for (std::uint32_t j = 0; j < old.states_.size(); ++j) {
+            if (old.key(j) != k) continue;
+            // Same target: same state, unless the probe changed (then its
+            // verdicts are about something else and start afresh).
+            const bool same_probe =
+                (!probes_[i] && !old.probes_[j]) ||
+                (probes_[i] && old.probes_[j] && probes_[i]->kind == old.probes_[j]->kind &&
+                 probes_[i]->port == old.probes_[j]->port && probes_[i]->path == old.probes_[j]->path &&
+                 probes_[i]->host == old.probes_[j]->host);
+            if (same_probe) states_[i] = old.states_[j];
+            break;
+        }
+    }
+    for (std::uint32_t s = 0; s < overrides_.size(); ++s)
+        for (std::uint32_t t = 0; t < old.overrides_.size(); ++t)
+            if (old.catalog_->sites[t].name == catalog_->sites[s].name) overrides_[s] = old.overrides_[t];
+}
+
+}  // namespace dnsd::health

@@ -1,0 +1,82 @@
+#pragma once
+/// The health board: what the state thread knows about every address (its
+/// rise/fall state, since when, the last probe result) and the operator's
+/// overrides per site. It turns probe results into state changes and
+/// builds the immutable Snapshot that workers read.
+///
+/// Not thread-safe: owned and used by the state thread only. Pure apart
+/// from the clock values it is given: no sockets, no files, no logging.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dnsd/config/config.hpp"
+#include "dnsd/core/diagnostic.hpp"
+#include "dnsd/steer/catalog.hpp"
+#include "health/rise_fall.hpp"
+#include "health/snapshot.hpp"
+
+namespace dnsd::health {
+
+/// A change worth telling the operator about (logged, later alerted).
+struct Event {
+    enum class Kind : std::uint8_t { address_up, address_down, override_set };
+    Kind kind;
+    std::uint32_t index;  ///< address index, or site index for override_set
+    std::string text;     ///< one line for the log
+};
+
+class Board {
+public:
+    /// `now` is Unix time in seconds. Every address starts up (SPEC 3:
+    /// until its first verdict an address counts as up, unless the state
+    /// file says otherwise).
+    Board(const config::Config& cfg, std::shared_ptr<const steer::Catalog> catalog, std::int64_t now);
+
+    const steer::Catalog& catalog() const noexcept { return *catalog_; }
+    /// The probe of each address, or null for addresses that are not probed.
+    const config::Probe* probe(std::uint32_t address) const noexcept { return probes_[address].get(); }
+    std::size_t address_count() const noexcept { return states_.size(); }
+
+    /// Takes one probe result. Returns true when the address changed state.
+    bool record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std::string message,
+                std::int64_t now);
+    /// Sets an operator override; returns true when it changed.
+    bool set_override(std::uint32_t site, Override o);
+    Override override_of(std::uint32_t site) const noexcept { return overrides_[site]; }
+
+    /// A new snapshot of the current state (generation increases).
+    std::shared_ptr<const Snapshot> snapshot();
+    /// The changes since the last call.
+    std::vector<Event> take_events();
+
+    /// The state file (SPEC 3): overrides and last known health, as JSON.
+    std::string state_json() const;
+    /// Applies a state file read at start: overrides of sites that still
+    /// exist, and the last state of addresses still probed. Problems (bad
+    /// JSON, unknown sites) go to `diags` as warnings: a stale state file
+    /// must not stop the server.
+    void load_state(std::string_view json, const std::string& path, Diagnostics& diags);
+    /// Keeps the state of addresses and sites that are in both boards
+    /// (reload: probes of unchanged targets keep their state).
+    void carry_over(const Board& old);
+
+private:
+    struct AddressState {
+        RiseFall rf;
+        AddressInfo info;
+    };
+    std::string key(std::uint32_t address) const;  ///< "site/address", stable across reloads
+
+    std::shared_ptr<const steer::Catalog> catalog_;
+    std::vector<std::shared_ptr<const config::Probe>> probes_;
+    std::vector<AddressState> states_;
+    std::vector<Override> overrides_;
+    std::vector<Event> events_;
+    std::uint64_t generation_ = 0;
+};
+
+}  // namespace dnsd::health
