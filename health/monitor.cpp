@@ -24,6 +24,7 @@ struct Monitor::Shared {
     std::mt19937_64 random{std::random_device{}()};
     bool stopped = false;
     bool pending = false;
+    bool info_dirty = false;  ///< results without a state change since the last publish
 };
 
 namespace {
@@ -54,7 +55,10 @@ asio::awaitable<void> probe_loop(asio::io_context& io, std::shared_ptr<Monitor::
         const ProbeResult r = co_await s->prober.run(probe, target);
         if (s->stopped) co_return;
         const auto latency_ms = static_cast<std::uint32_t>(r.latency.count() / 1000);
-        if (s->board->record(address, r.ok, latency_ms, r.message, unix_now())) schedule_changed(io, s);
+        if (s->board->record(address, r.ok, latency_ms, r.message, unix_now()))
+            schedule_changed(io, s);
+        else
+            s->info_dirty = true;
         // The next probe an interval after this one started, with +-5 %
         // jitter so that probes started together drift apart.
         const long interval = probe.interval.count();
@@ -72,8 +76,23 @@ void schedule_changed(asio::io_context& io, const std::shared_ptr<Monitor::Share
     s->pending = true;
     asio::post(io, [s] {
         s->pending = false;
+        s->info_dirty = false;
         if (!s->stopped && s->changed) s->changed();
     });
+}
+
+// Results that change no state (the last message, the latency) reach the
+// snapshot at most once a second: fresh enough for health.server and the
+// status page, without a new snapshot for every probe of every address.
+asio::awaitable<void> refresh_loop(asio::io_context& io, std::shared_ptr<Monitor::Shared> s,
+                                   asio::steady_timer& timer) {
+    for (;;) {
+        timer.expires_after(std::chrono::seconds(1));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (s->stopped) co_return;
+        if (s->info_dirty) schedule_changed(io, s);
+    }
 }
 
 }  // namespace
@@ -89,6 +108,8 @@ Monitor::~Monitor() {
 }
 
 void Monitor::start() {
+    shared_->timers.push_back(std::make_unique<asio::steady_timer>(io_));
+    asio::co_spawn(io_, refresh_loop(io_, shared_, *shared_->timers.back()), asio::detached);
     for (std::uint32_t a = 0; a < board_->address_count(); ++a) {
         if (!board_->probe(a)) continue;
         shared_->timers.push_back(std::make_unique<asio::steady_timer>(io_));

@@ -4,7 +4,8 @@
 /// short random delay so that probes do not fire together), then every
 /// interval with a little jitter. When a result changes the board, the
 /// `changed` callback runs once per loop turn (changes coalesced), where the
-/// owner publishes a snapshot.
+/// owner publishes a snapshot; results that change no state (message,
+/// latency) trigger it at most once a second.
 ///
 /// Thread safety: construct, start and stop on the io_context's thread.
 

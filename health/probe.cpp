@@ -371,7 +371,8 @@ private:
 class Child {
 public:
     Child(pid_t pid, asio::posix::stream_descriptor exited) : pid_(pid), exited_(std::move(exited)) {}
-    Child(Child&& o) noexcept : pid_(std::exchange(o.pid_, -1)), exited_(std::move(o.exited_)) {}
+    Child(Child&& o) noexcept
+        : pid_(std::exchange(o.pid_, -1)), status_(o.status_), exited_(std::move(o.exited_)) {}
     Child& operator=(Child&&) = delete;
     ~Child() {
         if (pid_ <= 0) return;
@@ -387,7 +388,9 @@ public:
     }
 
     /// Waits for the child to exit, kills whatever is left in its group and
-    /// reaps it. The wait status; -1 when someone else reaped it.
+    /// reaps it. The wait status (kept: a wait that completed alongside a
+    /// winner of `||` is discarded, so it may be asked again); -1 when
+    /// someone else reaped the child.
     awaitable<int> wait() {
         asio::steady_timer poll(co_await asio::this_coro::executor);
         while (pid_ > 0) {
@@ -396,14 +399,13 @@ public:
             // reused before the group is killed below.
             if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
                 pid_ = -1;
-                co_return -1;
+                break;
             }
             if (info.si_pid == pid_) {
                 ::kill(-pid_, SIGKILL);
-                int status = 0;
-                ::waitpid(pid_, &status, WNOHANG);
+                ::waitpid(pid_, &status_, WNOHANG);
                 pid_ = -1;
-                co_return status;
+                break;
             }
             if (exited_.is_open()) {
                 co_await exited_.async_wait(asio::posix::descriptor_base::wait_read, asio::use_awaitable);
@@ -413,11 +415,12 @@ public:
                 co_await poll.async_wait(asio::use_awaitable);
             }
         }
-        co_return -1;
+        co_return status_;
     }
 
 private:
     pid_t pid_;
+    int status_ = -1;
     asio::posix::stream_descriptor exited_;  ///< the pidfd, readable once the child has exited
 };
 

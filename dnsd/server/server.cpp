@@ -168,9 +168,10 @@ struct Server::Impl {
 
     /// State thread: a change on the board. Publish, log, save.
     void health_changed() {
-        for (const auto& e : board->take_events()) spdlog::info("health: {}", e.text);
+        const auto events = board->take_events();
+        for (const auto& e : events) spdlog::info("health: {}", e.text);
         health_slot.publish(board->snapshot());
-        save_state();
+        if (!events.empty()) save_state();  // the state file holds states, not every result
     }
 
     void save_state() {
