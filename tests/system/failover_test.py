@@ -229,6 +229,19 @@ def restart_case(dnsd, work, port, listeners):
         with open(path) as f:
             state = json.load(f)
         check(state.get("overrides") == {"b": "drain"}, "the override is kept in the state file")
+        # A reload that puts b first: b's drain and its down state carry
+        # over (a fresh board would count b up until its probes failed), so
+        # c answers at once.
+        conf = os.path.join(work, "dnsd.toml")
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace('sites = ["a", "b", "c"]', 'sites = ["b", "c", "a"]'))
+        proc.send_signal(signal.SIGHUP)
+        t = wait_for(port, ["127.0.0.4"], 3)
+        check(t is not None and t < 1.0, f"SIGHUP reload: override and health kept across the reload")
+        with open(conf, "w") as f:
+            f.write(text)
     finally:
         dnsclient.stop(proc)
 

@@ -1,0 +1,95 @@
+#include <catch2/catch.hpp>
+
+#include "health/board.hpp"
+
+using namespace dnsd;
+using health::Board;
+using health::Override;
+
+namespace {
+config::Config two_sites() {
+    config::Config cfg;
+    config::Probe p;
+    p.rise = 2;
+    p.fall = 2;
+    config::Site a;
+    a.name = "a";
+    a.addresses = {*Address::parse("192.0.2.1"), *Address::parse("2001:db8::1")};
+    a.probe = p;
+    config::Site b;
+    b.name = "b";
+    b.addresses = {*Address::parse("192.0.2.2")};  // not probed
+    cfg.sites = {a, b};
+    return cfg;
+}
+}  // namespace
+
+TEST_CASE("board: results go through rise/fall into snapshots and events") {
+    const auto cfg = two_sites();
+    Board board(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 1000);
+    REQUIRE(board.address_count() == 3);
+    CHECK(board.probe(0) != nullptr);
+    CHECK(board.probe(2) == nullptr);
+    auto s = board.snapshot();
+    CHECK(s->up == std::vector<std::uint8_t>{1, 1, 1});  // up until the first verdict
+    CHECK(s->catalog == &board.catalog());
+    CHECK_FALSE(board.record(0, false, 3, "refused", 1001));
+    CHECK(board.record(0, false, 3, "refused", 1002));
+    s = board.snapshot();
+    CHECK(s->up == std::vector<std::uint8_t>{0, 1, 1});
+    CHECK(s->info[0].since == 1002);
+    CHECK(s->info[0].message == "refused");
+    const auto events = board.take_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].text == "a/192.0.2.1 is down (refused)");
+    CHECK(board.take_events().empty());
+    CHECK(board.set_override(1, Override::drain));
+    CHECK_FALSE(board.set_override(1, Override::drain));
+    CHECK(board.snapshot()->overrides[1] == Override::drain);
+}
+
+TEST_CASE("board: the state file round trip, and stale or broken files") {
+    const auto cfg = two_sites();
+    auto catalog = std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg));
+    Board board(cfg, catalog, 1000);
+    board.record(1, false, 1, "timeout", 1500);
+    board.record(1, false, 1, "timeout", 1501);
+    board.set_override(0, Override::up);
+    const std::string json = board.state_json();
+
+    Board restarted(cfg, catalog, 2000);
+    Diagnostics diags;
+    restarted.load_state(json, "state.json", diags);
+    CHECK(diags.size() == 0);
+    const auto s = restarted.snapshot();
+    CHECK(s->up == std::vector<std::uint8_t>{1, 0, 1});
+    CHECK(s->info[1].since == 1501);
+    CHECK(s->overrides[0] == Override::up);
+
+    Board fresh(cfg, catalog, 3000);
+    Diagnostics bad;
+    fresh.load_state("{not json", "state.json", bad);
+    fresh.load_state(R"({"overrides": {"gone": "down", "b": "sideways"}})", "state.json", bad);
+    REQUIRE(bad.size() == 3);
+    CHECK(bad.items()[1].str() == "state.json: warning: override for unknown site 'gone' ignored");
+    CHECK(bad.items()[2].str() == "state.json: warning: override 'sideways' for site b ignored");
+    CHECK_FALSE(bad.has_errors());  // a stale state file never stops the server
+}
+
+TEST_CASE("board: a reload keeps the state of unchanged targets") {
+    auto cfg = two_sites();
+    Board old(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 1000);
+    old.record(0, false, 1, "x", 1001);
+    old.record(0, false, 1, "x", 1002);
+    old.set_override(1, Override::down);
+    // Sites reordered and one address added: indices change, keys do not.
+    std::swap(cfg.sites[0], cfg.sites[1]);
+    cfg.sites[1].addresses.push_back(*Address::parse("192.0.2.9"));
+    Board next(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 2000);
+    next.carry_over(old);
+    const auto s = next.snapshot();
+    // new order: b (192.0.2.2), a (192.0.2.1, 192.0.2.9, 2001:db8::1)
+    CHECK(s->up == std::vector<std::uint8_t>{1, 0, 1, 1});
+    CHECK(s->overrides[0] == Override::down);
+    CHECK(s->overrides[1] == Override::none);
+}
