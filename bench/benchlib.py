@@ -406,6 +406,30 @@ class Dnsd(Server):
         return [self.binary, "run", "-c", self.conf]
 
 
+PROBED_ADDRESSES = 1000
+
+
+class DnsdProbed(Dnsd):
+    """dnsd answering the same static mix while it probes 1000 addresses
+    every second (10 sites of 100 addresses on 127.1.0.0/16, a TCP connect
+    to a closed port: refused at once, so every probe completes and the
+    next one runs a second later). Its figures beside plain dnsd's show
+    what probing costs the query path."""
+    name = "dnsd-probed"
+
+    def __init__(self, workdir, port, cpu, binary):
+        super().__init__(workdir, port, cpu, binary)
+        lines = ['\n[probes.tcp]\ntype = "tcp"\nport = 9\ninterval = "1s"\ntimeout = "500ms"\n']
+        per_site = PROBED_ADDRESSES // 10
+        for site in range(10):
+            addrs = ", ".join('"127.1.%d.%d"' % (site, i + 1) for i in range(per_site))
+            lines.append('[sites.s%d]\naddresses = [%s]\nprobe = "tcp"\n' % (site, addrs))
+        lines.append('[[service]]\nname = "probed.%s"\nsites = [%s]\n'
+                     % (ORIGIN, ", ".join('"s%d"' % i for i in range(10))))
+        with open(self.conf, "a") as f:
+            f.write("\n".join(lines))
+
+
 
 class Nsd(Server):
     name = "nsd"
@@ -506,17 +530,20 @@ class Gdnsd(Server):
 
 
 
-SERVER_NAMES = ["dnsd", "nsd", "knot", "gdnsd"]
+SERVER_NAMES = ["dnsd", "nsd", "knot", "gdnsd", "dnsd-probed"]
 
 
 def make_server(name, workdir, port, cpu, dnsd_binary=None):
     if name == "dnsd":
         return Dnsd(workdir, port, cpu, dnsd_binary)
+    if name == "dnsd-probed":
+        return DnsdProbed(workdir, port, cpu, dnsd_binary)
     return {"nsd": Nsd, "knot": Knot, "gdnsd": Gdnsd}[name](workdir, port, cpu)
 
 
 def server_version(name, dnsd_binary=None):
-    cmd = {"dnsd": [dnsd_binary or "dnsd", "--version"], "nsd": ["nsd", "-v"],
+    cmd = {"dnsd": [dnsd_binary or "dnsd", "--version"], "dnsd-probed": [dnsd_binary or "dnsd", "--version"],
+           "nsd": ["nsd", "-v"],
            "knot": ["knotd", "--version"], "gdnsd": ["gdnsd", "-V"]}[name]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
@@ -529,7 +556,7 @@ def server_version(name, dnsd_binary=None):
 
 
 def binary_missing(name, dnsd_binary):
-    if name == "dnsd":
+    if name in ("dnsd", "dnsd-probed"):
         return None if os.access(dnsd_binary, os.X_OK) else \
             "%s not found or not executable (build it, pass --dnsd PATH, or leave dnsd out of --servers)" % dnsd_binary
     exe = {"nsd": "nsd", "knot": "knotd", "gdnsd": "gdnsd"}[name]
