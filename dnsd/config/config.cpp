@@ -188,6 +188,96 @@ public:
         return out;
     }
 
+    std::optional<Location> location(const toml::node& n, const std::string& key) {
+        const auto* lt = n.as_table();
+        auto number = [](const toml::node* x) -> std::optional<double> {
+            if (!x) return std::nullopt;
+            if (const auto* f = x->as_floating_point()) return f->get();
+            if (const auto* i = x->as_integer()) return static_cast<double>(i->get());
+            return std::nullopt;
+        };
+        const auto la = number(lt ? lt->get("lat") : nullptr), lo = number(lt ? lt->get("lon") : nullptr);
+        if (!lt || !la || !lo || lt->size() != 2) {
+            error(n, key, "expected { lat = DEGREES, lon = DEGREES }");
+            return std::nullopt;
+        }
+        if (*la < -90 || *la > 90 || *lo < -180 || *lo > 180) {
+            error(n, key, "lat must be within -90..90 and lon within -180..180");
+            return std::nullopt;
+        }
+        return Location{*la, *lo};
+    }
+
+    void geo(const toml::table& t, Geo& g) {
+        unknown_keys(t, "geo", {"database", "ecs", "networks"});
+        g.line = line(t);
+        if (const auto* n = t.get("database")) {
+            for (const auto& [text, ln] : strings(*n, "geo.database")) {
+                if (text.empty()) {
+                    error(ln, "geo.database", "empty path");
+                    continue;
+                }
+                std::filesystem::path p(text);
+                if (p.is_relative()) p = std::filesystem::path(path_).parent_path() / p;
+                g.databases.push_back(p.lexically_normal().string());
+            }
+        }
+        if (const auto* n = t.get("ecs")) {
+            if (const auto* b = n->as_boolean())
+                g.ecs = b->get();
+            else
+                error(*n, "geo.ecs", "expected true or false");
+        }
+        if (const auto* n = t.get("networks")) {
+            const auto* a = n->as_array();
+            if (!a || !a->is_array_of_tables()) {
+                error(*n, "geo.networks", "expected [[geo.networks]] entries");
+                return;
+            }
+            for (const auto& item : *a) {
+                const auto& e = *item.as_table();
+                unknown_keys(e, "geo.networks", {"prefix", "location"});
+                GeoNetwork net;
+                net.line = line(e);
+                bool ok = true;
+                const auto* p = e.get("prefix");
+                const auto* l = e.get("location");
+                if (!p) {
+                    error(e, "geo.networks.prefix", "missing (a network such as \"10.20.0.0/16\")");
+                    ok = false;
+                } else if (const auto* v = string(*p, "geo.networks.prefix")) {
+                    auto prefix = Prefix::parse(*v);
+                    if (!prefix) {
+                        error(*p, "geo.networks.prefix",
+                              "'" + *v +
+                                  "' is not a network (\"10.20.0.0/16\", \"2001:db8::/32\"; no host bits)");
+                        ok = false;
+                    } else {
+                        for (const auto& other : g.networks)
+                            if (other.prefix == *prefix) {
+                                error(*p, "geo.networks.prefix",
+                                      "'" + *v + "' is listed twice (also at line " +
+                                          std::to_string(other.line) + ")");
+                                ok = false;
+                            }
+                        net.prefix = *prefix;
+                    }
+                } else {
+                    ok = false;
+                }
+                if (!l) {
+                    error(e, "geo.networks.location", "missing ({ lat = DEGREES, lon = DEGREES })");
+                    ok = false;
+                } else if (auto loc = location(*l, "geo.networks.location")) {
+                    net.location = *loc;
+                } else {
+                    ok = false;
+                }
+                if (ok) g.networks.push_back(net);
+            }
+        }
+    }
+
     // A probe from a [probes.NAME] table or a site's inline probe table.
     std::optional<Probe> probe(const toml::table& t, const std::string& name, const std::string& key) {
         unknown_keys(
@@ -409,25 +499,10 @@ public:
         s.line = line(t);
         bool ok = true;
         if (const auto* n = t.get("location")) {
-            const auto* lt = n->as_table();
-            const auto* lat = lt ? lt->get("lat") : nullptr;
-            const auto* lon = lt ? lt->get("lon") : nullptr;
-            auto number = [](const toml::node* x) -> std::optional<double> {
-                if (!x) return std::nullopt;
-                if (const auto* f = x->as_floating_point()) return f->get();
-                if (const auto* i = x->as_integer()) return static_cast<double>(i->get());
-                return std::nullopt;
-            };
-            const auto la = number(lat), lo = number(lon);
-            if (!lt || !la || !lo || lt->size() != 2) {
-                error(*n, key + ".location", "expected { lat = DEGREES, lon = DEGREES }");
+            if (auto loc = location(*n, key + ".location"))
+                s.location = *loc;
+            else
                 ok = false;
-            } else if (*la < -90 || *la > 90 || *lo < -180 || *lo > 180) {
-                error(*n, key + ".location", "lat must be within -90..90 and lon within -180..180");
-                ok = false;
-            } else {
-                s.location = Location{*la, *lo};
-            }
         }
         if (const auto* n = t.get("addresses")) {
             for (const auto& [text, ln] : strings(*n, key + ".addresses")) {
@@ -698,7 +773,7 @@ public:
                          "syntax: " + std::string(e.description()));
             return c;
         }
-        unknown_keys(root, "", {"server", "zone", "probes", "sites", "service"});
+        unknown_keys(root, "", {"server", "zone", "probes", "sites", "service", "geo"});
         if (const auto* n = root.get("server")) {
             if (const auto* t = n->as_table()) {
                 server(*t, c.server);
@@ -711,6 +786,12 @@ public:
             !root["server"].as_table()->get("explain_allow"))
             c.server.explain_allow.prefixes = {*Prefix::parse("127.0.0.0/8"), *Prefix::parse("::1")};
         std::vector<std::pair<std::string, std::optional<Probe>>> named;
+        if (const auto* n = root.get("geo")) {
+            if (const auto* t = n->as_table())
+                geo(*t, c.geo);
+            else
+                error(*n, "geo", "expected a table ([geo])");
+        }
         if (const auto* n = root.get("probes")) {
             if (const auto* t = n->as_table())
                 probes(*t, named);

@@ -85,6 +85,21 @@ struct Service {
     int line = 0;
 };
 
+/// An operator's network override: clients in `prefix` are at `location`
+/// (longest prefix wins, over the database).
+struct GeoNetwork {
+    Prefix prefix;
+    Location location;
+    int line = 0;
+};
+
+struct Geo {
+    std::vector<std::string> databases;  ///< mmdb paths, resolved against the config file's directory
+    bool ecs = true;                     ///< honour EDNS Client Subnet (RFC 7871)
+    std::vector<GeoNetwork> networks;
+    int line = 0;
+};
+
 struct Server {
     std::vector<Endpoint> listen;      ///< UDP and TCP on each; default 127.0.0.1:53
     unsigned threads = 0;              ///< 0: one per core
@@ -107,6 +122,7 @@ struct Config {
     std::vector<Zone> zones;
     std::vector<Site> sites;  ///< in the order of the file
     std::vector<Service> services;
+    Geo geo;
 };
 
 /// Worst-case time for a probed address to be taken out of answers:

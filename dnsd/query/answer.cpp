@@ -57,6 +57,7 @@ struct Plan {
     /// A steered answer (at most one per query: it ends a CNAME chain).
     steer::Choice choice;
     const steer::Catalog* catalog = nullptr;
+    std::uint8_t ecs_scope = 0;  ///< the ECS scope the answer depends on (0: not on the client)
 
     void add_answer(const Entry& e) noexcept {
         if (answers < kMaxAnswer) answer[answers++] = e;
@@ -135,11 +136,31 @@ void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const S
     steer::Random& random = s.client.random ? *s.client.random : fixed;
     const Family family = q.qtype == type::A ? Family::v4 : Family::v6;
     plan.catalog = &catalog;
+    // Only `nearest` depends on where the client is; the others answer
+    // everyone alike (ECS scope 0).
+    steer::Client where;
+    if (svc.policy == config::Service::Policy::nearest && s.view.locator()) {
+        const geo::Locator& locator = *s.view.locator();
+        Address a = s.client.address;
+        const bool by_ecs = q.ecs_echo && q.ecs_source > 0;  // source prefix 0: as without ECS
+        if (by_ecs) {
+            a.family = q.ecs_family == 1 ? Family::v4 : Family::v6;
+            for (std::size_t i = 0; i < 16; ++i) a.bytes[i] = q.ecs_address[i];
+        }
+        const geo::Located located = locator.locate(a);
+        if (located.source != geo::Located::Source::unknown) {
+            where.located = true;
+            where.x = located.x;
+            where.y = located.y;
+            where.z = located.z;
+        }
+        if (by_ecs) plan.ecs_scope = locator.scope(a, located, q.ecs_source);
+    }
     // A snapshot built for another catalog (for a moment during a reload)
     // is not used: its indices would name other addresses.
     const health::Snapshot& h =
         s.client.health && s.client.health->catalog == &catalog ? *s.client.health : kAllUp;
-    plan.choice = steer::decide(catalog, svc, family, steer::Client{}, h, random, nullptr);
+    plan.choice = steer::decide(catalog, svc, family, where, h, random, nullptr);
     switch (plan.choice.kind) {
         case steer::Choice::Kind::addresses:
             plan.add_answer(
@@ -340,6 +361,7 @@ std::size_t opt_size(const Query& q, const View& v) noexcept {
     if (!q.has_edns) return 0;
     std::size_t n = 11;
     if (q.nsid && !v.identity().empty()) n += 4 + v.identity().size();
+    if (q.ecs_echo) n += 8 + q.ecs_address_length;
     return n;
 }
 
@@ -350,12 +372,18 @@ void put_opt(Writer& w, const Query& q, const View& v, std::uint16_t code, Count
     bool ok = w.put8(0) && w.put16(type::OPT) && w.put16(v.udp_payload()) &&
               w.put32((ext << 24) | (q.edns_do ? 0x8000u : 0u));
     const auto& id = v.identity();
+    const std::size_t nsid_size = nsid ? 4 + id.size() : 0;
+    const std::size_t ecs_size = q.ecs_echo ? 8u + q.ecs_address_length : 0;
+    ok = ok && w.put16(static_cast<std::uint16_t>(nsid_size + ecs_size));
     if (nsid)
-        ok = ok && w.put16(static_cast<std::uint16_t>(4 + id.size())) && w.put16(wire::edns::NSID) &&
-             w.put16(static_cast<std::uint16_t>(id.size())) &&
+        ok = ok && w.put16(wire::edns::NSID) && w.put16(static_cast<std::uint16_t>(id.size())) &&
              w.put_bytes(reinterpret_cast<const std::uint8_t*>(id.data()), id.size());
-    else
-        ok = ok && w.put16(0);
+    // RFC 7871 7.2.1: the option comes back with family, source prefix and
+    // address as sent, and the scope that says which clients the answer suits.
+    if (q.ecs_echo)
+        ok = ok && w.put16(wire::edns::ECS) &&
+             w.put16(static_cast<std::uint16_t>(4 + q.ecs_address_length)) && w.put16(q.ecs_family) &&
+             w.put8(q.ecs_source) && w.put8(q.ecs_scope) && w.put_bytes(q.ecs_address, q.ecs_address_length);
     if (ok) ++c.ar;
 }
 
@@ -541,6 +569,13 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
     }
     if (q.has_edns && q.edns_version > 0)  // RFC 6891 6.1.3
         return {error_reply(request, response, q, view, rcode::BADVERS, true, true)};
+    if (q.has_ecs && view.ecs()) {
+        // A malformed option is FORMERR (RFC 7871 7.1.1); a good one comes
+        // back in every reply, with scope 0 unless the answer depends on
+        // the client.
+        if (!q.ecs_valid) return {error_reply(request, response, q, view, rcode::FORMERR, true, true)};
+        q.ecs_echo = true;
+    }
 
     const bool tcp = client.transport == Transport::tcp;
     std::size_t limit = 512;
@@ -602,6 +637,7 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
         }
     }
     w.set_limit(limit);
+    q.ecs_scope = plan.ecs_scope;
     put_opt(w, q, view, plan.rcode, c);
     auto flags = reply_flags(q, true);
     if (plan.aa) flags = static_cast<std::uint16_t>(flags | flag::AA);

@@ -10,8 +10,11 @@ namespace dnsd::query {
 
 std::shared_ptr<const View> View::make(std::vector<std::shared_ptr<const zones::Zone>> zones,
                                        const config::Server& server,
-                                       std::shared_ptr<const steer::Catalog> catalog) {
+                                       std::shared_ptr<const steer::Catalog> catalog,
+                                       std::shared_ptr<const geo::Locator> locator, bool ecs) {
     auto v = std::make_shared<View>();
+    v->locator_ = std::move(locator);
+    v->ecs_ = ecs;
     v->zones_ = std::move(zones);
     v->catalog_ = catalog ? std::move(catalog) : std::make_shared<const steer::Catalog>();
     v->service_at_.resize(v->zones_.size());

@@ -11,6 +11,7 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
 #include "dnsd/core/diagnostic.hpp"
+#include "dnsd/geo/locator.hpp"
 #include "dnsd/steer/catalog.hpp"
 #include "zones/zone.hpp"
 
@@ -39,6 +40,9 @@ public:
     const steer::Catalog& catalog() const noexcept { return *catalog_; }
     const std::shared_ptr<const steer::Catalog>& catalog_ptr() const noexcept { return catalog_; }
     const Acl& explain_allow() const noexcept { return explain_allow_; }
+    /// Client locations; null when neither databases nor networks are configured.
+    const geo::Locator* locator() const noexcept { return locator_.get(); }
+    bool ecs() const noexcept { return ecs_; }  ///< honour EDNS Client Subnet
 
     const std::vector<std::shared_ptr<const zones::Zone>>& zones() const noexcept { return zones_; }
     const std::string& identity() const noexcept { return identity_; }
@@ -49,7 +53,9 @@ public:
     /// For tests: a view over already built zones.
     static std::shared_ptr<const View> make(std::vector<std::shared_ptr<const zones::Zone>> zones,
                                             const config::Server& server,
-                                            std::shared_ptr<const steer::Catalog> catalog = nullptr);
+                                            std::shared_ptr<const steer::Catalog> catalog = nullptr,
+                                            std::shared_ptr<const geo::Locator> locator = nullptr,
+                                            bool ecs = true);
 
 private:
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
@@ -62,6 +68,8 @@ private:
     Acl transfer_allow_;
     Acl explain_allow_;
     std::shared_ptr<const steer::Catalog> catalog_;
+    std::shared_ptr<const geo::Locator> locator_;
+    bool ecs_ = true;
     std::vector<std::vector<std::int32_t>> service_at_;  ///< per zone, per node
 };
 

@@ -51,6 +51,28 @@ bool read_qname(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noe
     return true;
 }
 
+/// Checks an ECS option's data (RFC 7871 6) and copies it into `q`.
+bool read_ecs(const std::uint8_t* d, std::size_t len, Query& q) noexcept {
+    if (len < 4) return false;
+    const std::uint16_t family = get16(d);
+    const std::uint8_t source = d[2];
+    const std::uint8_t scope = d[3];
+    const unsigned max = family == 1 ? 32 : family == 2 ? 128 : 0;
+    if (max == 0 || source > max || scope != 0) return false;
+    const std::size_t bytes = (source + 7u) / 8u;
+    if (len != 4 + bytes) return false;
+    // No bits may be set past the source prefix (RFC 7871 6).
+    if (bytes > 0 && (source % 8) != 0) {
+        const auto mask = static_cast<std::uint8_t>(0xFFu >> (source % 8));
+        if (d[4 + bytes - 1] & mask) return false;
+    }
+    q.ecs_family = family;
+    q.ecs_source = source;
+    for (std::size_t i = 0; i < 16; ++i) q.ecs_address[i] = i < bytes ? d[4 + i] : 0;
+    q.ecs_address_length = static_cast<std::uint8_t>(bytes);
+    return true;
+}
+
 /// Parses one additional record; OPT fills the EDNS fields.
 Verdict read_additional(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noexcept {
     const std::size_t start = pos;
@@ -84,6 +106,7 @@ Verdict read_additional(std::span<const std::uint8_t> p, std::size_t& pos, Query
             q.has_ecs = true;
             q.ecs_offset = static_cast<std::uint16_t>(o + 4);
             q.ecs_length = len;
+            q.ecs_valid = read_ecs(&p[o + 4], len, q);
         }
         o += 4u + len;
     }
@@ -96,6 +119,9 @@ Verdict parse_query(std::span<const std::uint8_t> p, Query& q) noexcept {
     q.has_question = false;
     q.has_edns = false;
     q.has_ecs = false;
+    q.ecs_valid = false;
+    q.ecs_echo = false;
+    q.ecs_scope = 0;
     q.nsid = false;
     if (p.size() < kHeaderSize) return Verdict::drop;
     q.id = get16(&p[0]);

@@ -41,11 +41,22 @@ struct Query {
     bool edns_do = false;
     std::uint16_t edns_payload = 0;  ///< as sent; callers apply the 512 floor
     bool nsid = false;               ///< NSID requested (RFC 5001)
-    /// ECS option (RFC 7871), raw: offset of the option data in the packet
-    /// and its length; 0 length when absent. Validated by its consumer.
+    /// ECS option (RFC 7871): present, and whether it is well formed
+    /// (family 1 or 2, source prefix within the family, exactly
+    /// ceil(source/8) address bytes, no bits set past the prefix, scope 0).
+    /// What a malformed one means is the consumer's call: FORMERR when ECS
+    /// is honoured, nothing when it is ignored.
     std::uint16_t ecs_offset = 0;
     std::uint16_t ecs_length = 0;
     bool has_ecs = false;
+    bool ecs_valid = false;
+    std::uint16_t ecs_family = 0;  ///< 1: IPv4, 2: IPv6
+    std::uint8_t ecs_source = 0;   ///< source prefix length
+    std::uint8_t ecs_address[16];  ///< the address, zero-padded
+    std::uint8_t ecs_address_length = 0;
+    /// Set by the answer: echo ECS in the reply's OPT with this scope.
+    bool ecs_echo = false;
+    std::uint8_t ecs_scope = 0;
 };
 
 /// Parses a request. On formerr/notimp, `q` holds as much as was parsed

@@ -1,0 +1,65 @@
+#pragma once
+/// Where a client is (SPEC section 3, client location): an operator's
+/// `[[geo.networks]]` entry (longest prefix wins), else the MaxMind-format
+/// databases (libmaxminddb, memory-mapped), with the prefix length that
+/// decided, which becomes the ECS scope of an answer that depends on it.
+///
+/// Immutable once loaded; locate() and scope() allocate nothing and take no
+/// lock, so every worker calls them on the query path. libmaxminddb stays
+/// private to locator.cpp.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dnsd/config/config.hpp"
+#include "dnsd/core/address.hpp"
+#include "dnsd/core/diagnostic.hpp"
+
+namespace dnsd::geo {
+
+struct Located {
+    enum class Source : std::uint8_t { unknown, networks, database };
+    Source source = Source::unknown;
+    double lat = 0, lon = 0;
+    double x = 0, y = 0, z = 0;  ///< unit vector, when the source is not unknown
+    /// The prefix length that decided, in the address's own family: the
+    /// networks entry's, the database record's, or the database's answer
+    /// for a miss (how far it looked). 0 when nothing was consulted.
+    std::uint8_t prefix = 0;
+};
+
+class Locator {
+public:
+    /// Opens every database of `geo` and compiles the networks. Problems go
+    /// to `diags` (file names as configured); returns null on errors.
+    static std::shared_ptr<const Locator> load(const config::Geo& geo, const std::string& config_path,
+                                               Diagnostics& diags);
+    ~Locator();
+    Locator(const Locator&) = delete;
+    Locator& operator=(const Locator&) = delete;
+
+    Located locate(const Address& a) const noexcept;
+
+    /// The ECS scope for an answer decided by `located` for a client in
+    /// `a`: located.prefix, made longer where a more specific networks
+    /// entry lies inside it (a resolver must not reuse the answer there),
+    /// and never longer than `source_prefix`.
+    std::uint8_t scope(const Address& a, const Located& located, std::uint8_t source_prefix) const noexcept;
+
+    bool empty() const noexcept { return dbs_.empty() && networks_.empty(); }
+
+    struct Db;  ///< an open database (defined in locator.cpp)
+
+private:
+    Locator() = default;
+    struct Network {
+        Prefix prefix;
+        double lat, lon, x, y, z;
+    };
+    std::vector<Network> networks_;  ///< longest prefixes first
+    std::vector<std::unique_ptr<Db>> dbs_;
+};
+
+}  // namespace dnsd::geo
