@@ -631,8 +631,9 @@ public:
                 ok = false;
             }
             for (const auto& [text, ln] : names) {
+                const std::string& wanted = text;  // clang 14 cannot capture a structured binding
                 auto it = std::find_if(c.sites.begin(), c.sites.end(),
-                                       [&](const Site& x) { return x.name == text; });
+                                       [&](const Site& x) { return x.name == wanted; });
                 if (it == c.sites.end()) {
                     error(ln, "service.sites", "no site named '" + text + "' ([sites." + text + "])");
                     ok = false;

@@ -184,9 +184,15 @@ std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& d
         }
         built.push_back(std::move(zone));
     }
+    std::shared_ptr<const geo::Locator> locator;
+    if (!cfg.geo.databases.empty() || !cfg.geo.networks.empty()) {
+        locator = geo::Locator::load(cfg.geo, cfg.path, diags);
+        if (!locator) ok = false;
+    }
     if (!ok || diags.has_errors()) return nullptr;
     return make(std::move(built), cfg.server,
-                std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)));
+                std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), std::move(locator),
+                cfg.geo.ecs);
 }
 
 const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets,

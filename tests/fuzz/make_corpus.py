@@ -34,6 +34,12 @@ for n in ["www.example.test.", "big.example.test."]:
 ecs = dns.edns.ECSOption("192.0.2.0", 24)
 seeds["ecs-v4"] = dns.message.make_query("www.example.test.", "A", use_edns=0, options=[ecs]).to_wire()
 ecs6 = dns.edns.ECSOption("2001:db8::", 56)
+seeds["near-ecs-v4"] = dns.message.make_query("near.example.test.", "A", use_edns=0, options=[ecs]).to_wire()
+seeds["near-ecs-v4-in-more-specific"] = dns.message.make_query(
+    "near.example.test.", "A", use_edns=0, options=[dns.edns.ECSOption("192.0.2.200", 32)]).to_wire()
+seeds["all-aaaa"] = dns.message.make_query("all.example.test.", "AAAA", use_edns=0).to_wire()
+seeds["cdn-a"] = dns.message.make_query("cdn.example.test.", "A").to_wire()
+seeds["health-server"] = dns.message.make_query("health.server.", "TXT", rdclass="CH").to_wire()
 seeds["ecs-v6"] = dns.message.make_query("www.example.test.", "AAAA", use_edns=0, options=[ecs6]).to_wire()
 # ECS with bits set past the prefix and a short address (malformed)
 seeds["ecs-bad-bits"] = dns.message.make_query("www.example.test.", "A", use_edns=0,

@@ -7,23 +7,35 @@
 #include <cstdlib>
 #include <vector>
 
+#include "dnsd/config/config.hpp"
 #include "dnsd/core/name.hpp"
 #include "dnsd/query/answer.hpp"
-#include "zones/reader.hpp"
 
 namespace {
 const dnsd::query::View& view() {
+    // The golden-test zone plus services of every kind and networks
+    // overrides, so that steering and ECS scopes are fuzzed too.
     static auto v = [] {
         dnsd::Diagnostics diags;
-        const auto origin = *dnsd::name_from_text("example.test.");
-        auto records =
-            dnsd::zones::read_zone_file(DNSD_SOURCE_DIR "/tests/query/data/example.test.zone", origin, diags);
-        auto zone = dnsd::zones::Zone::build(origin, std::move(records), "example.test.zone", diags);
-        if (!zone) std::abort();
-        dnsd::config::Server server;
-        server.identity = "fuzz";
-        server.transfer_allow.prefixes.push_back(*dnsd::Prefix::parse("127.0.0.1"));
-        return dnsd::query::View::make({zone}, server);
+        const auto cfg = dnsd::config::read_config_text(
+            "[server]\nidentity = \"fuzz\"\ntransfer_allow = [\"127.0.0.1\"]\n"
+            "[[zone]]\norigin = \"example.test.\"\nfile = \"" DNSD_SOURCE_DIR
+            "/tests/query/data/example.test.zone\"\n"
+            "[[geo.networks]]\nprefix = \"192.0.2.0/24\"\nlocation = { lat = 1.3, lon = 103.8 }\n"
+            "[[geo.networks]]\nprefix = \"2001:db8::/48\"\nlocation = { lat = 52.4, lon = 4.9 }\n"
+            "[[geo.networks]]\nprefix = \"192.0.2.128/25\"\nlocation = { lat = 40.7, lon = -74.0 }\n"
+            "[sites.a]\nlocation = { lat = 52.4, lon = 4.9 }\naddresses = [\"198.51.100.1\", "
+            "\"2001:db8:1::1\"]\n"
+            "[sites.b]\nlocation = { lat = 1.3, lon = 103.8 }\naddresses = [\"198.51.100.2\"]\nweight = 0\n"
+            "[sites.c]\nlocation = { lat = 40.7, lon = -74.0 }\ncname = \"edge.cdn.example.net.\"\n"
+            "[[service]]\nname = \"near.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n"
+            "[[service]]\nname = \"all.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"all\"\n"
+            "max_answers = 1\n"
+            "[[service]]\nname = \"cdn.example.test.\"\nsites = [\"b\", \"c\"]\npolicy = \"weighted\"\n",
+            "/fuzz.toml", diags);
+        auto loaded = diags.has_errors() ? nullptr : dnsd::query::View::load(cfg, diags);
+        if (!loaded) std::abort();
+        return loaded;
     }();
     return *v;
 }

@@ -86,18 +86,21 @@ struct Reply {
     std::multiset<std::string> additional() const { return section(LDNS_SECTION_ADDITIONAL); }
 };
 
-inline Reply ask(const query::View& view, const Packet& p, query::Transport t = query::Transport::udp,
-                 const char* client = "127.0.0.1") {
+inline Reply ask(const query::View& view, const Packet& p, const query::Client& client) {
     Reply r;
     std::vector<std::uint8_t> buf(65535);
-    const auto res =
-        query::answer({p.bytes.data(), p.bytes.size()}, buf, view, query::Client{*Address::parse(client), t});
+    const auto res = query::answer({p.bytes.data(), p.bytes.size()}, buf, view, client);
     r.transfer = res.transfer;
     buf.resize(res.size);
     r.bytes = std::move(buf);
     if (!r.bytes.empty() && ldns_wire2pkt(&r.pkt, r.bytes.data(), r.bytes.size()) != LDNS_STATUS_OK)
         throw std::runtime_error("ldns cannot decode our answer");
     return r;
+}
+
+inline Reply ask(const query::View& view, const Packet& p, query::Transport t = query::Transport::udp,
+                 const char* client = "127.0.0.1") {
+    return ask(view, p, query::Client{*Address::parse(client), t});
 }
 
 }  // namespace dnsd::test
