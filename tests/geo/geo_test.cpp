@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "health/snapshot.hpp"
+#include "tests/geo/geo_dir.hpp"
 #include "tests/messages.hpp"
 #include "tests/query/fixture.hpp"
 
@@ -21,11 +22,6 @@ using namespace dnsd;
 using namespace dnsd::test;
 
 namespace {
-
-std::string geo_dir() {
-    if (const char* env = std::getenv("DNSD_GEO_TEST_DIR")) return env;
-    return std::string(DNSD_SOURCE_DIR) + "/../shared/geo";
-}
 
 struct Place {
     const char* name;
