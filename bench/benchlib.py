@@ -401,9 +401,43 @@ class Dnsd(Server):
         with open(self.conf, "w") as f:
             f.write('[server]\nlisten = ["127.0.0.1:%d"]\nthreads = 1\nidentity = "bench"\n\n'
                     '[[zone]]\norigin = "%s"\nfile = "%s"\n' % (port, ORIGIN, ZONE_FILE))
+            if GEO["db"]:
+                f.write('[geo]\ndatabase = "%s"\n' % GEO["db"])
+                for n, lat, lon, v4, v6 in GEO_SITES:
+                    f.write('[sites.%s]\nlocation = { lat = %s, lon = %s }\naddresses = ["%s", "%s"]\n'
+                            % (n, lat, lon, v4, v6))
+                f.write('[[service]]\nname = "near.%s"\nsites = ["ams", "nyc", "sin"]\npolicy = "nearest"\n'
+                        % ORIGIN)
 
     def command(self):
         return [self.binary, "run", "-c", self.conf]
+
+
+# --- the nearest mix: a steered service, queried with ECS ------------------
+# Three sites far apart; the service `near` chooses the nearest for the
+# client subnet every query carries (81.2.69.0/24, London in MaxMind's test
+# database). Only servers that steer by coordinates take part: dnsd and
+# gdnsd (plugin_geoip's auto_dc_coords).
+GEO = {"db": None}  # set by bench/run --mix nearest
+GEO_SITES = [("ams", 52.37, 4.90, "192.0.2.1", "2001:db8::1"),
+             ("nyc", 40.71, -74.01, "192.0.2.2", "2001:db8::2"),
+             ("sin", 1.35, 103.82, "192.0.2.3", "2001:db8::3")]
+NEAREST_QUERY_FILE = os.path.join(DATA_DIR, "nearest-mix.txt")
+NEAREST_ECS = "8:00011800510245"  # ECS: family 1, source /24, scope 0, 81.2.69
+
+
+def find_test_geodb():
+    for d in (os.environ.get("DNSD_GEO_TEST_DIR"), os.path.join(REPO_DIR, "..", "shared", "geo"),
+              "/work/shared/geo"):
+        if d and os.path.exists(os.path.join(d, "GeoIP2-City-Test.mmdb")):
+            return os.path.abspath(os.path.join(d, "GeoIP2-City-Test.mmdb"))
+    return None
+
+
+def write_nearest_queries():
+    with open(NEAREST_QUERY_FILE, "w") as f:
+        for i in range(1000):
+            f.write("near.%s %s\n" % (ORIGIN.rstrip("."), "A" if i % 2 == 0 else "AAAA"))
 
 
 PROBED_ADDRESSES = 1000
@@ -524,6 +558,17 @@ class Gdnsd(Server):
     state_dir => "{d}/state"
 }}
 """)
+            if GEO["db"]:
+                coords = " ".join("%s => [ %s, %s ]" % (n, lat, lon) for n, lat, lon, _, _ in GEO_SITES)
+                dcmap = " ".join("%s => { addrs_v4 => %s, addrs_v6 => %s }" % (n, v4, v6)
+                                 for n, _, _, v4, v6 in GEO_SITES)
+                f.write('plugins => { geoip => { maps => { near_map => { geoip2_db => "%s" '
+                        "datacenters => [ ams, nyc, sin ] auto_dc_coords => { %s } } } "
+                        "resources => { near => { map => near_map dcmap => { %s } } } } }\n"
+                        % (GEO["db"], coords, dcmap))
+        if GEO["db"]:
+            with open(os.path.join(d, "zones", ORIGIN.rstrip(".")), "a") as f:
+                f.write("near 30 DYNA geoip!near\n")
 
     def command(self):
         return ["gdnsd", "-c", self.dir, "start"]
@@ -566,12 +611,14 @@ def binary_missing(name, dnsd_binary):
 # --------------------------------------------------------------------------
 # dig and dnsperf.
 
-def dig(port, name, qtype, timeout=2, tcp=False):
+def dig(port, name, qtype, timeout=2, tcp=False, subnet=None):
     """Query with dig; returns rcode, flags and the text of each section, or None."""
     cmd = ["dig", "@127.0.0.1", "-p", str(port), name, qtype, "+norec",
            "+time=%d" % timeout, "+tries=1", "+nocmd", "+nostats", "+noquestion"]
     if tcp:
         cmd.append("+tcp")
+    if subnet:
+        cmd.append("+subnet=" + subnet)
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 3).stdout
     except subprocess.TimeoutExpired:
@@ -648,7 +695,7 @@ def parse_dnsperf(text):
 
 
 def dnsperf(port, queryfile, cpu, duration=None, maxruns=None, clients=8, outstanding=200,
-            edns=True, timeout_s=5):
+            edns=True, timeout_s=5, edns_option=None):
     """One dnsperf run; returns its parsed statistics and the client's CPU seconds."""
     cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queryfile,
            "-c", str(clients), "-q", str(outstanding), "-T", "1", "-t", str(timeout_s)]
@@ -658,6 +705,8 @@ def dnsperf(port, queryfile, cpu, duration=None, maxruns=None, clients=8, outsta
         cmd += ["-n", str(maxruns)]
     if edns:
         cmd.append("-e")
+    if edns_option:
+        cmd += ["-E", edns_option]
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu)] + cmd
     limit = (duration or 600) + 60

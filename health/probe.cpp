@@ -590,11 +590,22 @@ awaitable<Verdict> exec_probe(const config::Probe& probe, const Address& target,
 
 Prober::Prober() : tls_(ssl::context::tls_client) {
     boost::system::error_code ec;
-    // Without a trust store every verified https probe fails: the safe way
-    // to fail, so an error here is not fatal.
-    tls_.set_default_verify_paths(ec);
     tls_.set_verify_mode(ssl::verify_peer, ec);
     SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+}
+
+ssl::context& Prober::tls() {
+    // The system's trust store is read at the first https probe, not at
+    // start: parsing every CA certificate costs tens of milliseconds, which
+    // a server without https probes (and every reload) need not pay.
+    if (!trust_loaded_) {
+        boost::system::error_code ec;
+        // Without a trust store every verified https probe fails: the safe
+        // way to fail, so an error here is not fatal.
+        tls_.set_default_verify_paths(ec);
+        trust_loaded_ = true;
+    }
+    return tls_;
 }
 
 awaitable<ProbeResult> Prober::run(const config::Probe& probe, Address target) {
@@ -607,7 +618,7 @@ awaitable<ProbeResult> Prober::run(const config::Probe& probe, Address target) {
                 verdict = co_await http_probe(probe, target, deadline);
                 break;
             case Kind::https:
-                verdict = co_await https_probe(tls_, probe, target, deadline);
+                verdict = co_await https_probe(tls(), probe, target, deadline);
                 break;
             case Kind::tcp:
                 verdict = co_await tcp_probe(probe, target, deadline);

@@ -24,7 +24,7 @@ struct ProbeResult {
 
 class Prober {
 public:
-    /// Loads the system's trusted certificates for https probes.
+    /// The system's trusted certificates are loaded at the first https probe.
     Prober();
 
     /// Probes `target` as `probe` says. Completes within probe.timeout (plus
@@ -35,7 +35,10 @@ public:
     boost::asio::awaitable<ProbeResult> run(const config::Probe& probe, Address target);
 
 private:
+    boost::asio::ssl::context& tls();  ///< the TLS context, with the trust store loaded
+
     boost::asio::ssl::context tls_;
+    bool trust_loaded_ = false;
 };
 
 }  // namespace dnsd::health

@@ -162,4 +162,29 @@ std::uint8_t Locator::scope(const Address& a, const Located& located,
     return static_cast<std::uint8_t>(s);
 }
 
+void Cache::locate(const Locator& locator, const Address& a, std::uint8_t source_prefix, bool want_scope,
+                   Located& located, std::uint8_t& scope) noexcept {
+    std::uint64_t lo = 0, hi = 0;
+    std::memcpy(&lo, a.bytes.data(), 8);
+    std::memcpy(&hi, a.bytes.data() + 8, 8);
+    std::uint64_t h = (lo * 0x9E3779B97F4A7C15ull) ^ (hi * 0xC2B2AE3D27D4EB4Full) ^
+                      (static_cast<std::uint64_t>(source_prefix) << 1) ^ static_cast<std::uint64_t>(a.family);
+    h ^= h >> 29;
+    Slot& s = slots_[h & (kSlots - 1)];
+    if (s.locator == &locator && s.source_prefix == source_prefix && s.want_scope == want_scope &&
+        s.address == a) {
+        located = s.located;
+        scope = s.scope;
+        return;
+    }
+    located = locator.locate(a);
+    scope = want_scope ? locator.scope(a, located, source_prefix) : 0;
+    s.locator = &locator;
+    s.address = a;
+    s.source_prefix = source_prefix;
+    s.want_scope = want_scope;
+    s.located = located;
+    s.scope = scope;
+}
+
 }  // namespace dnsd::geo

@@ -62,4 +62,31 @@ private:
     std::vector<std::unique_ptr<Db>> dbs_;
 };
 
+/// A worker's memory of recent lookups: the same client networks come back
+/// again and again (a resolver's ECS subnets, a resolver's own address), and
+/// a database lookup costs far more than a probe of this table. Direct
+/// mapped, allocated once; one per worker thread, never shared. Entries
+/// remember the Locator they came from, so a reload needs no flush.
+class Cache {
+public:
+    Cache() : slots_(kSlots) {}
+
+    /// The location and ECS scope for `a`/`source_prefix` (the client
+    /// network as the query gave it), from the table or from `locator`.
+    void locate(const Locator& locator, const Address& a, std::uint8_t source_prefix, bool want_scope,
+                Located& located, std::uint8_t& scope) noexcept;
+
+private:
+    static constexpr std::size_t kSlots = 4096;
+    struct Slot {
+        const Locator* locator = nullptr;
+        Address address;
+        std::uint8_t source_prefix = 0;
+        bool want_scope = false;
+        Located located;
+        std::uint8_t scope = 0;
+    };
+    std::vector<Slot> slots_;
+};
+
 }  // namespace dnsd::geo

@@ -30,8 +30,18 @@ struct Entry {
     const zones::RRset* set;    ///< for Kind::rrset
     const std::uint8_t* owner;  ///< wire name; null: the question name (a pointer to offset 12)
     std::uint8_t owner_size;
-    Kind kind = Kind::rrset;
-    std::int64_t ttl = -1;  ///< overrides the RRset's TTL when >= 0
+    Kind kind;
+    bool ttl_override;  ///< use `ttl` instead of the RRset's
+    std::uint32_t ttl;
+
+    // The default constructor leaves everything uninitialized on purpose:
+    // a Plan holds 64 Entries, and initializing them all for every query
+    // would cost more than the lookup. Entries in use are made with the
+    // constructor below.
+    Entry() = default;
+    Entry(const Zone* z, const zones::RRset* s, const std::uint8_t* o, std::uint8_t o_size,
+          Kind k = Kind::rrset, bool override_ttl = false, std::uint32_t t = 0) noexcept
+        : zone(z), set(s), owner(o), owner_size(o_size), kind(k), ttl_override(override_ttl), ttl(t) {}
 };
 
 constexpr unsigned kMaxAnswer = 20;
@@ -147,33 +157,42 @@ void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const S
             a.family = q.ecs_family == 1 ? Family::v4 : Family::v6;
             for (std::size_t i = 0; i < 16; ++i) a.bytes[i] = q.ecs_address[i];
         }
-        const geo::Located located = locator.locate(a);
+        geo::Located located;
+        std::uint8_t scope = 0;
+        const auto source_prefix = by_ecs ? q.ecs_source : static_cast<std::uint8_t>(a.bits());
+        if (s.client.geo_cache) {
+            s.client.geo_cache->locate(locator, a, source_prefix, by_ecs, located, scope);
+        } else {
+            located = locator.locate(a);
+            if (by_ecs) scope = locator.scope(a, located, source_prefix);
+        }
         if (located.source != geo::Located::Source::unknown) {
             where.located = true;
             where.x = located.x;
             where.y = located.y;
             where.z = located.z;
         }
-        if (by_ecs) plan.ecs_scope = locator.scope(a, located, q.ecs_source);
+        plan.ecs_scope = scope;
     }
     // A snapshot built for another catalog (for a moment during a reload)
     // is not used: its indices would name other addresses.
     const health::Snapshot& h =
         s.client.health && s.client.health->catalog == &catalog ? *s.client.health : kAllUp;
-    plan.choice = steer::decide(catalog, svc, family, where, h, random, nullptr);
+    steer::decide(catalog, svc, family, where, h, random, nullptr, plan.choice);
     switch (plan.choice.kind) {
         case steer::Choice::Kind::addresses:
             plan.add_answer(
-                Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_addresses, svc.ttl});
+                Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_addresses, true, svc.ttl});
             return;
         case steer::Choice::Kind::cname:
-            plan.add_answer(Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_cname, svc.ttl});
+            plan.add_answer(
+                Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_cname, true, svc.ttl});
             return;
         case steer::Choice::Kind::nodata:
             // An outage is not cached longer than the service TTL (SPEC 3).
             plan.rcode = rcode::NOERROR;
             plan.add_authority(Entry{&z, &z.negative_soa(), z.name_bytes(z.apex()),
-                                     z.node(z.apex()).name_size, Entry::Kind::rrset,
+                                     z.node(z.apex()).name_size, Entry::Kind::rrset, true,
                                      svc.ttl < z.negative_ttl() ? svc.ttl : z.negative_ttl()});
             return;
     }
@@ -299,7 +318,7 @@ bool put_rdata(Writer& w, std::uint16_t t, const std::uint8_t* p, std::size_t si
 bool put_steered(Writer& w, const Entry& e, const Plan& plan, unsigned& count) noexcept {
     const auto m = w.mark();
     const unsigned before = count;
-    const auto ttl = static_cast<std::uint32_t>(e.ttl);
+    const std::uint32_t ttl = e.ttl;
     auto fail = [&] {
         w.rollback(m);
         count = before;
@@ -335,7 +354,7 @@ bool put_entry(Writer& w, const Entry& e, const Plan& plan, unsigned& count) noe
     if (e.kind != Entry::Kind::rrset) return put_steered(w, e, plan, count);
     const auto m = w.mark();
     const unsigned before = count;
-    const std::uint32_t ttl = e.ttl >= 0 ? static_cast<std::uint32_t>(e.ttl) : e.set->ttl;
+    const std::uint32_t ttl = e.ttl_override ? e.ttl : e.set->ttl;
     for (const auto& d : e.zone->rdatas(*e.set)) {
         bool ok = e.owner ? w.put_name(e.owner, e.owner_size) : w.put16(0xC00C);
         ok = ok && w.put16(e.set->type) && w.put16(wire::klass::IN) && w.put32(ttl);

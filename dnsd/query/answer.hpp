@@ -29,6 +29,9 @@ struct Client {
     /// The worker's random source and rotation counter (weighted policy,
     /// max_answers); null: a fixed one (tests).
     steer::Random* random = nullptr;
+    /// The worker's cache of client locations; null: every lookup goes to
+    /// the databases.
+    geo::Cache* geo_cache = nullptr;
 };
 
 struct Result {

@@ -68,8 +68,9 @@ asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client)
         if (!co_await read_within(socket, asio::buffer(in.data(), len), transfer)) break;
 
         const auto view = w.view_ref();
-        const auto r = query::answer({in.data(), len}, {out.data() + 2, wire::kMaxMessage}, *view,
-                                     query::Client{client, query::Transport::tcp, &w.health(), &w.random()});
+        const auto r = query::answer(
+            {in.data(), len}, {out.data() + 2, wire::kMaxMessage}, *view,
+            query::Client{client, query::Transport::tcp, &w.health(), &w.random(), &w.geo_cache()});
         if (r.transfer) {
             wire::Query q;
             wire::parse_query({in.data(), len}, q);

@@ -113,8 +113,9 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
         if (h.msg_flags & MSG_TRUNC) continue;  // oversized: not a query we answer
         const auto client = Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&b.addr[i]));
         if (!client) continue;
-        const auto r = query::answer({b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
-                                     query::Client{*client, query::Transport::udp, &health, &w.random()});
+        const auto r = query::answer(
+            {b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
+            query::Client{*client, query::Transport::udp, &health, &w.random(), &w.geo_cache()});
         if (r.size == 0) continue;
         b.out_iov[replies] = {b.tx[replies], r.size};
         msghdr& o = b.out[replies].msg_hdr;

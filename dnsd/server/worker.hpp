@@ -12,6 +12,7 @@
 
 #include "dnsd/core/address.hpp"
 #include "dnsd/core/snapshot.hpp"
+#include "dnsd/geo/locator.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/server.hpp"
 #include "dnsd/steer/decide.hpp"
@@ -47,6 +48,7 @@ public:
     const query::View& view() noexcept { return view_.get(); }
     const health::Snapshot& health() noexcept { return health_.get(); }
     steer::Random& random() noexcept { return random_; }
+    geo::Cache& geo_cache() noexcept { return geo_cache_; }
     /// The view with a reference count, for work that outlives one query (AXFR).
     std::shared_ptr<const query::View> view_ref() noexcept { return view_.shared(); }
     const TcpLimits& tcp_limits() const noexcept { return limits_; }
@@ -58,6 +60,7 @@ private:
     SnapshotSlot<query::View>::Local view_;
     SnapshotSlot<health::Snapshot>::Local health_;
     steer::Random random_;
+    geo::Cache geo_cache_;
     TcpLimits limits_;
     unsigned tcp_connections_ = 0;
     std::vector<std::unique_ptr<asio::ip::udp::socket>> udp_;

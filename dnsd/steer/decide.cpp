@@ -151,9 +151,12 @@ SiteHealth site_health(const Catalog& c, std::uint32_t site, Family f, const hea
     return {v.up, v.total, v.usable || v.drained};
 }
 
-Choice decide(const Catalog& c, const Service& svc, Family f, const Client& client, const health::Snapshot& h,
-              Random& random, Trace* trace) noexcept {
-    Choice out;
+void decide(const Catalog& c, const Service& svc, Family f, const Client& client, const health::Snapshot& h,
+            Random& random, Trace* trace, Choice& out) noexcept {
+    out.kind = Choice::Kind::nodata;
+    out.site = kNoSite;
+    out.fallback = false;
+    out.count = 0;
     SiteView views[kMaxTraceSites];
     const unsigned n =
         svc.sites.size() < kMaxTraceSites ? static_cast<unsigned>(svc.sites.size()) : kMaxTraceSites;
@@ -270,7 +273,6 @@ Choice decide(const Catalog& c, const Service& svc, Family f, const Client& clie
             if (in_answer) e.verdict = Trace::Verdict::chosen;
         }
     }
-    return out;
 }
 
 }  // namespace dnsd::steer

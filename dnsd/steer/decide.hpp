@@ -77,8 +77,17 @@ struct SiteHealth {
 SiteHealth site_health(const Catalog& catalog, std::uint32_t site, Family family,
                        const health::Snapshot& health) noexcept;
 
-/// Decides the answer of `service` for one query of family `family`.
-Choice decide(const Catalog& catalog, const Service& service, Family family, const Client& client,
-              const health::Snapshot& health, Random& random, Trace* trace = nullptr) noexcept;
+/// Decides the answer of `service` for one query of family `family`, into
+/// `out` (the query path keeps it in its plan: no copy of the address list).
+void decide(const Catalog& catalog, const Service& service, Family family, const Client& client,
+            const health::Snapshot& health, Random& random, Trace* trace, Choice& out) noexcept;
+
+/// The same, returning the choice (tests, explanations).
+inline Choice decide(const Catalog& catalog, const Service& service, Family family, const Client& client,
+                     const health::Snapshot& health, Random& random, Trace* trace = nullptr) noexcept {
+    Choice out;
+    decide(catalog, service, family, client, health, random, trace, out);
+    return out;
+}
 
 }  // namespace dnsd::steer

@@ -324,22 +324,32 @@ struct TempDir {
 
 /// A Prober whose trust store is `cert` alone: OpenSSL's default verify
 /// paths honour SSL_CERT_FILE, read when the Prober is constructed.
-std::unique_ptr<Prober> prober_trusting(X509* cert, const TempDir& dir) {
-    const auto file = dir.path / "trusted.pem";
-    FILE* f = std::fopen(file.c_str(), "w");
-    REQUIRE(f);
-    const int written = PEM_write_X509(f, cert);
-    std::fclose(f);
-    REQUIRE(written == 1);
-    const char* old = std::getenv("SSL_CERT_FILE");
-    const std::optional<std::string> saved = old ? std::optional<std::string>(old) : std::nullopt;
-    ::setenv("SSL_CERT_FILE", file.c_str(), 1);
-    auto prober = std::make_unique<Prober>();
-    if (saved)
-        ::setenv("SSL_CERT_FILE", saved->c_str(), 1);
-    else
-        ::unsetenv("SSL_CERT_FILE");
-    return prober;
+/// A Prober that trusts `cert` (through SSL_CERT_FILE, which the Prober
+/// reads at its first https probe): the variable stays set while it lives.
+struct TrustingProber {
+    std::unique_ptr<Prober> prober;
+    std::optional<std::string> saved;
+    TrustingProber(X509* cert, const TempDir& dir) {
+        const auto file = dir.path / "trusted.pem";
+        FILE* f = std::fopen(file.c_str(), "w");
+        REQUIRE(f);
+        const int written = PEM_write_X509(f, cert);
+        std::fclose(f);
+        REQUIRE(written == 1);
+        if (const char* old = std::getenv("SSL_CERT_FILE")) saved = old;
+        ::setenv("SSL_CERT_FILE", file.c_str(), 1);
+        prober = std::make_unique<Prober>();
+    }
+    ~TrustingProber() {
+        if (saved)
+            ::setenv("SSL_CERT_FILE", saved->c_str(), 1);
+        else
+            ::unsetenv("SSL_CERT_FILE");
+    }
+};
+
+std::unique_ptr<TrustingProber> prober_trusting(X509* cert, const TempDir& dir) {
+    return std::make_unique<TrustingProber>(cert, dir);
 }
 
 /// True once `pid` is gone or a zombie (killed, waiting for its reaper).
@@ -517,30 +527,30 @@ TEST_CASE("https: a trusted certificate passes only for its names; host is sent 
     auto seen = std::make_shared<Seen>();
     Probe p = make_probe(Probe::Kind::https, net.https(server_tls(id), response(200, "OK", "ok"), seen));
 
-    auto r = net.probe(*trusting, p, kV4);  // checked against IP:127.0.0.1
+    auto r = net.probe(*trusting->prober, p, kV4);  // checked against IP:127.0.0.1
     CHECK(r.ok);
     CHECK(r.message == "HTTP 200");
 
     p.host = "localhost";
-    r = net.probe(*trusting, p, kV4);
+    r = net.probe(*trusting->prober, p, kV4);
     CHECK(r.ok);
     CHECK(seen->sni == "localhost");
     CHECK(lowered(seen->request).find("\r\nhost: localhost\r\n") != std::string::npos);
 
     p.host = "www.example.test";
-    r = net.probe(*trusting, p, kV4);
+    r = net.probe(*trusting->prober, p, kV4);
     CHECK_FALSE(r.ok);
     CHECK(r.message == "tls: certificate verify failed: hostname mismatch");
     CHECK(net.run_until([&] { return seen->handshake_failures == 1; }));
     CHECK(seen->sni == "www.example.test");
 
     p.host = "::1";  // a name only: the connection still goes to 127.0.0.1
-    r = net.probe(*trusting, p, kV4);
+    r = net.probe(*trusting->prober, p, kV4);
     CHECK_FALSE(r.ok);
     CHECK(r.message == "tls: certificate verify failed: IP address mismatch");
 
     p.insecure = true;  // no name check either
-    CHECK(net.probe(*trusting, p, kV4).ok);
+    CHECK(net.probe(*trusting->prober, p, kV4).ok);
 }
 
 TEST_CASE("https: a server that never answers the handshake fails at the timeout", "[health][https]") {
