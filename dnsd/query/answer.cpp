@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
 #include "dnsd/wire/types.hpp"
 #include "dnsd/wire/writer.hpp"
@@ -511,10 +511,18 @@ std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::
             const auto& i = h.info[a];
             char since[32] = "start";
             if (i.since > 0) {
-                const std::time_t t = static_cast<std::time_t>(i.since);
-                std::tm tm{};
-                gmtime_r(&t, &tm);
-                std::strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+                // Calendar arithmetic with <chrono>, not gmtime_r: glibc's
+                // first gmtime_r reads the time zone and allocates.
+                using namespace std::chrono;
+                const sys_seconds t{seconds{i.since}};
+                const auto day = floor<days>(t);
+                const year_month_day ymd{day};
+                const hh_mm_ss hms{t - day};
+                std::snprintf(since, sizeof since, "%04d-%02u-%02uT%02d:%02d:%02dZ",
+                              static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                              static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                              static_cast<int>(hms.minutes().count()),
+                              static_cast<int>(hms.seconds().count()));
             }
             if (!i.has_result)
                 put_txt(std::snprintf(text, sizeof text, "%s (%s): %s since %s, no probe result yet", addr,

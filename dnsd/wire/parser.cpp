@@ -1,5 +1,7 @@
 #include "dnsd/wire/parser.hpp"
 
+#include <cstring>
+
 #include "dnsd/wire/types.hpp"
 
 namespace dnsd::wire {
@@ -68,7 +70,8 @@ bool read_ecs(const std::uint8_t* d, std::size_t len, Query& q) noexcept {
     }
     q.ecs_family = family;
     q.ecs_source = source;
-    for (std::size_t i = 0; i < 16; ++i) q.ecs_address[i] = i < bytes ? d[4 + i] : 0;
+    std::memset(q.ecs_address, 0, sizeof q.ecs_address);
+    std::memcpy(q.ecs_address, d + 4, bytes);
     q.ecs_address_length = static_cast<std::uint8_t>(bytes);
     return true;
 }

@@ -1,7 +1,9 @@
 // Holds the query path to "no heap allocation": replaces the global
 // allocation functions with counting ones, then runs thousands of mixed
 // queries (hits, misses, wildcards, CNAME chains, referrals, ANY, EDNS,
-// NSID, truncation, CH, malformed packets) through answer().
+// NSID, truncation, CH, malformed packets, steered names with ECS and geo
+// lookups) through answer(). Outside sanitizer builds, C's malloc is
+// counted too (libraries such as libmaxminddb allocate with it).
 
 #include <atomic>
 #include <cstdio>
@@ -9,11 +11,31 @@
 #include <new>
 #include <vector>
 
+#include "tests/geo/geo_dir.hpp"
 #include "tests/query/fixture.hpp"
 
 namespace {
 std::atomic<long> g_allocations{0};
 }
+
+#if !defined(__SANITIZE_ADDRESS__)
+// glibc's own entry points, to which the counting versions forward.
+extern "C" void* __libc_malloc(std::size_t);
+extern "C" void* __libc_calloc(std::size_t, std::size_t);
+extern "C" void* __libc_realloc(void*, std::size_t);
+extern "C" void* malloc(std::size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_malloc(n);
+}
+extern "C" void* calloc(std::size_t n, std::size_t size) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_calloc(n, size);
+}
+extern "C" void* realloc(void* p, std::size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_realloc(p, n);
+}
+#endif
 
 void* operator new(std::size_t n) {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
@@ -81,18 +103,26 @@ int main() {
     // Steered names: a view with sites and services, a health snapshot with
     // some addresses down, and health.server.
     Diagnostics diags;
+    const std::string geo_dir = dnsd::test::geo_dir();
+    const std::string geo_db = geo_dir.empty() ? std::string() : geo_dir + "/GeoIP2-City-Test.mmdb";
     const std::string zone = std::string(DNSD_SOURCE_DIR) + "/tests/query/data/example.test.zone";
     const auto cfg = config::read_config_text(
         "[[zone]]\norigin = \"example.test.\"\nfile = \"" + zone +
             "\"\n"
             "[probes.web]\ntype = \"http\"\n"
-            "[sites.a]\naddresses = [\"192.0.2.1\", \"192.0.2.2\", \"2001:db8::1\"]\nprobe = \"web\"\n"
-            "[sites.b]\naddresses = [\"198.51.100.1\"]\nprobe = \"web\"\n"
+            "[sites.a]\nlocation = { lat = 52.4, lon = 4.9 }\n"
+            "addresses = [\"192.0.2.1\", \"192.0.2.2\", \"2001:db8::1\"]\nprobe = \"web\"\n"
+            "[sites.b]\nlocation = { lat = 1.3, lon = 103.8 }\naddresses = [\"198.51.100.1\"]\nprobe = "
+            "\"web\"\n"
             "[sites.cdn]\ncname = \"edge.cdn.example.net.\"\n"
             "[[service]]\nname = \"svc.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
             "max_answers = 1\n"
             "[[service]]\nname = \"all.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"all\"\n"
-            "[[service]]\nname = \"cn.example.test.\"\nsites = [\"b\", \"cdn\"]\nfallback = \"none\"\n",
+            "[[service]]\nname = \"cn.example.test.\"\nsites = [\"b\", \"cdn\"]\nfallback = \"none\"\n"
+            "[[geo.networks]]\nprefix = \"10.0.0.0/8\"\nlocation = { lat = 1.3, lon = 103.8 }\n"
+            "[[geo.networks]]\nprefix = \"10.1.2.0/24\"\nlocation = { lat = 40.7, lon = -74.0 }\n"
+            "[[service]]\nname = \"near.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n" +
+            (geo_db.empty() ? std::string() : "[geo]\ndatabase = \"" + geo_db + "\"\n"),
         "/alloc.toml", diags);
     const auto steered = query::View::load(cfg, diags);
     if (!steered) {
@@ -102,6 +132,7 @@ int main() {
     health::Snapshot health;
     health.up = {1, 0, 1, 0};
     health.overrides = {health::Override::none, health::Override::none, health::Override::none};
+    geo::Cache cache;  // allocated once, as a worker's
     health.info.resize(4);
     health.info[1] = {true, 1764000000, true, false, 12, "connect: Connection refused"};
     health.catalog = &steered->catalog();
@@ -112,6 +143,28 @@ int main() {
             for (int k = 0; k < 4; ++k)
                 steered_packets.push_back(make_query(n, static_cast<std::uint16_t>(t), 1, k % 2 == 0, 1232));
     steered_packets.push_back(make_query("health.server.", 16, 3));
+    // ECS for networks entries, database hits (v4 and v6), misses, /0
+    const std::pair<std::string, int> subnets[] = {
+        {std::string("\x00\x01\x18\x00\x0a\x01\x02", 7), 0},               // 10.1.2.0/24
+        {std::string("\x00\x01\x10\x00\x0a\x09", 6), 0},                   // 10.9.0.0/16
+        {std::string("\x00\x01\x20\x00\x51\x02\x45\x8e", 8), 0},           // 81.2.69.142/32
+        {std::string("\x00\x01\x1c\x00\x59\xa0\x14\x70", 8), 0},           // 89.160.20.112/28
+        {std::string("\x00\x02\x30\x00\x20\x01\x02\x18\x00\x00", 10), 0},  // 2001:218::/48
+        {std::string("\x00\x01\x18\x00\xc6\x33\x64", 7), 0},               // 198.51.100.0/24
+        {std::string("\x00\x01\x00\x00", 4), 0},                           // /0
+    };
+    for (const auto& [data, unused] : subnets) {
+        (void)unused;
+        std::string opt("\x00\x08\x00", 3);
+        opt.push_back(static_cast<char>(data.size()));
+        opt += data;
+        for (int t : {1, 28}) {
+            steered_packets.push_back(
+                make_query("near.example.test.", static_cast<std::uint16_t>(t), 1, true, 1232, opt));
+            steered_packets.push_back(
+                make_query("svc.example.test.", static_cast<std::uint16_t>(t), 1, true, 1232, opt));
+        }
+    }
 
     std::vector<std::uint8_t> out(65535);
     const Address client = *Address::parse("127.0.0.1");
@@ -126,8 +179,9 @@ int main() {
                 bytes += r.size;
             }
             for (const auto& p : steered_packets) {
-                const auto r = query::answer({p.bytes.data(), p.bytes.size()}, out, *steered,
-                                             query::Client{client, t, &health, &random});
+                const auto r =
+                    query::answer({p.bytes.data(), p.bytes.size()}, out, *steered,
+                                  query::Client{client, t, &health, &random, round % 2 ? &cache : nullptr});
                 answered += r.size ? 1 : 0;
                 bytes += r.size;
             }
