@@ -386,24 +386,36 @@ std::size_t opt_size(const Query& q, const View& v) noexcept {
 
 void put_opt(Writer& w, const Query& q, const View& v, std::uint16_t code, Counts& c) noexcept {
     if (!q.has_edns) return;
-    const bool nsid = q.nsid && !v.identity().empty();
-    const auto ext = static_cast<std::uint32_t>(code >> 4);
-    bool ok = w.put8(0) && w.put16(type::OPT) && w.put16(v.udp_payload()) &&
-              w.put32((ext << 24) | (q.edns_do ? 0x8000u : 0u));
+    // Assembled in a local buffer and written with one bounds check: it is
+    // in every EDNS reply.
+    std::uint8_t b[11 + 4 + 255 + 8 + 16];
     const auto& id = v.identity();
-    const std::size_t nsid_size = nsid ? 4 + id.size() : 0;
-    const std::size_t ecs_size = q.ecs_echo ? 8u + q.ecs_address_length : 0;
-    ok = ok && w.put16(static_cast<std::uint16_t>(nsid_size + ecs_size));
-    if (nsid)
-        ok = ok && w.put16(wire::edns::NSID) && w.put16(static_cast<std::uint16_t>(id.size())) &&
-             w.put_bytes(reinterpret_cast<const std::uint8_t*>(id.data()), id.size());
+    const bool nsid = q.nsid && !id.empty();
+    const auto ext = static_cast<std::uint32_t>(code >> 4);
+    b[0] = 0;  // root owner
+    wire::put16(b + 1, type::OPT);
+    wire::put16(b + 3, v.udp_payload());
+    wire::put32(b + 5, (ext << 24) | (q.edns_do ? 0x8000u : 0u));
+    std::size_t n = 11;
+    if (nsid) {
+        wire::put16(b + n, wire::edns::NSID);
+        wire::put16(b + n + 2, static_cast<std::uint16_t>(id.size()));
+        std::memcpy(b + n + 4, id.data(), id.size());
+        n += 4 + id.size();
+    }
     // RFC 7871 7.2.1: the option comes back with family, source prefix and
     // address as sent, and the scope that says which clients the answer suits.
-    if (q.ecs_echo)
-        ok = ok && w.put16(wire::edns::ECS) &&
-             w.put16(static_cast<std::uint16_t>(4 + q.ecs_address_length)) && w.put16(q.ecs_family) &&
-             w.put8(q.ecs_source) && w.put8(q.ecs_scope) && w.put_bytes(q.ecs_address, q.ecs_address_length);
-    if (ok) ++c.ar;
+    if (q.ecs_echo) {
+        wire::put16(b + n, wire::edns::ECS);
+        wire::put16(b + n + 2, static_cast<std::uint16_t>(4 + q.ecs_address_length));
+        wire::put16(b + n + 4, q.ecs_family);
+        b[n + 6] = q.ecs_source;
+        b[n + 7] = q.ecs_scope;
+        std::memcpy(b + n + 8, q.ecs_address, q.ecs_address_length);
+        n += 8 + q.ecs_address_length;
+    }
+    wire::put16(b + 9, static_cast<std::uint16_t>(n - 11));
+    if (w.put_bytes(b, n)) ++c.ar;
 }
 
 std::size_t finish(Writer& w, const Query& q, std::uint16_t flags, std::uint16_t code, const Counts& c,
