@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "dnsd/steer/catalog.hpp"
@@ -71,7 +72,9 @@ unsigned common_bits(const Address& a, const Address& b) noexcept {
 
 std::shared_ptr<const Locator> Locator::load(const config::Geo& geo, const std::string& config_path,
                                              Diagnostics& diags) {
+    static std::atomic<std::uint64_t> next_id{1};
     std::shared_ptr<Locator> l(new Locator());
+    l->id_ = next_id.fetch_add(1, std::memory_order_relaxed);
     bool ok = true;
     for (const auto& path : geo.databases) {
         auto db = std::make_unique<Db>();
@@ -171,7 +174,7 @@ void Cache::locate(const Locator& locator, const Address& a, std::uint8_t source
                       (static_cast<std::uint64_t>(source_prefix) << 1) ^ static_cast<std::uint64_t>(a.family);
     h ^= h >> 29;
     Slot& s = slots_[h & (kSlots - 1)];
-    if (s.locator == &locator && s.source_prefix == source_prefix && s.want_scope == want_scope &&
+    if (s.locator == locator.id() && s.source_prefix == source_prefix && s.want_scope == want_scope &&
         s.address == a) {
         located = s.located;
         scope = s.scope;
@@ -179,7 +182,7 @@ void Cache::locate(const Locator& locator, const Address& a, std::uint8_t source
     }
     located = locator.locate(a);
     scope = want_scope ? locator.scope(a, located, source_prefix) : 0;
-    s.locator = &locator;
+    s.locator = locator.id();
     s.address = a;
     s.source_prefix = source_prefix;
     s.want_scope = want_scope;

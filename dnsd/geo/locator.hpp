@@ -49,6 +49,9 @@ public:
     std::uint8_t scope(const Address& a, const Located& located, std::uint8_t source_prefix) const noexcept;
 
     bool empty() const noexcept { return dbs_.empty() && networks_.empty(); }
+    /// Different for every Locator loaded in this process (a reloaded one may
+    /// reuse a freed one's address, so caches key on this instead).
+    std::uint64_t id() const noexcept { return id_; }
 
     struct Db;  ///< an open database (defined in locator.cpp)
 
@@ -60,13 +63,14 @@ private:
     };
     std::vector<Network> networks_;  ///< longest prefixes first
     std::vector<std::unique_ptr<Db>> dbs_;
+    std::uint64_t id_ = 0;
 };
 
 /// A worker's memory of recent lookups: the same client networks come back
 /// again and again (a resolver's ECS subnets, a resolver's own address), and
 /// a database lookup costs far more than a probe of this table. Direct
 /// mapped, allocated once; one per worker thread, never shared. Entries
-/// remember the Locator they came from, so a reload needs no flush.
+/// remember the Locator they came from (its id), so a reload needs no flush.
 class Cache {
 public:
     Cache() : slots_(kSlots) {}
@@ -79,7 +83,7 @@ public:
 private:
     static constexpr std::size_t kSlots = 4096;
     struct Slot {
-        const Locator* locator = nullptr;
+        std::uint64_t locator = 0;  ///< Locator::id(); 0: empty
         Address address;
         std::uint8_t source_prefix = 0;
         bool want_scope = false;
