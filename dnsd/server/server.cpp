@@ -54,7 +54,7 @@ bool is_wildcard(const Address& a) {
 Worker::Worker(unsigned index, const SnapshotSlot<query::View>& slot,
                const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
                const TcpLimits& limits, bool shared)
-    : index_(index), view_slot_(slot), health_slot_(health), view_(slot), health_(health), limits_(limits) {
+    : index_(index), view_(slot), health_(health), limits_(limits), batch_(make_udp_batch()) {
     random_.state ^= (static_cast<std::uint64_t>(index) + 1) * 0xD1B54A32D192ED03ull ^
                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     for (const auto& ep : listen) {
@@ -70,7 +70,7 @@ Worker::Worker(unsigned index, const SnapshotSlot<query::View>& slot,
         boost::system::error_code ec;
         u->bind(udp::endpoint(addr, ep.port), ec);
         if (ec) throw std::runtime_error("cannot listen on " + ep.str() + " (UDP): " + ec.message());
-        // Blocking: its receiver thread waits in recvmmsg (see udp.cpp).
+        u->non_blocking(true);
         udp_.push_back(std::move(u));
 
         auto t = std::make_unique<tcp::acceptor>(io_);
@@ -90,22 +90,12 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
-    for (auto& u : udp_) {
-        const int fd = u->native_handle();
-        udp_threads_.emplace_back([this, fd] { udp_receive(*this, fd); });
-    }
+    for (auto& u : udp_) asio::co_spawn(io_, udp_loop(*this, *u, *batch_), asio::detached);
     for (auto& t : tcp_) asio::co_spawn(io_, tcp_accept_loop(*this, *t), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
 }
 
 void Worker::stop() {
-    stopping_.store(true, std::memory_order_relaxed);
-    // Wakes receivers blocked in recvmmsg at once (their receive timeout
-    // would within 200 ms anyway).
-    for (auto& u : udp_) ::shutdown(u->native_handle(), SHUT_RD);
-    for (auto& t : udp_threads_)
-        if (t.joinable()) t.join();
-    udp_threads_.clear();
     io_.stop();
     if (thread_.joinable()) thread_.join();
 }

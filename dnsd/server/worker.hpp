@@ -1,14 +1,11 @@
 #pragma once
-/// A worker: its own UDP sockets and TCP acceptors (SO_REUSEPORT: the
-/// kernel spreads clients over workers). Each UDP socket has a receiver
-/// thread blocking in recvmmsg; the TCP side runs on the worker's
-/// io_context(1) in one more thread. Every thread keeps its own cached view
-/// of the snapshots, random source and buffers; nothing is shared with
-/// another thread except the SnapshotSlots they read.
+/// A worker: one thread, one io_context(1), its own UDP sockets and TCP
+/// acceptors (SO_REUSEPORT: the kernel spreads clients over workers), its
+/// own buffers and its own cached view of the current snapshot. Nothing in a
+/// worker is shared with another thread except the SnapshotSlot it reads.
 
 #include <boost/asio.hpp>
 
-#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -48,10 +45,6 @@ public:
 
     unsigned index() const noexcept { return index_; }
     asio::io_context& io() noexcept { return io_; }
-    const SnapshotSlot<query::View>& view_slot() const noexcept { return view_slot_; }
-    const SnapshotSlot<health::Snapshot>& health_slot() const noexcept { return health_slot_; }
-    bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
-    /// The TCP thread's cached views (the UDP receivers keep their own).
     const query::View& view() noexcept { return view_.get(); }
     const health::Snapshot& health() noexcept { return health_.get(); }
     steer::Random& random() noexcept { return random_; }
@@ -63,10 +56,6 @@ public:
 
 private:
     unsigned index_;
-    const SnapshotSlot<query::View>& view_slot_;
-    const SnapshotSlot<health::Snapshot>& health_slot_;
-    std::atomic<bool> stopping_{false};
-    std::vector<std::thread> udp_threads_;
     asio::io_context io_{1};
     SnapshotSlot<query::View>::Local view_;
     SnapshotSlot<health::Snapshot>::Local health_;
@@ -76,12 +65,12 @@ private:
     unsigned tcp_connections_ = 0;
     std::vector<std::unique_ptr<asio::ip::udp::socket>> udp_;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_;
+    UdpBatchPtr batch_;
     std::thread thread_;
 };
 
-/// A UDP receiver thread's body: answers datagrams on `fd` until the worker stops.
-void udp_receive(Worker& w, int fd);
-/// Runs on a worker's io_context.
+/// Coroutines run on a worker's io_context.
+asio::awaitable<void> udp_loop(Worker& w, asio::ip::udp::socket& socket, UdpBatch& batch);
 asio::awaitable<void> tcp_accept_loop(Worker& w, asio::ip::tcp::acceptor& acceptor);
 
 UdpBatchPtr make_udp_batch();
