@@ -136,6 +136,45 @@ struct Steering {
     const Client& client;
 };
 
+/// Where a client is, and how that was found out.
+struct Whereabouts {
+    steer::Client client;  ///< what decide() needs
+    geo::Located located;
+    Address address;  ///< the address located: from ECS, or the source
+    bool by_ecs = false;
+    std::uint8_t source_prefix = 0;
+    std::uint8_t scope = 0;  ///< the ECS scope of an answer that depends on it
+};
+
+/// The client's location (SPEC 3): the ECS address when ECS is honoured and
+/// has a source prefix above 0, else the source address; networks entries,
+/// then the databases, through the worker's cache when there is one.
+Whereabouts locate_client(const Query& q, const View& view, const Client& client) noexcept {
+    Whereabouts w;
+    w.address = client.address;
+    w.by_ecs = q.ecs_echo && q.ecs_source > 0;  // source prefix 0: as without ECS
+    if (w.by_ecs) {
+        w.address.family = q.ecs_family == 1 ? Family::v4 : Family::v6;
+        for (std::size_t i = 0; i < 16; ++i) w.address.bytes[i] = q.ecs_address[i];
+    }
+    w.source_prefix = w.by_ecs ? q.ecs_source : static_cast<std::uint8_t>(w.address.bits());
+    if (!view.locator()) return w;
+    const geo::Locator& locator = *view.locator();
+    if (client.geo_cache) {
+        client.geo_cache->locate(locator, w.address, w.source_prefix, w.by_ecs, w.located, w.scope);
+    } else {
+        w.located = locator.locate(w.address);
+        if (w.by_ecs) w.scope = locator.scope(w.address, w.located, w.source_prefix);
+    }
+    if (w.located.source != geo::Located::Source::unknown) {
+        w.client.located = true;
+        w.client.x = w.located.x;
+        w.client.y = w.located.y;
+        w.client.z = w.located.z;
+    }
+    return w;
+}
+
 /// A and AAAA at a service name: decide() picks the addresses (SPEC 3).
 void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const Steering& s,
              std::int32_t service) noexcept {
@@ -149,30 +188,10 @@ void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const S
     // Only `nearest` depends on where the client is; the others answer
     // everyone alike (ECS scope 0).
     steer::Client where;
-    if (svc.policy == config::Service::Policy::nearest && s.view.locator()) {
-        const geo::Locator& locator = *s.view.locator();
-        Address a = s.client.address;
-        const bool by_ecs = q.ecs_echo && q.ecs_source > 0;  // source prefix 0: as without ECS
-        if (by_ecs) {
-            a.family = q.ecs_family == 1 ? Family::v4 : Family::v6;
-            for (std::size_t i = 0; i < 16; ++i) a.bytes[i] = q.ecs_address[i];
-        }
-        geo::Located located;
-        std::uint8_t scope = 0;
-        const auto source_prefix = by_ecs ? q.ecs_source : static_cast<std::uint8_t>(a.bits());
-        if (s.client.geo_cache) {
-            s.client.geo_cache->locate(locator, a, source_prefix, by_ecs, located, scope);
-        } else {
-            located = locator.locate(a);
-            if (by_ecs) scope = locator.scope(a, located, source_prefix);
-        }
-        if (located.source != geo::Located::Source::unknown) {
-            where.located = true;
-            where.x = located.x;
-            where.y = located.y;
-            where.z = located.z;
-        }
-        plan.ecs_scope = scope;
+    if (svc.policy == config::Service::Policy::nearest) {
+        const Whereabouts w = locate_client(q, s.view, s.client);
+        where = w.client;
+        plan.ecs_scope = w.scope;
     }
     // A snapshot built for another catalog (for a moment during a reload)
     // is not used: its indices would name other addresses.
@@ -465,6 +484,35 @@ std::size_t error_reply(std::span<const std::uint8_t> request, std::span<std::ui
     return finish(w, q, flags, code, c, question);
 }
 
+/// Writes CH TXT records of one string each, formatted with snprintf into a
+/// stack buffer (nothing allocated); sets `tc` when one does not fit.
+class TxtLines {
+public:
+    TxtLines(Writer& w, Counts& c) noexcept : w_(w), c_(c) {}
+    template <typename... Args>
+    void operator()(const char* format, Args... args) noexcept {
+        if (tc) return;
+        const int n = std::snprintf(text_, sizeof text_, format, args...);
+        if (n <= 0) return;
+        const auto len = static_cast<std::size_t>(n < 255 ? n : 255);
+        const auto m = w_.mark();
+        if (w_.put16(0xC00C) && w_.put16(type::TXT) && w_.put16(wire::klass::CH) && w_.put32(0) &&
+            w_.put16(static_cast<std::uint16_t>(len + 1)) && w_.put8(static_cast<std::uint8_t>(len)) &&
+            w_.put_bytes(reinterpret_cast<const std::uint8_t*>(text_), len)) {
+            ++c_.an;
+        } else {
+            w_.rollback(m);
+            tc = true;
+        }
+    }
+    bool tc = false;
+
+private:
+    Writer& w_;
+    Counts& c_;
+    char text_[256];
+};
+
 /// health.server CH TXT (SPEC 4): one string per site and per address.
 /// Formatted with snprintf into a stack buffer: nothing is allocated.
 std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
@@ -477,36 +525,21 @@ std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::
     Writer w(response.first(limit));
     start_reply(w, request, q, v, limit);
     Counts c;
-    bool tc = false;
-    char text[256];
-    auto put_txt = [&](int n) {
-        if (tc || n <= 0) return;
-        const auto len = static_cast<std::size_t>(n < 255 ? n : 255);
-        const auto m = w.mark();
-        if (w.put16(0xC00C) && w.put16(type::TXT) && w.put16(wire::klass::CH) && w.put32(0) &&
-            w.put16(static_cast<std::uint16_t>(len + 1)) && w.put8(static_cast<std::uint8_t>(len)) &&
-            w.put_bytes(reinterpret_cast<const std::uint8_t*>(text), len)) {
-            ++c.an;
-        } else {
-            w.rollback(m);
-            tc = true;
-        }
-    };
+    TxtLines put_txt(w, c);
     if (q.qtype == type::TXT || q.qtype == type::ANY) {
         for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
             const auto& site = cat.sites[s];
             const auto ov = s < h.overrides.size() ? h.overrides[s] : health::Override::none;
             if (!site.cname.empty()) {
-                put_txt(std::snprintf(text, sizeof text, "site %s: cname, %s, override %s", site.name.c_str(),
-                                      ov == health::Override::down ? "down" : "up", health::to_string(ov)));
+                put_txt("site %s: cname, %s, override %s", site.name.c_str(),
+                        ov == health::Override::down ? "down" : "up", health::to_string(ov));
                 continue;
             }
             const auto v4 = steer::site_health(cat, s, Family::v4, h);
             const auto v6 = steer::site_health(cat, s, Family::v6, h);
-            put_txt(std::snprintf(
-                text, sizeof text, "site %s: IPv4 %s (%u/%u up), IPv6 %s (%u/%u up), override %s",
-                site.name.c_str(), v4.total ? (v4.is_up ? "up" : "down") : "none", v4.up, v4.total,
-                v6.total ? (v6.is_up ? "up" : "down") : "none", v6.up, v6.total, health::to_string(ov)));
+            put_txt("site %s: IPv4 %s (%u/%u up), IPv6 %s (%u/%u up), override %s", site.name.c_str(),
+                    v4.total ? (v4.is_up ? "up" : "down") : "none", v4.up, v4.total,
+                    v6.total ? (v6.is_up ? "up" : "down") : "none", v6.up, v6.total, health::to_string(ov));
         }
         for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
             char addr[64];
@@ -516,8 +549,7 @@ std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::
             const bool up = a >= h.up.size() || h.up[a];
             const char* site = cat.sites[cat.address_site[a]].name.c_str();
             if (a >= h.info.size() || !h.info[a].probed) {
-                put_txt(std::snprintf(text, sizeof text, "%s (%s): %s, not probed", addr, site,
-                                      up ? "up" : "down"));
+                put_txt("%s (%s): %s, not probed", addr, site, up ? "up" : "down");
                 continue;
             }
             const auto& i = h.info[a];
@@ -537,19 +569,131 @@ std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::
                               static_cast<int>(hms.seconds().count()));
             }
             if (!i.has_result)
-                put_txt(std::snprintf(text, sizeof text, "%s (%s): %s since %s, no probe result yet", addr,
-                                      site, up ? "up" : "down", since));
+                put_txt("%s (%s): %s since %s, no probe result yet", addr, site, up ? "up" : "down", since);
             else
-                put_txt(std::snprintf(text, sizeof text, "%s (%s): %s since %s, last probe %s in %ums: %s",
-                                      addr, site, up ? "up" : "down", since, i.last_ok ? "passed" : "failed",
-                                      i.latency_ms, i.message.c_str()));
+                put_txt("%s (%s): %s since %s, last probe %s in %ums: %s", addr, site, up ? "up" : "down",
+                        since, i.last_ok ? "passed" : "failed", i.latency_ms, i.message.c_str());
         }
     }
     w.set_limit(limit);
     put_opt(w, q, v, rcode::NOERROR, c);
     auto flags = static_cast<std::uint16_t>(reply_flags(q, true) | flag::AA);
-    if (tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
+    if (put_txt.tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
     return finish(w, q, flags, rcode::NOERROR, c, true);
+}
+
+const char* policy_name(config::Service::Policy p) noexcept {
+    switch (p) {
+        case config::Service::Policy::nearest:
+            return "nearest";
+        case config::Service::Policy::failover:
+            return "failover";
+        case config::Service::Policy::weighted:
+            return "weighted";
+        case config::Service::Policy::all:
+            return "all";
+    }
+    return "?";
+}
+
+void address_text(const Address& a, char* out, std::size_t size) noexcept {
+    inet_ntop(a.family == Family::v4 ? AF_INET : AF_INET6, a.view().data(), out,
+              static_cast<socklen_t>(size));
+}
+
+/// The CH TXT explanation of a service's answer (SPEC 4), rendered from the
+/// trace of the same decide() that answers A and AAAA: the client and where
+/// its address came from, its location and the source of that, each site's
+/// state, override, distance and verdict, and the answer with its TTL and
+/// ECS scope, for each family.
+std::size_t explain(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const Query& q,
+                    const View& v, const Client& client, std::size_t limit, std::int32_t service) noexcept {
+    if (!v.explain_allow().contains(client.address))
+        return error_reply(request, response, q, v, rcode::REFUSED, true, true);
+    static const health::Snapshot kAllUp{};
+    const steer::Catalog& cat = v.catalog();
+    const steer::Service& svc = cat.services[static_cast<std::size_t>(service)];
+    const health::Snapshot& h = client.health && client.health->catalog == &cat ? *client.health : kAllUp;
+    Writer w(response.first(limit));
+    start_reply(w, request, q, v, limit);
+    Counts c;
+    TxtLines line(w, c);
+    const Whereabouts where = locate_client(q, v, client);
+    char addr[64];
+    address_text(where.address, addr, sizeof addr);
+    char from[64];
+    address_text(client.address, from, sizeof from);
+    if (where.by_ecs)
+        line("client %s/%u (ECS, from %s)", addr, where.source_prefix, from);
+    else
+        line("client %s (source address)", addr);
+    switch (where.located.source) {
+        case geo::Located::Source::networks:
+            line("location %.2f,%.2f (geo.networks, /%u)", where.located.lat, where.located.lon,
+                 where.located.prefix);
+            break;
+        case geo::Located::Source::database:
+            line("location %.2f,%.2f (database, /%u)", where.located.lat, where.located.lon,
+                 where.located.prefix);
+            break;
+        case geo::Located::Source::unknown:
+            line("location unknown%s",
+                 v.locator() ? " (not in geo.networks or the databases)" : " (no [geo])");
+            break;
+    }
+    line("policy %s, ttl %u, fallback %s", policy_name(svc.policy), svc.ttl,
+         svc.fallback == config::Service::Fallback::all    ? "all"
+         : svc.fallback == config::Service::Fallback::none ? "none"
+                                                           : cat.sites[svc.fallback_site].name.c_str());
+    for (Family f : {Family::v4, Family::v6}) {
+        const char* fam = f == Family::v4 ? "A" : "AAAA";
+        // A copy of the worker's random source: explaining must not move
+        // the rotation that real answers use.
+        steer::Random random = client.random ? *client.random : steer::Random{};
+        steer::Trace trace;
+        steer::Choice choice;
+        const bool depends = svc.policy == config::Service::Policy::nearest;
+        steer::decide(cat, svc, f, depends ? where.client : steer::Client{}, h, random, &trace, choice);
+        for (unsigned i = 0; i < trace.count; ++i) {
+            const auto& e = trace.sites[i];
+            char dist[32] = "distance unknown";
+            if (e.distance_km >= 0) std::snprintf(dist, sizeof dist, "%.0f km", e.distance_km);
+            line("%s site %s: %u/%u up, override %s, %s: %s", fam, cat.sites[e.site].name.c_str(), e.up,
+                 e.total, health::to_string(e.override_state), dist, steer::to_string(e.verdict));
+        }
+        char answer[200] = "";
+        std::size_t used = 0;
+        if (choice.kind == steer::Choice::Kind::addresses) {
+            for (unsigned k = 0; k < choice.count && used + 48 < sizeof answer; ++k) {
+                char a[64];
+                address_text(cat.addresses[choice.address[k]], a, sizeof a);
+                used += static_cast<std::size_t>(
+                    std::snprintf(answer + used, sizeof answer - used, "%s%s", k ? " " : "", a));
+            }
+        } else if (choice.kind == steer::Choice::Kind::cname) {
+            std::snprintf(answer, sizeof answer, "CNAME of site %s", cat.sites[choice.site].name.c_str());
+        } else {
+            std::snprintf(answer, sizeof answer, "NODATA");
+        }
+        line("%s answer: %s%s, ttl %u, ECS scope %u", fam, answer, choice.fallback ? " (fallback)" : "",
+             svc.ttl, depends && where.by_ecs ? where.scope : 0);
+    }
+    w.set_limit(limit);
+    put_opt(w, q, v, rcode::NOERROR, c);
+    auto flags = static_cast<std::uint16_t>(reply_flags(q, true) | flag::AA);
+    if (line.tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
+    return finish(w, q, flags, rcode::NOERROR, c, true);
+}
+
+/// The service at the (lower-cased) question name, or -1.
+std::int32_t service_named(const Query& q, const View& v) noexcept {
+    unsigned suffix = 0;
+    const Zone* zone = v.find_zone(q.qname_lower, q.qname_offsets, q.qname_labels, q.qname_size, suffix);
+    if (!zone) return -1;
+    const std::int32_t* services = v.services_of(*zone);
+    if (!services) return -1;
+    const std::int32_t node = zone->find(q.qname_lower, q.qname_size);
+    return node == kNone ? -1 : services[node];
 }
 
 bool chaos_name(const Query& q, const char* wire_name, std::size_t size) noexcept {
@@ -631,6 +775,10 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
         static constexpr char kHealthServer[] = "\x06health\x06server";
         if (chaos_name(q, kHealthServer, sizeof kHealthServer))
             return {health_server(request, response, q, view, client, limit)};
+        if (q.qtype == type::TXT || q.qtype == type::ANY) {
+            if (const std::int32_t service = service_named(q, view); service >= 0)
+                return {explain(request, response, q, view, client, limit, service)};
+        }
         return {chaos(request, response, q, view, limit)};
     }
     if (q.qclass != wire::klass::IN)

@@ -260,3 +260,38 @@ TEST_CASE("geo: malformed ECS is FORMERR; with ecs = false it is ignored") {
     const auto good = with_opt(*view, std::string("\x00\x01\x18\x00\x0a\x14\x1e", 7));
     CHECK(good.rcode() == LDNS_RCODE_NOERROR);
 }
+
+TEST_CASE("geo: CH TXT explains a service's answer from the same decision") {
+    const auto view = view_from(
+        config_text("[[geo.networks]]\nprefix = \"10.20.0.0/16\"\nlocation = { lat = 1.3, lon = 103.8 }\n"));
+    const Address lo = *Address::parse("127.0.0.1");
+    health::Snapshot h;
+    h.up.assign(6, 1);
+    h.overrides = {health::Override::drain, health::Override::none, health::Override::none};
+    h.catalog = &view->catalog();
+    // CH TXT with ECS 10.20.30.0/24
+    Packet ch = make_query("near.example.test.", 16, 3, true, 1232,
+                           std::string("\x00\x08\x00\x07\x00\x01\x18\x00\x0a\x14\x1e", 11));
+    auto r = ask(*view, ch, query::Client{lo, query::Transport::udp, &h, nullptr});
+    REQUIRE(r.rcode() == LDNS_RCODE_NOERROR);
+    std::vector<std::string> lines;
+    for (const auto& rr : r.answer()) lines.push_back(rr.substr(rr.find('"')));
+    const std::multiset<std::string> got(lines.begin(), lines.end());
+    auto has = [&](const std::string& s) { return got.count("\"" + s + "\"") == 1; };
+    CHECK(has("client 10.20.30.0/24 (ECS, from 127.0.0.1)"));
+    CHECK(has("location 1.30,103.80 (geo.networks, /16)"));
+    CHECK(has("policy nearest, ttl 30, fallback all"));
+    CHECK(has("A site sin: 1/1 up, override auto, 6 km: chosen"));
+    CHECK(has("A site ams: 1/1 up, override drain, 10495 km: drained"));
+    CHECK(has("A site nyc: 1/1 up, override auto, 15339 km: standby"));
+    CHECK(has("A answer: 192.0.2.3, ttl 30, ECS scope 16"));
+    CHECK(has("AAAA answer: 2001:db8::3, ttl 30, ECS scope 16"));
+    // and the real answer agrees
+    auto a = ask(*view, ecs_query("near.example.test.", 1, *Address::parse("10.20.30.0"), 24),
+                 query::Client{lo, query::Transport::udp, &h, nullptr});
+    CHECK(addresses_of(a) == std::vector<std::string>{"192.0.2.3"});
+    // only from explain_allow
+    auto refused =
+        ask(*view, ch, query::Client{*Address::parse("192.0.2.99"), query::Transport::udp, &h, nullptr});
+    CHECK(refused.rcode() == LDNS_RCODE_REFUSED);
+}

@@ -164,6 +164,9 @@ int main() {
             steered_packets.push_back(
                 make_query("svc.example.test.", static_cast<std::uint16_t>(t), 1, true, 1232, opt));
         }
+        // the CH TXT explanation of the same names
+        steered_packets.push_back(make_query("near.example.test.", 16, 3, true, 1232, opt));
+        steered_packets.push_back(make_query("svc.example.test.", 16, 3, true, 1232, opt));
     }
 
     std::vector<std::uint8_t> out(65535);
