@@ -14,9 +14,8 @@ namespace {
 // Sections and keys of SPEC section 2 that later versions implement. They are
 // reported as unsupported rather than as unknown, so that an operator knows
 // the key is right and the binary is old.
-constexpr std::string_view kLaterTables[] = {"rate_limit", "control", "geo",   "probes",
-                                             "sites",      "cluster", "alert", "service"};
-constexpr std::string_view kLaterServerKeys[] = {"user", "state_file", "explain_allow", "notify"};
+constexpr std::string_view kLaterTables[] = {"rate_limit", "cluster", "alert"};
+constexpr std::string_view kLaterServerKeys[] = {"user", "notify"};
 
 bool contains(std::span<const std::string_view> list, std::string_view key) {
     for (auto k : list)
@@ -206,6 +205,42 @@ public:
             return std::nullopt;
         }
         return Location{*la, *lo};
+    }
+
+    void control(const toml::table& t, Control& ctl) {
+        unknown_keys(t, "control", {"listen", "token_file"});
+        ctl.enabled = true;
+        ctl.line = line(t);
+        ctl.listen = *Endpoint::parse("127.0.0.1:8053");
+        if (const auto* n = t.get("listen")) {
+            if (const auto* v = string(*n, "control.listen")) {
+                if (auto ep = Endpoint::parse(*v)) {
+                    ctl.listen = *ep;
+                } else {
+                    error(*n, "control.listen",
+                          "'" + *v + "' is not an address with a port (\"127.0.0.1:8053\", \"[::1]:8053\")");
+                }
+            }
+        }
+        if (const auto* n = t.get("token_file")) {
+            if (const auto* v = string(*n, "control.token_file")) {
+                std::filesystem::path p(*v);
+                if (p.is_relative()) p = std::filesystem::path(path_).parent_path() / p;
+                ctl.token_file = p.lexically_normal().string();
+                std::ifstream in(ctl.token_file);
+                std::string token;
+                if (!in || !std::getline(in, token)) {
+                    error(*n, "control.token_file", "cannot read " + ctl.token_file);
+                } else {
+                    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+                    if (token.size() < 16)
+                        error(*n, "control.token_file",
+                              "the token in " + ctl.token_file + " is shorter than 16 characters");
+                    else
+                        ctl.token = token;
+                }
+            }
+        }
     }
 
     void geo(const toml::table& t, Geo& g) {
@@ -774,7 +809,7 @@ public:
                          "syntax: " + std::string(e.description()));
             return c;
         }
-        unknown_keys(root, "", {"server", "zone", "probes", "sites", "service", "geo"});
+        unknown_keys(root, "", {"server", "zone", "probes", "sites", "service", "geo", "control"});
         if (const auto* n = root.get("server")) {
             if (const auto* t = n->as_table()) {
                 server(*t, c.server);
@@ -787,6 +822,12 @@ public:
             !root["server"].as_table()->get("explain_allow"))
             c.server.explain_allow.prefixes = {*Prefix::parse("127.0.0.0/8"), *Prefix::parse("::1")};
         std::vector<std::pair<std::string, std::optional<Probe>>> named;
+        if (const auto* n = root.get("control")) {
+            if (const auto* t = n->as_table())
+                control(*t, c.control);
+            else
+                error(*n, "control", "expected a table ([control])");
+        }
         if (const auto* n = root.get("geo")) {
             if (const auto* t = n->as_table())
                 geo(*t, c.geo);

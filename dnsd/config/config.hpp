@@ -93,6 +93,15 @@ struct GeoNetwork {
     int line = 0;
 };
 
+/// The HTTP control endpoint (SPEC section 6); present when [control] is.
+struct Control {
+    bool enabled = false;
+    Endpoint listen;    ///< default 127.0.0.1:8053
+    std::string token;  ///< read from token_file; empty: state changes are refused
+    std::string token_file;
+    int line = 0;
+};
+
 struct Geo {
     std::vector<std::string> databases;  ///< mmdb paths, resolved against the config file's directory
     bool ecs = true;                     ///< honour EDNS Client Subnet (RFC 7871)
@@ -123,6 +132,7 @@ struct Config {
     std::vector<Site> sites;  ///< in the order of the file
     std::vector<Service> services;
     Geo geo;
+    Control control;
 };
 
 /// Worst-case time for a probed address to be taken out of answers:

@@ -32,6 +32,9 @@ struct Client {
     /// The worker's cache of client locations; null: every lookup goes to
     /// the databases.
     geo::Cache* geo_cache = nullptr;
+    /// Asked through the control endpoint (which has its own access
+    /// control): explain_allow does not apply.
+    bool trusted = false;
 };
 
 struct Result {

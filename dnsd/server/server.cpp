@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <boost/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dnsd/core/name.hpp"
+#include "dnsd/query/answer.hpp"
+#include "dnsd/server/control.hpp"
 #include "dnsd/server/worker.hpp"
 #include "health/board.hpp"
 #include "health/monitor.hpp"
@@ -243,9 +247,13 @@ struct Server::Impl {
             else
                 spdlog::error("reload: {}", d.str());
         }
+        std::string message;
+        for (const auto& d : diags) message += d.str() + "\n";
         if (!view) {
             spdlog::error("reload of {} failed; still serving the previous configuration", cfg.path);
+            message += "reload failed; still serving the previous configuration";
         } else {
+            message += "reloaded " + cfg.path + ": " + std::to_string(view->zones().size()) + " zones";
             if (next.server.listen != cfg.server.listen || next.server.threads != cfg.server.threads)
                 spdlog::warn("reload: changes to server.listen and server.threads need a restart");
             asio::post(state, [this, view, copy = next] { swap_board(view, copy); });
@@ -260,8 +268,153 @@ struct Server::Impl {
         if (reload_again) {
             reload_again = false;
             reload();
+            return;  // the waiters hear the result of the newest reload
         }
+        auto waiting = std::move(reload_waiters);
+        reload_waiters.clear();
+        for (auto& done : waiting) done(view != nullptr, message);
     }
+
+    // ---- control endpoint (state thread) ----
+
+    std::string status_json() {
+        namespace json = boost::json;
+        const auto snap = health_slot.load();  // what the workers answer from
+        const steer::Catalog& cat = board->catalog();
+        json::array sites;
+        for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
+            const auto& site = cat.sites[s];
+            json::object o{{"name", site.name}, {"override", health::to_string(board->override_of(s))}};
+            if (!site.cname.empty()) {
+                o["cname"] = name_to_text(site.cname);
+            } else {
+                for (Family f : {Family::v4, Family::v6}) {
+                    const auto sh = steer::site_health(cat, s, f, *snap);
+                    o[f == Family::v4 ? "ipv4" : "ipv6"] =
+                        json::object{{"state", sh.total ? (sh.is_up ? "up" : "down") : "none"},
+                                     {"up", sh.up},
+                                     {"total", sh.total}};
+                }
+            }
+            if (site.located) o["location"] = json::object{{"lat", site.lat}, {"lon", site.lon}};
+            json::array addresses;
+            for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
+                if (cat.address_site[a] != s) continue;
+                const auto& info = snap->info[a];
+                json::object ao{{"address", cat.addresses[a].str()},
+                                {"up", snap->up[a] != 0},
+                                {"probed", info.probed},
+                                {"since", info.since}};
+                if (info.has_result)
+                    ao["last"] = json::object{
+                        {"ok", info.last_ok}, {"latency_ms", info.latency_ms}, {"message", info.message}};
+                addresses.push_back(std::move(ao));
+            }
+            o["addresses"] = std::move(addresses);
+            sites.push_back(std::move(o));
+        }
+        json::array services;
+        for (const auto& svc : cat.services) {
+            json::array names;
+            for (auto i : svc.sites) names.push_back(json::string(cat.sites[i].name));
+            services.push_back(json::object{{"name", name_to_text(svc.name)}, {"sites", std::move(names)}});
+        }
+        return json::serialize(json::object{{"generation", snap->generation},
+                                            {"sites", std::move(sites)},
+                                            {"services", std::move(services)}}) +
+               "\n";
+    }
+
+    int set_override(const std::string& site, const std::string& wanted, std::string& body) {
+        namespace json = boost::json;
+        const steer::Catalog& cat = board->catalog();
+        std::uint32_t s = 0;
+        while (s < cat.sites.size() && cat.sites[s].name != site) ++s;
+        if (s == cat.sites.size()) {
+            body = json::serialize(json::object{{"error", "no site named " + site}}) + "\n";
+            return 404;
+        }
+        health::Override o;
+        if (wanted == "up")
+            o = health::Override::up;
+        else if (wanted == "down")
+            o = health::Override::down;
+        else if (wanted == "drain")
+            o = health::Override::drain;
+        else if (wanted == "auto")
+            o = health::Override::none;
+        else {
+            body = json::serialize(json::object{{"error", "state must be up, down, drain or auto"}}) + "\n";
+            return 400;
+        }
+        if (board->set_override(s, o) && monitor) monitor->notify();  // publish, log, save
+        body = json::serialize(json::object{{"site", site}, {"override", health::to_string(o)}}) + "\n";
+        return 200;
+    }
+
+    /// GET /explain: the CH TXT explanation, through the real query path:
+    /// a CH TXT query for `name` with ECS for `client`, answered by the
+    /// current view, its TXT strings returned as JSON lines.
+    int explain(const std::string& name, const std::string& client, std::string& body) {
+        namespace json = boost::json;
+        auto fail = [&](int status, const std::string& why) {
+            body = json::serialize(json::object{{"error", why}}) + "\n";
+            return status;
+        };
+        const auto wire = name_from_text(name.empty() || name.back() == '.' ? name : name + ".");
+        if (name.empty() || !wire) return fail(400, "name= must be a domain name");
+        std::optional<Address> where;
+        if (!client.empty() && !(where = Address::parse(client)))
+            return fail(400, "client= must be an IP address");
+        std::vector<std::uint8_t> q;
+        auto put16 = [&](unsigned v) {
+            q.push_back(static_cast<std::uint8_t>(v >> 8));
+            q.push_back(static_cast<std::uint8_t>(v));
+        };
+        for (unsigned v : {0x4242u, 0u, 1u, 0u, 0u, 1u}) put16(v);
+        q.insert(q.end(), wire->begin(), wire->end());
+        put16(16);  // TXT
+        put16(3);   // CH
+        const auto bytes = where ? where->view() : std::span<const std::uint8_t>{};
+        q.push_back(0);
+        put16(41);
+        put16(1232);
+        put16(0);
+        put16(0);
+        put16(where ? 8 + static_cast<unsigned>(bytes.size()) : 0);
+        if (where) {
+            put16(8);
+            put16(4 + static_cast<unsigned>(bytes.size()));
+            put16(where->family == Family::v4 ? 1 : 2);
+            q.push_back(static_cast<std::uint8_t>(where->bits()));
+            q.push_back(0);
+            q.insert(q.end(), bytes.begin(), bytes.end());
+        }
+        std::vector<std::uint8_t> out(65535);
+        const auto snap = health_slot.load();
+        const auto view = slot.load();
+        const auto r = query::answer(q, out, *view,
+                                     query::Client{*Address::parse("127.0.0.1"), query::Transport::tcp,
+                                                   snap.get(), nullptr, nullptr, true});
+        if (r.size < 12 || (out[3] & 0xF) != 0) return fail(404, name + " is not a service name here");
+        // The answer section: TXT records written by the explanation (the
+        // owner is a pointer, one string each).
+        json::array lines;
+        std::size_t pos = 12 + wire->size() + 4;
+        const unsigned an = (out[6] << 8) | out[7];
+        for (unsigned i = 0; i < an && pos + 13 <= r.size; ++i) {
+            const std::size_t rdlen = (out[pos + 10] << 8) | out[pos + 11];
+            const std::size_t len = out[pos + 12];
+            if (pos + 12 + rdlen > r.size || len + 1 > rdlen) break;
+            lines.push_back(json::string(reinterpret_cast<const char*>(&out[pos + 13]), len));
+            pos += 12 + rdlen;
+        }
+        if (lines.empty()) return fail(404, name + " is not a service name here");
+        body = json::serialize(json::object{{"name", name}, {"lines", std::move(lines)}}) + "\n";
+        return 200;
+    }
+
+    std::vector<std::function<void(bool, std::string)>> reload_waiters;  ///< main thread
 };
 
 Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
@@ -272,6 +425,24 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
     for (unsigned i = 0; i < n; ++i)
         impl_->workers.push_back(std::make_unique<Worker>(i, impl_->slot, impl_->health_slot,
                                                           impl_->cfg.server.listen, limits, n > 1));
+    if (impl_->cfg.control.enabled) {
+        Impl* impl = impl_.get();
+        ControlHooks hooks;
+        hooks.status = [impl] { return impl->status_json(); };
+        hooks.set_override = [impl](const std::string& site, const std::string& state, std::string& body) {
+            return impl->set_override(site, state, body);
+        };
+        hooks.explain = [impl](const std::string& name, const std::string& client, std::string& body) {
+            return impl->explain(name, client, body);
+        };
+        hooks.reload = [impl](std::function<void(bool, std::string)> done) {
+            asio::post(impl->main, [impl, done = std::move(done)]() mutable {
+                impl->reload_waiters.push_back(std::move(done));
+                impl->reload();
+            });
+        };
+        start_control(impl_->state, impl_->cfg.control.listen, impl_->cfg.control.token, std::move(hooks));
+    }
 }
 
 Server::~Server() {

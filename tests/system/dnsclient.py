@@ -10,6 +10,13 @@ import time
 import dns.message
 import dns.query
 
+# The smallest zone the system tests serve beside their services.
+SMALL_ZONE = """$TTL 300
+@ SOA ns1 hostmaster 1 3600 600 86400 60
+@ NS ns1
+ns1 A 127.0.0.1
+"""
+
 
 def free_port(host="127.0.0.1"):
     """A port free for both UDP and TCP on `host` (checked by binding both)."""

@@ -32,11 +32,6 @@ WORST = INTERVAL * FALL + TIMEOUT
 SLACK = 1.5  # scheduling on a shared machine; the measured figure is printed
 SITES = {"a": "127.0.0.2", "b": "127.0.0.3", "c": "127.0.0.4"}
 
-ZONE = """$TTL 300
-@ SOA ns1 hostmaster 1 3600 600 86400 60
-@ NS ns1
-ns1 A 127.0.0.1
-"""
 
 CONFIG = """[server]
 listen = ["127.0.0.1:{port}"]
@@ -331,7 +326,7 @@ def main():
             listeners[name] = Listener(host, LISTEN_PORT)
             listeners[name].start()
         with open(os.path.join(work, "example.test.zone"), "w") as f:
-            f.write(ZONE)
+            f.write(dnsclient.SMALL_ZONE)
         write_config(work, port, LISTEN_PORT)
         failover_cases(dnsd, work, port, listeners)
         restart_case(dnsd, work, port, listeners)

@@ -1,0 +1,37 @@
+#pragma once
+/// The HTTP control endpoint (SPEC section 6) on Boost.Beast: `GET /status`
+/// (JSON), `GET /explain?name=&client=` (the CH TXT explanation as JSON
+/// lines), `POST /sites/NAME/override` with `{"state": "up|down|drain|auto"}`,
+/// `POST /reload`. Requests that change state need `Authorization: Bearer
+/// TOKEN` (401 without, 403 with a wrong one; compared in constant time).
+///
+/// Runs on the state thread's io_context, where the health board lives: the
+/// hooks are called there and may touch it directly.
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <string>
+
+#include "dnsd/core/address.hpp"
+
+namespace dnsd::server {
+
+struct ControlHooks {
+    /// The /status document.
+    std::function<std::string()> status;
+    /// Sets an override; returns an HTTP status (200, 404 unknown site) and
+    /// fills `body`.
+    std::function<int(const std::string& site, const std::string& state, std::string& body)> set_override;
+    /// The explanation of `name` for a client at `client` (empty: the
+    /// endpoint's own view), as lines; fills an error and returns 404/400.
+    std::function<int(const std::string& name, const std::string& client, std::string& body)> explain;
+    /// Starts a reload; `done(ok, message)` is called later, on any thread.
+    std::function<void(std::function<void(bool, std::string)> done)> reload;
+};
+
+/// Accepts connections on `endpoint` until the io_context stops. Throws
+/// std::runtime_error when the address cannot be bound.
+void start_control(boost::asio::io_context& io, const Endpoint& endpoint, std::string token,
+                   ControlHooks hooks);
+
+}  // namespace dnsd::server

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""The control endpoint and dnsdctl with the real dnsd: /status, bearer
+tokens (401 without, 403 wrong), overrides that change answers at once and
+reach the state file, the explanation, reload (a bad config is refused and
+the running one stays), and dnsdctl's exit codes."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+import dns.message
+import dns.query
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dnsclient  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DNSDCTL = os.path.join(REPO, "tools", "dnsdctl")
+TOKEN = "a-test-token-0123456789"
+
+CONFIG = """[server]
+listen = ["127.0.0.1:{port}"]
+threads = 1
+state_file = "state.json"
+[control]
+listen = "127.0.0.1:{cport}"
+token_file = "token"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+[sites.ams]
+addresses = ["192.0.2.1"]
+[sites.nyc]
+addresses = ["192.0.2.2"]
+[[service]]
+name = "www.example.test."
+sites = ["ams", "nyc"]
+"""
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def http(url, method="GET", body=None, token=None):
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read().decode())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode() or "{}")
+
+
+def ctl(cport, *args, token=True):
+    cmd = [sys.executable, DNSDCTL, "--url", f"http://127.0.0.1:{cport}"]
+    if token:
+        cmd += ["--token-file", "token"]
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=80)
+
+
+def answer(port):
+    r = dns.query.udp(dns.message.make_query("www.example.test.", "A"), "127.0.0.1", port=port, timeout=2)
+    return sorted(rr.address for rrset in r.answer for rr in rrset)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dnsd", required=True)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="dnsd-control-")
+    proc = None
+    try:
+        port, cport = dnsclient.free_port(), dnsclient.free_port()
+        with open(os.path.join(work, "token"), "w") as f:
+            f.write(TOKEN + "\n")
+        with open(os.path.join(work, "example.test.zone"), "w") as f:
+            f.write(dnsclient.SMALL_ZONE)
+        conf = os.path.join(work, "dnsd.toml")
+        with open(conf, "w") as f:
+            f.write(CONFIG.format(port=port, cport=cport))
+        proc = subprocess.Popen([os.path.abspath(args.dnsd), "run", "-c", conf], cwd=work,
+                                stdout=open(os.path.join(work, "dnsd.log"), "w"), stderr=subprocess.STDOUT)
+        dnsclient.wait_for_dns(port, proc=proc)
+        os.chdir(work)
+        base = f"http://127.0.0.1:{cport}"
+
+        status, doc = http(base + "/status")
+        check(status == 200 and [s["name"] for s in doc["sites"]] == ["ams", "nyc"], "GET /status lists the sites")
+        check(http(base + "/sites/ams/override", "POST", {"state": "down"})[0] == 401, "no token: 401")
+        check(http(base + "/sites/ams/override", "POST", {"state": "down"}, token="wrong")[0] == 403,
+              "wrong token: 403")
+        check(http(base + "/sites/ams/override", "POST", {"state": "sideways"}, token=TOKEN)[0] == 400,
+              "bad state: 400")
+        check(answer(port) == ["192.0.2.1"], "ams answers")
+
+        r = ctl(cport, "drain", "ams")
+        check(r.returncode == 0 and "override drain" in r.stdout, "dnsdctl drain ams")
+        check(answer(port) == ["192.0.2.2"], "a drained site is not answered while another is up")
+        with open("state.json") as f:
+            check(json.load(f).get("overrides") == {"ams": "drain"}, "the override reaches the state file")
+        r = ctl(cport, "status")
+        check(r.returncode == 0 and "drain" in r.stdout and "192.0.2.2" in r.stdout, "dnsdctl status shows it")
+        r = ctl(cport, "explain", "www.example.test", "--type", "A")
+        check(r.returncode == 0 and "A site ams: 1/1 up, override drain, distance unknown: drained" in r.stdout
+              and "A answer: 192.0.2.2" in r.stdout and "AAAA" not in r.stdout, "dnsdctl explain")
+        r = ctl(cport, "auto", "ams")
+        check(r.returncode == 0 and answer(port) == ["192.0.2.1"], "dnsdctl auto ams: back")
+        r = ctl(cport, "down", "nosuch")
+        check(r.returncode == 1 and "no site named nosuch" in r.stderr, "unknown site: exit 1 with the reason")
+        r = ctl(cport, "drain", "ams", token=False)
+        check(r.returncode == 2, "no token file: exit 2")
+
+        r = ctl(cport, "reload")
+        check(r.returncode == 0 and "reloaded" in r.stdout, "dnsdctl reload")
+        with open(conf, "a") as f:
+            f.write("[sites.broken]\n")
+        r = ctl(cport, "reload")
+        check(r.returncode == 1 and "sites.broken: has neither addresses nor cname" in r.stderr
+              and "still serving the previous configuration" in r.stderr, "a bad reload is refused, with the error")
+        check(answer(port) == ["192.0.2.1"], "the running configuration stays")
+        dnsclient.stop(proc)
+        proc = None
+        r = ctl(cport, "status")
+        check(r.returncode == 3 and "cannot reach" in r.stderr, "server gone: exit 3")
+    finally:
+        if proc:
+            dnsclient.stop(proc)
+        if failures:
+            with open(os.path.join(work, "dnsd.log")) as f:
+                print("--- dnsd.log\n" + f.read()[-2000:])
+        os.chdir(REPO)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
