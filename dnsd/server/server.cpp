@@ -325,6 +325,111 @@ struct Server::Impl {
                "\n";
     }
 
+    /// GET /: a page a person would rather look at than read: the sites on a
+    /// plot of the world by their coordinates, coloured by state, and a
+    /// table of sites and addresses. Self-contained (no outside assets) and
+    /// refreshing itself every 5 seconds.
+    std::string status_page() {
+        const auto snap = health_slot.load();
+        const steer::Catalog& cat = board->catalog();
+        auto esc = [](const std::string& in) {
+            std::string out;
+            for (char ch : in) {
+                switch (ch) {
+                    case '&':
+                        out += "&amp;";
+                        break;
+                    case '<':
+                        out += "&lt;";
+                        break;
+                    case '>':
+                        out += "&gt;";
+                        break;
+                    case '"':
+                        out += "&quot;";
+                        break;
+                    case '\'':
+                        out += "&#39;";
+                        break;
+                    default:
+                        out += ch;
+                }
+            }
+            return out;
+        };
+        auto site_state = [&](std::uint32_t s) -> std::string {
+            const auto ov = board->override_of(s);
+            if (ov == health::Override::down) return "down";
+            if (!cat.sites[s].cname.empty()) return ov == health::Override::drain ? "drain" : "up";
+            const auto v4 = steer::site_health(cat, s, Family::v4, *snap);
+            const auto v6 = steer::site_health(cat, s, Family::v6, *snap);
+            const bool up = (v4.total && v4.is_up) || (v6.total && v6.is_up);
+            if (ov == health::Override::drain && up) return "drain";
+            return up ? "up" : "down";
+        };
+        std::string h =
+            "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">"
+            "<title>dnsd status</title><style>"
+            "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
+            "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
+            ".up{color:#1a7f37}.down{color:#c62828;font-weight:bold}.drain{color:#b26a00}"
+            "svg{background:#f4f7fb;border:1px solid #ccd}</style></head><body><h1>dnsd</h1>";
+        // The plot: longitude and latitude as x and y (equirectangular).
+        h += "<svg width=\"720\" height=\"360\" viewBox=\"0 0 720 360\" role=\"img\" "
+             "aria-label=\"sites by location\">";
+        for (int lon = -150; lon <= 150; lon += 30)
+            h += "<line x1=\"" + std::to_string((lon + 180) * 2) + "\" y1=\"0\" x2=\"" +
+                 std::to_string((lon + 180) * 2) + "\" y2=\"360\" stroke=\"#dde\"/>";
+        for (int lat = -60; lat <= 60; lat += 30)
+            h += "<line x1=\"0\" y1=\"" + std::to_string((90 - lat) * 2) + "\" x2=\"720\" y2=\"" +
+                 std::to_string((90 - lat) * 2) + "\" stroke=\"#dde\"/>";
+        for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
+            const auto& site = cat.sites[s];
+            if (!site.located) continue;
+            const std::string shown = site_state(s);
+            const char* colour = shown == "up" ? "#2e9d4f" : shown == "drain" ? "#e69500" : "#d32f2f";
+            const std::string x = std::to_string(static_cast<int>((site.lon + 180) * 2));
+            const std::string y = std::to_string(static_cast<int>((90 - site.lat) * 2));
+            h += "<circle cx=\"" + x + "\" cy=\"" + y + "\" r=\"7\" fill=\"" + colour + "\"><title>" +
+                 esc(site.name) + ": " + shown + "</title></circle><text x=\"" + x + "\" y=\"" + y +
+                 "\" dx=\"10\" dy=\"4\" font-size=\"12\">" + esc(site.name) + "</text>";
+        }
+        h += "</svg><h2>Sites</h2><table><tr><th>site</th><th>state</th><th>override</th><th>address</th>"
+             "<th>address state</th><th>last probe</th></tr>";
+        for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
+            const auto& site = cat.sites[s];
+            const std::string shown = site_state(s);
+            const std::string head = "<td>" + esc(site.name) + "</td><td class=\"" + shown + "\">" + shown +
+                                     "</td><td>" + health::to_string(board->override_of(s)) + "</td>";
+            bool first = true;
+            for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
+                if (cat.address_site[a] != s) continue;
+                const auto& info = snap->info[a];
+                const bool up = snap->up[a] != 0;
+                std::string last = info.probed ? "no result yet" : "not probed";
+                if (info.has_result)
+                    last = std::string(info.last_ok ? "passed" : "failed") + " in " +
+                           std::to_string(info.latency_ms) + " ms: " + esc(info.message);
+                h += "<tr>" + (first ? head : "<td></td><td></td><td></td>") + "<td>" +
+                     cat.addresses[a].str() + "</td><td class=\"" + (up ? "up\">up" : "down\">down") +
+                     "</td><td>" + last + "</td></tr>";
+                first = false;
+            }
+            if (first)
+                h += "<tr>" + head + "<td>" +
+                     (site.cname.empty() ? "" : "CNAME " + esc(name_to_text(site.cname))) +
+                     "</td><td></td><td></td></tr>";
+        }
+        h += "</table><h2>Services</h2><ul>";
+        for (const auto& svc : cat.services) {
+            std::string names;
+            for (auto i : svc.sites) names += (names.empty() ? "" : ", ") + esc(cat.sites[i].name);
+            h += "<li>" + esc(name_to_text(svc.name)) + ": " + names + "</li>";
+        }
+        h += "</ul><p>JSON: <a href=\"/status\">/status</a></p></body></html>\n";
+        return h;
+    }
+
     int set_override(const std::string& site, const std::string& wanted, std::string& body) {
         namespace json = boost::json;
         const steer::Catalog& cat = board->catalog();
@@ -429,6 +534,7 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
         Impl* impl = impl_.get();
         ControlHooks hooks;
         hooks.status = [impl] { return impl->status_json(); };
+        hooks.page = [impl] { return impl->status_page(); };
         hooks.set_override = [impl](const std::string& site, const std::string& state, std::string& body) {
             return impl->set_override(site, state, body);
         };

@@ -34,6 +34,7 @@ token_file = "token"
 origin = "example.test."
 file = "example.test.zone"
 [sites.ams]
+location = {{ lat = 52.37, lon = 4.90 }}
 addresses = ["192.0.2.1"]
 [sites.nyc]
 addresses = ["192.0.2.2"]
@@ -111,6 +112,12 @@ def main():
             check(json.load(f).get("overrides") == {"ams": "drain"}, "the override reaches the state file")
         r = ctl(cport, "status")
         check(r.returncode == 0 and "drain" in r.stdout and "192.0.2.2" in r.stdout, "dnsdctl status shows it")
+        with urllib.request.urlopen(base + "/", timeout=10) as page:
+            html = page.read().decode()
+            check(page.headers["Content-Type"].startswith("text/html") and "<svg" in html
+                  and "<title>ams: drain</title>" in html and 'http-equiv="refresh"' in html
+                  and "http://" not in html.replace(base, ""),
+                  "GET / is a self-refreshing page with the sites plotted, no outside assets")
         r = ctl(cport, "explain", "www.example.test", "--type", "A")
         check(r.returncode == 0 and "A site ams: 1/1 up, override drain, distance unknown: drained" in r.stdout
               and "A answer: 192.0.2.2" in r.stdout and "AAAA" not in r.stdout, "dnsdctl explain")
