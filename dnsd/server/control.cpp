@@ -60,6 +60,8 @@ asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
     const std::string_view target = req.target();
     if (req.method() == http::verb::get && (target == "/" || target == "/index.html"))
         co_return reply(req, http::status::ok, ctx.hooks.page(), "text/html; charset=utf-8");
+    if (req.method() == http::verb::get && target == "/metrics")
+        co_return reply(req, http::status::ok, ctx.hooks.metrics(), "text/plain; version=0.0.4");
     if (req.method() == http::verb::get && (target == "/status" || target.starts_with("/status?")))
         co_return reply(req, http::status::ok, ctx.hooks.status());
     if (req.method() == http::verb::get && target.starts_with("/explain?")) {

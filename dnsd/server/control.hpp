@@ -1,6 +1,6 @@
 #pragma once
 /// The HTTP control endpoint (SPEC section 6) on Boost.Beast: `GET /` (a
-/// status page, self-contained HTML), `GET /status`
+/// status page, self-contained HTML), `GET /metrics`, `GET /status`
 /// (JSON), `GET /explain?name=&client=` (the CH TXT explanation as JSON
 /// lines), `POST /sites/NAME/override` with `{"state": "up|down|drain|auto"}`,
 /// `POST /reload`. Requests that change state need `Authorization: Bearer
@@ -20,6 +20,8 @@ namespace dnsd::server {
 struct ControlHooks {
     /// The /status document.
     std::function<std::string()> status;
+    /// Prometheus text exposition (GET /metrics).
+    std::function<std::string()> metrics;
     /// The status page (GET /): HTML.
     std::function<std::string()> page;
     /// Sets an override; returns an HTTP status (200, 404 unknown site) and

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "dnsd/core/name.hpp"
+#include "dnsd/core/version.hpp"
 #include "dnsd/query/answer.hpp"
 #include "dnsd/server/control.hpp"
 #include "dnsd/server/worker.hpp"
@@ -270,6 +271,7 @@ struct Server::Impl {
             reload();
             return;  // the waiters hear the result of the newest reload
         }
+        (view ? reloads_ok : reloads_failed).fetch_add(1);
         auto waiting = std::move(reload_waiters);
         reload_waiters.clear();
         for (auto& done : waiting) done(view != nullptr, message);
@@ -520,6 +522,68 @@ struct Server::Impl {
     }
 
     std::vector<std::function<void(bool, std::string)>> reload_waiters;  ///< main thread
+    std::atomic<std::uint64_t> reloads_ok{0}, reloads_failed{0};
+
+    /// GET /metrics: Prometheus text exposition, names dnsd_*.
+    std::string metrics_text() {
+        static constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                                  "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                                  "NXRRSET", "NOTAUTH", "NOTZONE"};
+        // Label values escaped as the exposition format asks (\\, \", \n).
+        auto label = [](const std::string& v) {
+            std::string out;
+            for (char ch : v) {
+                if (ch == '\\' || ch == '"') out += '\\';
+                if (ch == '\n') {
+                    out += "\\n";
+                    continue;
+                }
+                out += ch;
+            }
+            return out;
+        };
+        std::string m;
+        m += "# HELP dnsd_build_info The running dnsd.\n# TYPE dnsd_build_info gauge\n";
+        m += std::string("dnsd_build_info{version=\"") + kVersion + "\"} 1\n";
+        m += "# HELP dnsd_queries_total Queries answered, by transport, query type and rcode.\n"
+             "# TYPE dnsd_queries_total counter\n";
+        for (int t = 0; t < 2; ++t)
+            for (std::size_t ty = 0; ty < Stats::kTypeSlots; ++ty)
+                for (unsigned rc = 0; rc < 16; ++rc) {
+                    std::uint64_t n = 0;
+                    for (const auto& w : workers) n += w->stats().get(t, ty, rc);
+                    if (n == 0) continue;
+                    m += std::string("dnsd_queries_total{transport=\"") + (t ? "tcp" : "udp") + "\",type=\"" +
+                         Stats::kTypeNames[ty] + "\",rcode=\"" +
+                         (rc < std::size(kRcodes) ? kRcodes[rc] : std::to_string(rc).c_str()) + "\"} " +
+                         std::to_string(n) + "\n";
+                }
+        const auto snap = health_slot.load();
+        const steer::Catalog& cat = board->catalog();
+        m += "# HELP dnsd_address_up 1 when the address is up (probes, or no probe).\n"
+             "# TYPE dnsd_address_up gauge\n";
+        for (std::uint32_t a = 0; a < cat.addresses.size(); ++a)
+            m += "dnsd_address_up{site=\"" + label(cat.sites[cat.address_site[a]].name) + "\",address=\"" +
+                 cat.addresses[a].str() + "\"} " + (snap->up[a] ? "1" : "0") + "\n";
+        m += "# HELP dnsd_site_up 1 when the site can serve the family (min_up and overrides).\n"
+             "# TYPE dnsd_site_up gauge\n";
+        for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
+            for (Family f : {Family::v4, Family::v6}) {
+                const auto sh = steer::site_health(cat, s, f, *snap);
+                if (sh.total == 0) continue;
+                m += "dnsd_site_up{site=\"" + label(cat.sites[s].name) + "\",family=\"" +
+                     (f == Family::v4 ? "ipv4" : "ipv6") + "\"} " + (sh.is_up ? "1" : "0") + "\n";
+            }
+        m += "# HELP dnsd_site_override The operator override of a site (1 for the one set).\n"
+             "# TYPE dnsd_site_override gauge\n";
+        for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
+            m += "dnsd_site_override{site=\"" + label(cat.sites[s].name) + "\",override=\"" +
+                 health::to_string(board->override_of(s)) + "\"} 1\n";
+        m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
+        m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(reloads_ok.load()) + "\n";
+        m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(reloads_failed.load()) + "\n";
+        return m;
+    }
 };
 
 Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
@@ -535,6 +599,7 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
         ControlHooks hooks;
         hooks.status = [impl] { return impl->status_json(); };
         hooks.page = [impl] { return impl->status_page(); };
+        hooks.metrics = [impl] { return impl->metrics_text(); };
         hooks.set_override = [impl](const std::string& site, const std::string& state, std::string& body) {
             return impl->set_override(site, state, body);
         };

@@ -15,6 +15,7 @@
 #include "dnsd/geo/locator.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/server.hpp"
+#include "dnsd/server/stats.hpp"
 #include "dnsd/steer/decide.hpp"
 #include "health/snapshot.hpp"
 
@@ -48,6 +49,8 @@ public:
     const query::View& view() noexcept { return view_.get(); }
     const health::Snapshot& health() noexcept { return health_.get(); }
     steer::Random& random() noexcept { return random_; }
+    Stats& stats() noexcept { return stats_; }
+    const Stats& stats() const noexcept { return stats_; }
     geo::Cache& geo_cache() noexcept { return geo_cache_; }
     /// The view with a reference count, for work that outlives one query (AXFR).
     std::shared_ptr<const query::View> view_ref() noexcept { return view_.shared(); }
@@ -60,6 +63,7 @@ private:
     SnapshotSlot<query::View>::Local view_;
     SnapshotSlot<health::Snapshot>::Local health_;
     steer::Random random_;
+    Stats stats_;
     geo::Cache geo_cache_;
     TcpLimits limits_;
     unsigned tcp_connections_ = 0;

@@ -136,6 +136,16 @@ def main():
         check(r.returncode == 1 and "sites.broken: has neither addresses nor cname" in r.stderr
               and "still serving the previous configuration" in r.stderr, "a bad reload is refused, with the error")
         check(answer(port) == ["192.0.2.1"], "the running configuration stays")
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as page:
+            text = page.read().decode()
+        lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+        check('dnsd_build_info{version="0.1.0"}' in lines, "/metrics: build info")
+        check(int(lines.get('dnsd_queries_total{transport="udp",type="A",rcode="NOERROR"}', 0)) >= 4,  # the answer() calls above
+              "/metrics: queries by transport, type and rcode")
+        check(lines.get('dnsd_site_override{site="ams",override="auto"}') == "1"
+              and lines.get('dnsd_address_up{site="nyc",address="192.0.2.2"}') == "1", "/metrics: sites and addresses")
+        check(lines.get('dnsd_reloads_total{outcome="ok"}') == "1"
+              and lines.get('dnsd_reloads_total{outcome="failed"}') == "1", "/metrics: reloads by outcome")
         dnsclient.stop(proc)
         proc = None
         r = ctl(cport, "status")
