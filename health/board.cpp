@@ -12,6 +12,7 @@ Board::Board(const config::Config& cfg, std::shared_ptr<const steer::Catalog> ca
     probes_.resize(cat.addresses.size());
     states_.resize(cat.addresses.size());
     overrides_.assign(cat.sites.size(), Override::none);
+    until_.assign(cat.sites.size(), 0);
     for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
         const auto& site = cfg.sites[cat.address_site[a]];
         if (site.probe) probes_[a] = std::make_shared<const config::Probe>(*site.probe);
@@ -40,12 +41,27 @@ bool Board::record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std
     return true;
 }
 
-bool Board::set_override(std::uint32_t site, Override o) {
-    if (site >= overrides_.size() || overrides_[site] == o) return false;
+bool Board::set_override(std::uint32_t site, Override o, std::int64_t until) {
+    if (site >= overrides_.size() || (overrides_[site] == o && until_[site] == until)) return false;
     overrides_[site] = o;
+    until_[site] = o == Override::none ? 0 : until;
     events_.push_back({Event::Kind::override_set, site,
                        "site " + catalog_->sites[site].name + " override " + to_string(o)});
     return true;
+}
+
+bool Board::expire(std::int64_t now) {
+    bool changed = false;
+    for (std::uint32_t s = 0; s < overrides_.size(); ++s) {
+        if (until_[s] == 0 || until_[s] > now) continue;
+        events_.push_back(
+            {Event::Kind::override_set, s,
+             "site " + catalog_->sites[s].name + " override " + to_string(overrides_[s]) + " expired: auto"});
+        overrides_[s] = Override::none;
+        until_[s] = 0;
+        changed = true;
+    }
+    return changed;
 }
 
 std::shared_ptr<const Snapshot> Board::snapshot() {
@@ -71,7 +87,13 @@ std::vector<Event> Board::take_events() {
 std::string Board::state_json() const {
     json::object overrides;
     for (std::uint32_t s = 0; s < overrides_.size(); ++s)
-        if (overrides_[s] != Override::none) overrides[catalog_->sites[s].name] = to_string(overrides_[s]);
+        if (overrides_[s] != Override::none) {
+            if (until_[s])
+                overrides[catalog_->sites[s].name] =
+                    json::object{{"state", to_string(overrides_[s])}, {"until", until_[s]}};
+            else
+                overrides[catalog_->sites[s].name] = to_string(overrides_[s]);
+        }
     json::object addresses;
     for (std::uint32_t a = 0; a < states_.size(); ++a) {
         if (!probes_[a]) continue;
@@ -98,7 +120,15 @@ void Board::load_state(std::string_view text, const std::string& path, Diagnosti
                 diags.warning(path, 0, "override for unknown site '" + std::string(name) + "' ignored");
                 continue;
             }
-            const std::string_view s = value.is_string() ? std::string_view(value.as_string()) : "";
+            // "drain", or {"state": "drain", "until": UNIX_TIME}
+            const json::value* state = &value;
+            if (value.is_object()) {
+                state = value.as_object().if_contains("state");
+                if (const auto* u = value.as_object().if_contains("until"); u && u->is_int64())
+                    until_[site] = u->as_int64();
+            }
+            const std::string_view s =
+                state && state->is_string() ? std::string_view(state->as_string()) : "";
             if (s == "up")
                 overrides_[site] = Override::up;
             else if (s == "down")
@@ -143,7 +173,10 @@ void Board::carry_over(const Board& old) {
     }
     for (std::uint32_t s = 0; s < overrides_.size(); ++s)
         for (std::uint32_t t = 0; t < old.overrides_.size(); ++t)
-            if (old.catalog_->sites[t].name == catalog_->sites[s].name) overrides_[s] = old.overrides_[t];
+            if (old.catalog_->sites[t].name == catalog_->sites[s].name) {
+                overrides_[s] = old.overrides_[t];
+                until_[s] = old.until_[t];
+            }
 }
 
 }  // namespace dnsd::health

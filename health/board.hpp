@@ -45,8 +45,12 @@ public:
     bool record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std::string message,
                 std::int64_t now);
     /// Sets an operator override; returns true when it changed.
-    bool set_override(std::uint32_t site, Override o);
+    /// `until`: Unix time at which the override ends by itself (0: never).
+    bool set_override(std::uint32_t site, Override o, std::int64_t until = 0);
     Override override_of(std::uint32_t site) const noexcept { return overrides_[site]; }
+    std::int64_t override_until(std::uint32_t site) const noexcept { return until_[site]; }
+    /// Ends the overrides whose time has come; returns true when one did.
+    bool expire(std::int64_t now);
 
     /// A new snapshot of the current state (generation increases).
     std::shared_ptr<const Snapshot> snapshot();
@@ -75,6 +79,7 @@ private:
     std::vector<std::shared_ptr<const config::Probe>> probes_;
     std::vector<AddressState> states_;
     std::vector<Override> overrides_;
+    std::vector<std::int64_t> until_;  ///< per site: when its override ends (0: never)
     std::vector<Event> events_;
     std::uint64_t generation_ = 0;
 };

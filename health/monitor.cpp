@@ -91,7 +91,8 @@ asio::awaitable<void> refresh_loop(asio::io_context& io, std::shared_ptr<Monitor
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (s->stopped) co_return;
-        if (s->info_dirty) schedule_changed(io, s);
+        // Overrides set for a while (`until`) end here, within a second.
+        if (s->board->expire(unix_now()) || s->info_dirty) schedule_changed(io, s);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 
 namespace dnsd::server {
@@ -102,8 +103,30 @@ asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
         if (!state || !state->is_string())
             co_return reply(req, http::status::bad_request,
                             error_body("expected a JSON body {\"state\": \"up|down|drain|auto\"}"));
+        // "until": Unix seconds, or "YYYY-MM-DDTHH:MM:SSZ" (UTC).
+        std::int64_t until = 0;
+        if (const auto* u = body.as_object().if_contains("until")) {
+            if (u->is_int64() && u->as_int64() > 0) {
+                until = u->as_int64();
+            } else if (u->is_string()) {
+                int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+                char z = 0;
+                const std::string text(u->as_string());
+                if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &sec, &z) == 7 &&
+                    z == 'Z') {
+                    using namespace std::chrono;
+                    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                                             day{static_cast<unsigned>(d)}};
+                    if (ymd.ok() && h < 24 && mi < 60 && sec < 61)
+                        until = sys_days{ymd}.time_since_epoch() / seconds{1} + h * 3600 + mi * 60 + sec;
+                }
+            }
+            if (until == 0)
+                co_return reply(req, http::status::bad_request,
+                                error_body("until must be Unix seconds or \"YYYY-MM-DDTHH:MM:SSZ\""));
+        }
         std::string out;
-        const int status = ctx.hooks.set_override(site, std::string(state->as_string()), out);
+        const int status = ctx.hooks.set_override(site, std::string(state->as_string()), until, out);
         co_return reply(req, static_cast<http::status>(status), out);
     }
     if (target == "/reload") {

@@ -24,9 +24,11 @@ struct ControlHooks {
     std::function<std::string()> metrics;
     /// The status page (GET /): HTML.
     std::function<std::string()> page;
-    /// Sets an override; returns an HTTP status (200, 404 unknown site) and
-    /// fills `body`.
-    std::function<int(const std::string& site, const std::string& state, std::string& body)> set_override;
+    /// Sets an override, until Unix time `until` (0: until changed); returns
+    /// an HTTP status (200, 404 unknown site) and fills `body`.
+    std::function<int(const std::string& site, const std::string& state, std::int64_t until,
+                      std::string& body)>
+        set_override;
     /// The explanation of `name` for a client at `client` (empty: the
     /// endpoint's own view), as lines; fills an error and returns 404/400.
     std::function<int(const std::string& name, const std::string& client, std::string& body)> explain;

@@ -287,6 +287,7 @@ struct Server::Impl {
         for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
             const auto& site = cat.sites[s];
             json::object o{{"name", site.name}, {"override", health::to_string(board->override_of(s))}};
+            if (board->override_until(s)) o["override_until"] = board->override_until(s);
             if (!site.cname.empty()) {
                 o["cname"] = name_to_text(site.cname);
             } else {
@@ -432,7 +433,8 @@ struct Server::Impl {
         return h;
     }
 
-    int set_override(const std::string& site, const std::string& wanted, std::string& body) {
+    int set_override(const std::string& site, const std::string& wanted, std::int64_t until,
+                     std::string& body) {
         namespace json = boost::json;
         const steer::Catalog& cat = board->catalog();
         std::uint32_t s = 0;
@@ -454,8 +456,14 @@ struct Server::Impl {
             body = json::serialize(json::object{{"error", "state must be up, down, drain or auto"}}) + "\n";
             return 400;
         }
-        if (board->set_override(s, o) && monitor) monitor->notify();  // publish, log, save
-        body = json::serialize(json::object{{"site", site}, {"override", health::to_string(o)}}) + "\n";
+        if (until && until <= unix_now()) {
+            body = json::serialize(json::object{{"error", "until is in the past"}}) + "\n";
+            return 400;
+        }
+        if (board->set_override(s, o, until) && monitor) monitor->notify();  // publish, log, save
+        json::object reply{{"site", site}, {"override", health::to_string(o)}};
+        if (until && o != health::Override::none) reply["until"] = until;
+        body = json::serialize(reply) + "\n";
         return 200;
     }
 
@@ -600,8 +608,9 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
         hooks.status = [impl] { return impl->status_json(); };
         hooks.page = [impl] { return impl->status_page(); };
         hooks.metrics = [impl] { return impl->metrics_text(); };
-        hooks.set_override = [impl](const std::string& site, const std::string& state, std::string& body) {
-            return impl->set_override(site, state, body);
+        hooks.set_override = [impl](const std::string& site, const std::string& state, std::int64_t until,
+                                    std::string& body) {
+            return impl->set_override(site, state, until, body);
         };
         hooks.explain = [impl](const std::string& name, const std::string& client, std::string& body) {
             return impl->explain(name, client, body);

@@ -93,3 +93,30 @@ TEST_CASE("board: a reload keeps the state of unchanged targets") {
     CHECK(s->overrides[0] == Override::down);
     CHECK(s->overrides[1] == Override::none);
 }
+
+TEST_CASE("board: overrides with an end time expire, and survive a restart") {
+    const auto cfg = two_sites();
+    auto catalog = std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg));
+    Board board(cfg, catalog, 1000);
+    CHECK(board.set_override(0, Override::drain, 1100));
+    CHECK(board.override_until(0) == 1100);
+    CHECK_FALSE(board.expire(1099));
+    const std::string json = board.state_json();
+    Board restarted(cfg, catalog, 1050);
+    Diagnostics diags;
+    restarted.load_state(json, "state.json", diags);
+    CHECK(diags.size() == 0);
+    CHECK(restarted.override_of(0) == Override::drain);
+    CHECK(restarted.override_until(0) == 1100);
+    board.take_events();
+    CHECK(board.expire(1100));
+    CHECK(board.override_of(0) == Override::none);
+    CHECK(board.override_until(0) == 0);
+    const auto events = board.take_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].text == "site a override drain expired: auto");
+    CHECK_FALSE(board.expire(2000));
+    // auto clears the end time; a plain override has none
+    CHECK(board.set_override(1, Override::down));
+    CHECK(board.override_until(1) == 0);
+}

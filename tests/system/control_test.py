@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -123,6 +124,20 @@ def main():
               and "A answer: 192.0.2.2" in r.stdout and "AAAA" not in r.stdout, "dnsdctl explain")
         r = ctl(cport, "auto", "ams")
         check(r.returncode == 0 and answer(port) == ["192.0.2.1"], "dnsdctl auto ams: back")
+        # An override for a while: it ends by itself, within a second of its time.
+        r = ctl(cport, "drain", "ams", "--for", "2s")
+        check(r.returncode == 0 and "override drain until" in r.stdout, "dnsdctl drain --for 2s")
+        check(answer(port) == ["192.0.2.2"], "drained for now")
+        with open("state.json") as f:
+            saved = json.load(f).get("overrides", {}).get("ams", {})
+        check(isinstance(saved, dict) and saved.get("state") == "drain" and saved.get("until", 0) > 0,
+              "the state file keeps the end time")
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and answer(port) != ["192.0.2.1"]:
+            time.sleep(0.1)
+        check(answer(port) == ["192.0.2.1"], "the override expired by itself")
+        check(http(base + "/sites/ams/override", "POST", {"state": "down", "until": 1000}, token=TOKEN)[0] == 400,
+              "an end time in the past: 400")
         r = ctl(cport, "down", "nosuch")
         check(r.returncode == 1 and "no site named nosuch" in r.stderr, "unknown site: exit 1 with the reason")
         r = ctl(cport, "drain", "ams", token=False)
