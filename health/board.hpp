@@ -7,6 +7,7 @@
 /// Not thread-safe: owned and used by the state thread only. Pure apart
 /// from the clock values it is given: no sockets, no files, no logging.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,13 @@
 #include "health/snapshot.hpp"
 
 namespace dnsd::health {
+
+/// The wall clock in Unix seconds, as the board and the state file count it.
+inline std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 /// A change worth telling the operator about (logged, later alerted).
 struct Event {

@@ -29,12 +29,6 @@ struct Monitor::Shared {
 
 namespace {
 
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 void schedule_changed(asio::io_context& io, const std::shared_ptr<Monitor::Shared>& s);
 
 asio::awaitable<void> probe_loop(asio::io_context& io, std::shared_ptr<Monitor::Shared> s,

@@ -129,6 +129,20 @@ void additional_for(Plan& plan, const Zone& z, const zones::RRset& s) noexcept {
 }
 
 /// RFC 1034 4.3.2 for one zone, following CNAMEs inside it.
+/// The health snapshot to steer by: the worker's, when it was built for
+/// this view's catalog. Otherwise (no snapshot, or for a moment during a
+/// reload, when its indices would name other addresses) none: every
+/// address counts as up.
+const health::Snapshot& health_for(const Client& client, const steer::Catalog& catalog) noexcept {
+    static const health::Snapshot kAllUp{};
+    return client.health && client.health->catalog == &catalog ? *client.health : kAllUp;
+}
+
+void address_text(const Address& a, char* out, std::size_t size) noexcept {
+    inet_ntop(a.family == Family::v4 ? AF_INET : AF_INET6, a.view().data(), out,
+              static_cast<socklen_t>(size));
+}
+
 /// What a steered answer needs besides the zone.
 struct Steering {
     const View& view;
@@ -178,7 +192,6 @@ Whereabouts locate_client(const Query& q, const View& view, const Client& client
 /// A and AAAA at a service name: decide() picks the addresses (SPEC 3).
 void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const Steering& s,
              std::int32_t service) noexcept {
-    static const health::Snapshot kAllUp{};  // no verdicts: every address counts as up
     const steer::Catalog& catalog = s.view.catalog();
     const steer::Service& svc = catalog.services[static_cast<std::size_t>(service)];
     steer::Random fixed;
@@ -193,10 +206,7 @@ void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const S
         where = w.client;
         plan.ecs_scope = w.scope;
     }
-    // A snapshot built for another catalog (for a moment during a reload)
-    // is not used: its indices would name other addresses.
-    const health::Snapshot& h =
-        s.client.health && s.client.health->catalog == &catalog ? *s.client.health : kAllUp;
+    const health::Snapshot& h = health_for(s.client, catalog);
     steer::decide(catalog, svc, family, where, h, random, nullptr, plan.choice);
     switch (plan.choice.kind) {
         case steer::Choice::Kind::addresses:
@@ -513,15 +523,24 @@ private:
     char text_[256];
 };
 
+/// The end of a CH TXT reply: OPT, AA, and TC when a line did not fit.
+std::size_t finish_txt(Writer& w, const Query& q, const View& v, std::size_t limit, Counts& c,
+                       bool tc) noexcept {
+    w.set_limit(limit);
+    put_opt(w, q, v, rcode::NOERROR, c);
+    auto flags = static_cast<std::uint16_t>(reply_flags(q, true) | flag::AA);
+    if (tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
+    return finish(w, q, flags, rcode::NOERROR, c, true);
+}
+
 /// health.server CH TXT (SPEC 4): one string per site and per address.
 /// Formatted with snprintf into a stack buffer: nothing is allocated.
 std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
                           const Query& q, const View& v, const Client& client, std::size_t limit) noexcept {
     if (!v.explain_allow().contains(client.address))
         return error_reply(request, response, q, v, rcode::REFUSED, true, true);
-    static const health::Snapshot kNone{};
     const steer::Catalog& cat = v.catalog();
-    const health::Snapshot& h = client.health && client.health->catalog == &cat ? *client.health : kNone;
+    const health::Snapshot& h = health_for(client, cat);
     Writer w(response.first(limit));
     start_reply(w, request, q, v, limit);
     Counts c;
@@ -543,9 +562,7 @@ std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::
         }
         for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
             char addr[64];
-            const auto bytes = cat.addresses[a].view();
-            inet_ntop(cat.addresses[a].family == Family::v4 ? AF_INET : AF_INET6, bytes.data(), addr,
-                      sizeof addr);
+            address_text(cat.addresses[a], addr, sizeof addr);
             const bool up = a >= h.up.size() || h.up[a];
             const char* site = cat.sites[cat.address_site[a]].name.c_str();
             if (a >= h.info.size() || !h.info[a].probed) {
@@ -575,11 +592,7 @@ std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::
                         since, i.last_ok ? "passed" : "failed", i.latency_ms, i.message.c_str());
         }
     }
-    w.set_limit(limit);
-    put_opt(w, q, v, rcode::NOERROR, c);
-    auto flags = static_cast<std::uint16_t>(reply_flags(q, true) | flag::AA);
-    if (put_txt.tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
-    return finish(w, q, flags, rcode::NOERROR, c, true);
+    return finish_txt(w, q, v, limit, c, put_txt.tc);
 }
 
 const char* policy_name(config::Service::Policy p) noexcept {
@@ -596,11 +609,6 @@ const char* policy_name(config::Service::Policy p) noexcept {
     return "?";
 }
 
-void address_text(const Address& a, char* out, std::size_t size) noexcept {
-    inet_ntop(a.family == Family::v4 ? AF_INET : AF_INET6, a.view().data(), out,
-              static_cast<socklen_t>(size));
-}
-
 /// The CH TXT explanation of a service's answer (SPEC 4), rendered from the
 /// trace of the same decide() that answers A and AAAA: the client and where
 /// its address came from, its location and the source of that, each site's
@@ -610,10 +618,9 @@ std::size_t explain(std::span<const std::uint8_t> request, std::span<std::uint8_
                     const View& v, const Client& client, std::size_t limit, std::int32_t service) noexcept {
     if (!client.trusted && !v.explain_allow().contains(client.address))
         return error_reply(request, response, q, v, rcode::REFUSED, true, true);
-    static const health::Snapshot kAllUp{};
     const steer::Catalog& cat = v.catalog();
     const steer::Service& svc = cat.services[static_cast<std::size_t>(service)];
-    const health::Snapshot& h = client.health && client.health->catalog == &cat ? *client.health : kAllUp;
+    const health::Snapshot& h = health_for(client, cat);
     Writer w(response.first(limit));
     start_reply(w, request, q, v, limit);
     Counts c;
@@ -678,11 +685,7 @@ std::size_t explain(std::span<const std::uint8_t> request, std::span<std::uint8_
         line("%s answer: %s%s, ttl %u, ECS scope %u", fam, answer, choice.fallback ? " (fallback)" : "",
              svc.ttl, depends && where.by_ecs ? where.scope : 0);
     }
-    w.set_limit(limit);
-    put_opt(w, q, v, rcode::NOERROR, c);
-    auto flags = static_cast<std::uint16_t>(reply_flags(q, true) | flag::AA);
-    if (line.tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
-    return finish(w, q, flags, rcode::NOERROR, c, true);
+    return finish_txt(w, q, v, limit, c, line.tc);
 }
 
 /// The service at the (lower-cased) question name, or -1.
@@ -721,23 +724,17 @@ std::size_t chaos(std::span<const std::uint8_t> request, std::span<std::uint8_t>
     Writer w(response.first(limit));
     start_reply(w, request, q, v, limit);
     Counts c;
-    if (q.qtype == type::TXT || q.qtype == type::ANY) {
-        const std::size_t n = text->size() > 255 ? 255 : text->size();
-        if (w.put16(0xC00C) && w.put16(type::TXT) && w.put16(wire::klass::CH) && w.put32(0) &&
-            w.put16(static_cast<std::uint16_t>(n + 1)) && w.put8(static_cast<std::uint8_t>(n)) &&
-            w.put_bytes(reinterpret_cast<const std::uint8_t*>(text->data()), n))
-            c.an = 1;
-    }
-    w.set_limit(limit);
-    put_opt(w, q, v, rcode::NOERROR, c);
-    return finish(w, q, static_cast<std::uint16_t>(reply_flags(q, true) | flag::AA), rcode::NOERROR, c, true);
+    TxtLines line(w, c);
+    if (q.qtype == type::TXT || q.qtype == type::ANY) line("%s", text->c_str());
+    return finish_txt(w, q, v, limit, c, line.tc);
 }
 
 }  // namespace
 
-Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
-              const Client& client) noexcept {
-    Query q;
+namespace {
+
+Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
+                    const Client& client, Query& q) noexcept {
     switch (wire::parse_query(request, q)) {
         case wire::Verdict::drop:
             return {};
@@ -830,6 +827,17 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
     if (plan.aa) flags = static_cast<std::uint16_t>(flags | flag::AA);
     if (tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
     return {finish(w, q, flags, plan.rcode, c, true)};
+}
+
+}  // namespace
+
+Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
+              const Client& client) noexcept {
+    Query q;
+    Result r = answer_query(request, response, view, client, q);
+    r.qtype = q.has_question ? q.qtype : 0;
+    r.rcode = r.size >= 4 ? static_cast<std::uint8_t>(response[3] & 0xF) : 0;
+    return r;
 }
 
 // ---- AXFR ----

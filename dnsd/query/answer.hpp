@@ -43,6 +43,10 @@ struct Result {
     /// Set for an allowed AXFR/IXFR over TCP: the caller streams this zone
     /// with AxfrStream instead of sending `response`.
     const zones::Zone* transfer = nullptr;
+    /// For counters: the question's type (0 without a question) and the
+    /// reply's rcode (NOERROR for a transfer).
+    std::uint16_t qtype = 0;
+    std::uint8_t rcode = 0;
 };
 
 /// `response` must hold at least 512 bytes; for TCP it should hold 65535.

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "dnsd/server/worker.hpp"
+
 namespace dnsd::server {
 
 namespace asio = boost::asio;
@@ -182,17 +184,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Context> ctx, std::shared_ptr<
 void start_control(asio::io_context& io, const Endpoint& endpoint, std::string token, ControlHooks hooks) {
     auto ctx = std::make_shared<Context>(Context{std::move(token), std::move(hooks)});
     auto acceptor = std::make_shared<tcp::acceptor>(io);
-    asio::ip::address addr;
-    if (endpoint.address.family == Family::v4) {
-        asio::ip::address_v4::bytes_type b;
-        std::copy_n(endpoint.address.bytes.begin(), 4, b.begin());
-        addr = asio::ip::address_v4(b);
-    } else {
-        asio::ip::address_v6::bytes_type b;
-        std::copy_n(endpoint.address.bytes.begin(), 16, b.begin());
-        addr = asio::ip::address_v6(b);
-    }
-    const tcp::endpoint ep(addr, endpoint.port);
+    const tcp::endpoint ep(to_asio(endpoint.address), endpoint.port);
     boost::system::error_code ec;
     acceptor->open(ep.protocol(), ec);
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);

@@ -28,8 +28,6 @@ namespace dnsd::server {
 using asio::ip::tcp;
 using asio::ip::udp;
 
-namespace {
-
 asio::ip::address to_asio(const Address& a) {
     if (a.family == Family::v4) {
         asio::ip::address_v4::bytes_type b;
@@ -40,6 +38,8 @@ asio::ip::address to_asio(const Address& a) {
     std::copy_n(a.bytes.begin(), 16, b.begin());
     return asio::ip::address_v6(b);
 }
+
+namespace {
 
 template <typename Socket>
 void reuse_port(Socket& s) {
@@ -107,12 +107,6 @@ void Worker::stop() {
 
 namespace {
 
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 /// Writes `text` to `path` atomically: a temporary file beside it, then
 /// rename, so that a crash never leaves half a state file.
 bool write_atomically(const std::string& path, const std::string& text, std::string& error) {
@@ -156,7 +150,7 @@ struct Server::Impl {
         : cfg(std::move(c)), slot(std::move(view)) {
         // The first board is built here, before any worker runs, from the
         // state file when there is one (SPEC 3: start-up).
-        board = std::make_shared<health::Board>(cfg, slot.load()->catalog_ptr(), unix_now());
+        board = std::make_shared<health::Board>(cfg, slot.load()->catalog_ptr(), health::unix_now());
         if (!cfg.server.state_file.empty()) {
             std::ifstream in(cfg.server.state_file);
             if (in) {
@@ -196,7 +190,7 @@ struct Server::Impl {
     /// queries ignore a health snapshot of another catalog meanwhile.
     void swap_board(std::shared_ptr<const query::View> view, config::Config next) {
         if (monitor) monitor->stop();
-        auto fresh = std::make_shared<health::Board>(next, view->catalog_ptr(), unix_now());
+        auto fresh = std::make_shared<health::Board>(next, view->catalog_ptr(), health::unix_now());
         fresh->carry_over(*board);
         board = std::move(fresh);
         health_slot.publish(board->snapshot());
@@ -456,7 +450,7 @@ struct Server::Impl {
             body = json::serialize(json::object{{"error", "state must be up, down, drain or auto"}}) + "\n";
             return 400;
         }
-        if (until && until <= unix_now()) {
+        if (until && until <= health::unix_now()) {
             body = json::serialize(json::object{{"error", "until is in the past"}}) + "\n";
             return 400;
         }

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <span>
 
 namespace dnsd::server {
 
@@ -19,12 +18,9 @@ public:
                                                  "TXT", "SRV",  "PTR",   "ANY", "AXFR", "other"};
     static constexpr std::size_t kTypeSlots = kTypes.size() + 1;
 
-    /// Counts one answered query from its request and response bytes.
-    void count(bool tcp, std::span<const std::uint8_t> request,
-               std::span<const std::uint8_t> response) noexcept {
-        if (response.size() < 12) return;
-        const unsigned rcode = response[3] & 0xF;
-        by_[tcp ? 1 : 0][type_slot(request)][rcode].fetch_add(1, std::memory_order_relaxed);
+    /// Counts one answered query (from query::Result's qtype and rcode).
+    void count(bool tcp, std::uint16_t qtype, unsigned rcode) noexcept {
+        by_[tcp ? 1 : 0][type_slot(qtype)][rcode & 0xF].fetch_add(1, std::memory_order_relaxed);
     }
 
     std::uint64_t get(int transport, std::size_t type_slot, unsigned rcode) const noexcept {
@@ -32,11 +28,7 @@ public:
     }
 
 private:
-    static std::size_t type_slot(std::span<const std::uint8_t> p) noexcept {
-        std::size_t pos = 12;
-        while (pos < p.size() && p[pos] != 0 && p[pos] < 64) pos += 1u + p[pos];
-        if (pos + 3 > p.size() || p[pos] != 0) return kTypes.size();
-        const std::uint16_t t = static_cast<std::uint16_t>((p[pos + 1] << 8) | p[pos + 2]);
+    static std::size_t type_slot(std::uint16_t t) noexcept {
         for (std::size_t i = 0; i < kTypes.size(); ++i)
             if (kTypes[i] == t) return i;
         return kTypes.size();

@@ -78,6 +78,8 @@ asio::awaitable<void> udp_loop(Worker& w, asio::ip::udp::socket& socket, UdpBatc
 asio::awaitable<void> tcp_accept_loop(Worker& w, asio::ip::tcp::acceptor& acceptor);
 
 UdpBatchPtr make_udp_batch();
+/// Our Address as Asio's.
+asio::ip::address to_asio(const Address& a);
 /// Enables receiving the destination address when bound to a wildcard.
 void enable_pktinfo(asio::ip::udp::socket& socket, bool v6);
 }  // namespace dnsd::server
