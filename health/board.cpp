@@ -33,6 +33,7 @@ bool Board::record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std
     s.info.last_ok = ok;
     s.info.latency_ms = latency_ms;
     s.info.message = std::move(message);
+    latency_[catalog_->sites[catalog_->address_site[address]].name].observe(latency_ms);
     if (!p || !s.rf.observe(ok, p->rise, p->fall)) return false;
     s.info.since = now;
     const bool up = s.rf.up();
@@ -171,6 +172,9 @@ void Board::carry_over(const Board& old) {
             break;
         }
     }
+    for (const auto& site : catalog_->sites)
+        if (auto it = old.latency_.find(site.name); it != old.latency_.end())
+            latency_[site.name] = it->second;
     for (std::uint32_t s = 0; s < overrides_.size(); ++s)
         for (std::uint32_t t = 0; t < old.overrides_.size(); ++t)
             if (old.catalog_->sites[t].name == catalog_->sites[s].name) {

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +39,23 @@ struct Event {
     std::string text;     ///< one line for the log
 };
 
+/// Probe durations of one site, as a Prometheus histogram.
+struct Latency {
+    static constexpr std::uint32_t kBoundsMs[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
+    std::uint64_t buckets[std::size(kBoundsMs)] = {};  ///< non-cumulative; the rest is above the last bound
+    std::uint64_t count = 0;
+    std::uint64_t sum_ms = 0;
+    void observe(std::uint32_t ms) noexcept {
+        for (std::size_t i = 0; i < std::size(kBoundsMs); ++i)
+            if (ms <= kBoundsMs[i]) {
+                ++buckets[i];
+                break;
+            }
+        ++count;
+        sum_ms += ms;
+    }
+};
+
 class Board {
 public:
     /// `now` is Unix time in seconds. Every address starts up (SPEC 3:
@@ -52,6 +71,9 @@ public:
     /// Takes one probe result. Returns true when the address changed state.
     bool record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std::string message,
                 std::int64_t now);
+    /// Probe durations by site name (kept across reloads for sites that stay).
+    const std::map<std::string, Latency>& latencies() const noexcept { return latency_; }
+
     /// Sets an operator override; returns true when it changed.
     /// `until`: Unix time at which the override ends by itself (0: never).
     bool set_override(std::uint32_t site, Override o, std::int64_t until = 0);
@@ -89,6 +111,7 @@ private:
     std::vector<Override> overrides_;
     std::vector<std::int64_t> until_;  ///< per site: when its override ends (0: never)
     std::vector<Event> events_;
+    std::map<std::string, Latency> latency_;
     std::uint64_t generation_ = 0;
 };
 

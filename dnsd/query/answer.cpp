@@ -67,6 +67,7 @@ struct Plan {
     /// A steered answer (at most one per query: it ends a CNAME chain).
     steer::Choice choice;
     const steer::Catalog* catalog = nullptr;
+    std::int32_t service = -1;   ///< the service that decided, for counters
     std::uint8_t ecs_scope = 0;  ///< the ECS scope the answer depends on (0: not on the client)
 
     void add_answer(const Entry& e) noexcept {
@@ -189,6 +190,17 @@ Whereabouts locate_client(const Query& q, const View& view, const Client& client
     return w;
 }
 
+/// The Counters slot of a decision: the chosen site's place in the
+/// service's list, or one of Counters::Extra.
+std::uint16_t decision_slot(const steer::Service& svc, const steer::Choice& choice) noexcept {
+    const auto n = svc.sites.size();
+    if (choice.fallback) return static_cast<std::uint16_t>(n + Counters::fallback);
+    if (choice.kind == steer::Choice::Kind::nodata) return static_cast<std::uint16_t>(n + Counters::none);
+    for (std::size_t i = 0; i < n; ++i)
+        if (svc.sites[i] == choice.site) return static_cast<std::uint16_t>(i);
+    return static_cast<std::uint16_t>(n + Counters::several);
+}
+
 /// A and AAAA at a service name: decide() picks the addresses (SPEC 3).
 void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const Steering& s,
              std::int32_t service) noexcept {
@@ -208,6 +220,7 @@ void steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const S
     }
     const health::Snapshot& h = health_for(s.client, catalog);
     steer::decide(catalog, svc, family, where, h, random, nullptr, plan.choice);
+    plan.service = service;
     switch (plan.choice.kind) {
         case steer::Choice::Kind::addresses:
             plan.add_answer(
@@ -691,9 +704,11 @@ std::size_t explain(std::span<const std::uint8_t> request, std::span<std::uint8_
 /// The service at the (lower-cased) question name, or -1.
 std::int32_t service_named(const Query& q, const View& v) noexcept {
     unsigned suffix = 0;
-    const Zone* zone = v.find_zone(q.qname_lower, q.qname_offsets, q.qname_labels, q.qname_size, suffix);
+    std::size_t index = 0;
+    const Zone* zone =
+        v.find_zone(q.qname_lower, q.qname_offsets, q.qname_labels, q.qname_size, suffix, index);
     if (!zone) return -1;
-    const std::int32_t* services = v.services_of(*zone);
+    const std::int32_t* services = v.services_of(index);
     if (!services) return -1;
     const std::int32_t node = zone->find(q.qname_lower, q.qname_size);
     return node == kNone ? -1 : services[node];
@@ -784,7 +799,9 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         return {error_reply(request, response, q, view, rcode::FORMERR, true, true)};
 
     unsigned suffix = 0;
-    const Zone* zone = view.find_zone(q.qname_lower, q.qname_offsets, q.qname_labels, q.qname_size, suffix);
+    std::size_t zone_index = 0;
+    const Zone* zone =
+        view.find_zone(q.qname_lower, q.qname_offsets, q.qname_labels, q.qname_size, suffix, zone_index);
     if (!zone) return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
 
     if (q.qtype == type::AXFR || q.qtype == type::IXFR) {
@@ -793,7 +810,7 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         if (!view.transfer_allow().contains(client.address))
             return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
         if (suffix != 0) return {error_reply(request, response, q, view, rcode::NOTAUTH, true, true)};
-        if (tcp) return {0, zone};
+        if (tcp) return {0, zone, 0, 0, static_cast<std::int32_t>(zone_index)};
         // IXFR over UDP: answer with the SOA only, telling the client to use TCP (RFC 1995 4).
     }
 
@@ -802,7 +819,7 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
     if (q.qtype == type::IXFR) {
         plan.add_answer(Entry{zone, &zone->soa(), nullptr, 0});
     } else {
-        resolve(q, *zone, t, plan, Steering{view, view.services_of(*zone), client});
+        resolve(q, *zone, t, plan, Steering{view, view.services_of(zone_index), client});
     }
 
     // Encode the plan.
@@ -826,7 +843,14 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
     auto flags = reply_flags(q, true);
     if (plan.aa) flags = static_cast<std::uint16_t>(flags | flag::AA);
     if (tc) flags = static_cast<std::uint16_t>(flags | flag::TC);
-    return {finish(w, q, flags, plan.rcode, c, true)};
+    Result r{finish(w, q, flags, plan.rcode, c, true)};
+    r.zone = static_cast<std::int32_t>(zone_index);
+    if (plan.service >= 0) {
+        r.service = plan.service;
+        r.decision =
+            decision_slot(view.catalog().services[static_cast<std::size_t>(plan.service)], plan.choice);
+    }
+    return r;
 }
 
 }  // namespace

@@ -47,6 +47,11 @@ struct Result {
     /// reply's rcode (NOERROR for a transfer).
     std::uint16_t qtype = 0;
     std::uint8_t rcode = 0;
+    /// For View::counters(): the zone answered from (index in zones(), -1
+    /// for none), and the service that decided with its decision slot.
+    std::int32_t zone = -1;
+    std::int32_t service = -1;
+    std::uint16_t decision = 0;
 };
 
 /// `response` must hold at least 512 bytes; for TCP it should hold 65535.

@@ -49,6 +49,9 @@ std::shared_ptr<const View> View::make(std::vector<std::shared_ptr<const zones::
         while (v->table_[slot] != zones::kNone) slot = (slot + 1) & v->mask_;
         v->table_[slot] = static_cast<std::int32_t>(i);
     }
+    std::vector<std::size_t> sites_per_service;
+    for (const auto& svc : v->catalog_->services) sites_per_service.push_back(svc.sites.size());
+    v->counters_ = std::make_unique<Counters>(v->zones_.size(), sites_per_service);
     return v;
 }
 
@@ -196,7 +199,8 @@ std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& d
 }
 
 const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets,
-                                   unsigned labels, std::size_t size, unsigned& suffix) const noexcept {
+                                   unsigned labels, std::size_t size, unsigned& suffix,
+                                   std::size_t& index) const noexcept {
     // Closest zone first: the longest suffix that could be an origin.
     for (unsigned i = labels > max_origin_labels_ ? labels - max_origin_labels_ : 0; i <= labels; ++i) {
         const std::uint8_t* s = lower_name + offsets[i];
@@ -209,12 +213,35 @@ const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::ui
             if (origin.size() == n &&
                 std::equal(s, s + n, reinterpret_cast<const std::uint8_t*>(origin.data()))) {
                 suffix = i;
+                index = static_cast<std::size_t>(z);
                 return zones_[static_cast<std::size_t>(z)].get();
             }
             slot = (slot + 1) & mask_;
         }
     }
     return nullptr;
+}
+
+}  // namespace dnsd::query
+
+namespace dnsd::query {
+
+Counters::Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_service) {
+    std::size_t n = zones;
+    for (auto sites : sites_per_service) {
+        decision_base_.push_back(n);
+        n += sites + kExtra;
+    }
+    // Padding of one cache line between stripes, so that two workers never
+    // write the same line.
+    stride_ = (n + 7) / 8 * 8 + 8;
+    cells_ = std::make_unique<std::atomic<std::uint64_t>[]>(stride_ * kStripes);
+}
+
+std::uint64_t Counters::total(std::size_t i) const noexcept {
+    std::uint64_t sum = 0;
+    for (unsigned s = 0; s < kStripes; ++s) sum += cells_[s * stride_ + i].load(relaxed);
+    return sum;
 }
 
 }  // namespace dnsd::query

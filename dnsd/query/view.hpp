@@ -12,6 +12,7 @@
 #include "dnsd/core/address.hpp"
 #include "dnsd/core/diagnostic.hpp"
 #include "dnsd/geo/locator.hpp"
+#include "dnsd/query/counters.hpp"
 #include "dnsd/steer/catalog.hpp"
 #include "zones/zone.hpp"
 
@@ -25,18 +26,19 @@ public:
 
     /// The zone that is the longest match for the lower-cased wire name
     /// whose label suffixes start at `offsets[0..labels]`; null when none.
-    /// `suffix` receives the label index at which the zone origin starts.
+    /// `suffix` receives the label index at which the zone origin starts,
+    /// `index` the zone's index in zones().
     const zones::Zone* find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets, unsigned labels,
-                                 std::size_t size, unsigned& suffix) const noexcept;
+                                 std::size_t size, unsigned& suffix, std::size_t& index) const noexcept;
 
-    /// The node -> service table of `zone` (a zone of this view): the index
-    /// into catalog().services of the service at each node, or -1. Null when
-    /// the zone holds no service.
-    const std::int32_t* services_of(const zones::Zone& zone) const noexcept {
-        for (std::size_t i = 0; i < zones_.size(); ++i)
-            if (zones_[i].get() == &zone) return service_at_[i].empty() ? nullptr : service_at_[i].data();
-        return nullptr;
+    /// The node -> service table of zones()[zone]: the index into
+    /// catalog().services of the service at each node, or -1. Null when the
+    /// zone holds no service.
+    const std::int32_t* services_of(std::size_t zone) const noexcept {
+        return service_at_[zone].empty() ? nullptr : service_at_[zone].data();
     }
+    /// This view's query counters (the one mutable part: relaxed atomics).
+    Counters& counters() const noexcept { return *counters_; }
     const steer::Catalog& catalog() const noexcept { return *catalog_; }
     const std::shared_ptr<const steer::Catalog>& catalog_ptr() const noexcept { return catalog_; }
     const Acl& explain_allow() const noexcept { return explain_allow_; }
@@ -71,6 +73,7 @@ private:
     std::shared_ptr<const geo::Locator> locator_;
     bool ecs_ = true;
     std::vector<std::vector<std::int32_t>> service_at_;  ///< per zone, per node
+    std::unique_ptr<Counters> counters_;
 };
 
 }  // namespace dnsd::query

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -194,6 +195,10 @@ struct Server::Impl {
         fresh->carry_over(*board);
         board = std::move(fresh);
         health_slot.publish(board->snapshot());
+        // The view being replaced may still take a few counts from workers
+        // mid-batch; it is folded into the totals one reload later.
+        if (previous_view) fold_counts(*previous_view, retired);
+        previous_view = slot.load();
         slot.publish(view);
         start_monitor();
         save_state();
@@ -523,6 +528,58 @@ struct Server::Impl {
         return 200;
     }
 
+    // ---- per-view counters, by name across reloads (state thread) ----
+
+    /// Query counts by zone, and steering decisions by service, outcome and
+    /// site, keyed by their label text.
+    struct Totals {
+        std::map<std::string, std::uint64_t> zones;
+        std::map<std::string, std::uint64_t> decisions;
+    };
+    Totals retired;                                    ///< of views no longer counted into
+    std::shared_ptr<const query::View> previous_view;  ///< the last view replaced
+
+    static void fold_counts(const query::View& v, Totals& into) {
+        const auto& counters = v.counters();
+        for (std::size_t z = 0; z < v.zones().size(); ++z)
+            if (const auto n = counters.zone_total(z))
+                into.zones["zone=\"" + label_value(name_to_text(v.zones()[z]->origin())) + "\""] += n;
+        const steer::Catalog& cat = v.catalog();
+        for (std::size_t i = 0; i < cat.services.size(); ++i) {
+            const auto& svc = cat.services[i];
+            const std::string service = "service=\"" + label_value(name_to_text(svc.name)) + "\"";
+            const std::size_t n = svc.sites.size();
+            for (std::size_t slot = 0; slot < n + query::Counters::kExtra; ++slot) {
+                const auto count = counters.decision_total(i, slot);
+                if (count == 0) continue;
+                std::string key = service;
+                if (slot < n)
+                    key += ",outcome=\"site\",site=\"" + label_value(cat.sites[svc.sites[slot]].name) + "\"";
+                else
+                    key += std::string(",outcome=\"") +
+                           (slot - n == query::Counters::several ? "several"
+                            : slot - n == query::Counters::none  ? "none"
+                                                                 : "fallback") +
+                           "\",site=\"\"";
+                into.decisions[key] += count;
+            }
+        }
+    }
+
+    /// Label values escaped as the exposition format asks (\\, \", \n).
+    static std::string label_value(const std::string& v) {
+        std::string out;
+        for (char ch : v) {
+            if (ch == '\\' || ch == '"') out += '\\';
+            if (ch == '\n') {
+                out += "\\n";
+                continue;
+            }
+            out += ch;
+        }
+        return out;
+    }
+
     std::vector<std::function<void(bool, std::string)>> reload_waiters;  ///< main thread
     std::atomic<std::uint64_t> reloads_ok{0}, reloads_failed{0};
 
@@ -531,19 +588,7 @@ struct Server::Impl {
         static constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
                                                   "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
                                                   "NXRRSET", "NOTAUTH", "NOTZONE"};
-        // Label values escaped as the exposition format asks (\\, \", \n).
-        auto label = [](const std::string& v) {
-            std::string out;
-            for (char ch : v) {
-                if (ch == '\\' || ch == '"') out += '\\';
-                if (ch == '\n') {
-                    out += "\\n";
-                    continue;
-                }
-                out += ch;
-            }
-            return out;
-        };
+        const auto label = label_value;
         std::string m;
         m += "# HELP dnsd_build_info The running dnsd.\n# TYPE dnsd_build_info gauge\n";
         m += std::string("dnsd_build_info{version=\"") + kVersion + "\"} 1\n";
@@ -560,6 +605,36 @@ struct Server::Impl {
                          (rc < std::size(kRcodes) ? kRcodes[rc] : std::to_string(rc).c_str()) + "\"} " +
                          std::to_string(n) + "\n";
                 }
+        Totals totals = retired;
+        if (previous_view) fold_counts(*previous_view, totals);
+        fold_counts(*slot.load(), totals);
+        m += "# HELP dnsd_zone_queries_total Queries answered from each zone.\n"
+             "# TYPE dnsd_zone_queries_total counter\n";
+        for (const auto& [labels, n] : totals.zones)
+            m += "dnsd_zone_queries_total{" + labels + "} " + std::to_string(n) + "\n";
+        m += "# HELP dnsd_decisions_total Steered answers by service and outcome: the site chosen, several "
+             "sites, none (NODATA) or the fallback.\n# TYPE dnsd_decisions_total counter\n";
+        for (const auto& [labels, n] : totals.decisions)
+            m += "dnsd_decisions_total{" + labels + "} " + std::to_string(n) + "\n";
+        m += "# HELP dnsd_probe_duration_seconds Probe durations by site.\n"
+             "# TYPE dnsd_probe_duration_seconds histogram\n";
+        for (const auto& [site, lat] : board->latencies()) {
+            const std::string name = "site=\"" + label(site) + "\"";
+            std::uint64_t cumulative = 0;
+            for (std::size_t i = 0; i < std::size(health::Latency::kBoundsMs); ++i) {
+                cumulative += lat.buckets[i];
+                char le[32];
+                std::snprintf(le, sizeof le, "%g", health::Latency::kBoundsMs[i] / 1000.0);
+                m += "dnsd_probe_duration_seconds_bucket{" + name + ",le=\"" + le + "\"} " +
+                     std::to_string(cumulative) + "\n";
+            }
+            m += "dnsd_probe_duration_seconds_bucket{" + name + ",le=\"+Inf\"} " + std::to_string(lat.count) +
+                 "\n";
+            char sum[32];
+            std::snprintf(sum, sizeof sum, "%.3f", static_cast<double>(lat.sum_ms) / 1000.0);
+            m += "dnsd_probe_duration_seconds_sum{" + name + "} " + sum + "\n";
+            m += "dnsd_probe_duration_seconds_count{" + name + "} " + std::to_string(lat.count) + "\n";
+        }
         const auto snap = health_slot.load();
         const steer::Catalog& cat = board->catalog();
         m += "# HELP dnsd_address_up 1 when the address is up (probes, or no probe).\n"

@@ -13,6 +13,7 @@
 #include "dnsd/core/address.hpp"
 #include "dnsd/core/snapshot.hpp"
 #include "dnsd/geo/locator.hpp"
+#include "dnsd/query/answer.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/server.hpp"
 #include "dnsd/server/stats.hpp"
@@ -50,6 +51,14 @@ public:
     const health::Snapshot& health() noexcept { return health_.get(); }
     steer::Random& random() noexcept { return random_; }
     Stats& stats() noexcept { return stats_; }
+    /// Counts one answered query: by transport, type and rcode here, by zone
+    /// and steering decision in the view it was answered from.
+    void count(const query::View& v, const query::Result& r, bool tcp) noexcept {
+        stats_.count(tcp, r.qtype, r.rcode);
+        if (r.zone >= 0) v.counters().count_zone(index_, static_cast<std::size_t>(r.zone));
+        if (r.service >= 0)
+            v.counters().count_decision(index_, static_cast<std::size_t>(r.service), r.decision);
+    }
     const Stats& stats() const noexcept { return stats_; }
     geo::Cache& geo_cache() noexcept { return geo_cache_; }
     /// The view with a reference count, for work that outlives one query (AXFR).

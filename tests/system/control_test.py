@@ -71,9 +71,14 @@ def ctl(cport, *args, token=True):
     return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=80)
 
 
+ANSWERED = {}  # answer -> how many times, to check the decision counters
+
+
 def answer(port):
     r = dns.query.udp(dns.message.make_query("www.example.test.", "A"), "127.0.0.1", port=port, timeout=2)
-    return sorted(rr.address for rrset in r.answer for rr in rrset)
+    got = sorted(rr.address for rrset in r.answer for rr in rrset)
+    ANSWERED[tuple(got)] = ANSWERED.get(tuple(got), 0) + 1
+    return got
 
 
 def main():
@@ -159,6 +164,14 @@ def main():
               "/metrics: queries by transport, type and rcode")
         check(lines.get('dnsd_site_override{site="ams",override="auto"}') == "1"
               and lines.get('dnsd_address_up{site="nyc",address="192.0.2.2"}') == "1", "/metrics: sites and addresses")
+        # Counted per view and kept across the reload above.
+        ams, nyc = ANSWERED.get(("192.0.2.1",), 0), ANSWERED.get(("192.0.2.2",), 0)
+        svc = 'service="www.example.test.",outcome="site"'
+        check(int(lines.get(f'dnsd_decisions_total{{{svc},site="ams"}}', 0)) == ams
+              and int(lines.get(f'dnsd_decisions_total{{{svc},site="nyc"}}', 0)) == nyc and ams > 0 and nyc > 0,
+              f"/metrics: steering decisions by service and site ({ams} ams, {nyc} nyc)")
+        check(int(lines.get('dnsd_zone_queries_total{zone="example.test."}', 0)) >= ams + nyc,
+              "/metrics: queries by zone")
         check(lines.get('dnsd_reloads_total{outcome="ok"}') == "1"
               and lines.get('dnsd_reloads_total{outcome="failed"}') == "1", "/metrics: reloads by outcome")
         dnsclient.stop(proc)
