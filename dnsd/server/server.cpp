@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <boost/json.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -166,12 +167,62 @@ struct Server::Impl {
         health_slot.publish(board->snapshot());
     }
 
-    /// State thread: a change on the board. Publish, log, save.
+    /// State thread: a change on the board. Publish, log, alert, save.
     void health_changed() {
         const auto events = board->take_events();
-        for (const auto& e : events) spdlog::info("health: {}", e.text);
+        const steer::Catalog& cat = board->catalog();
+        for (const auto& e : events) {
+            spdlog::info("health: {}", e.text);
+            if (e.kind == health::Event::Kind::override_set) {
+                raise({"override", cat.sites[e.index].name, "",
+                       health::to_string(board->override_of(e.index)), "", e.text});
+            } else {
+                const bool up = e.kind == health::Event::Kind::address_up;
+                raise({"address", cat.sites[cat.address_site[e.index]].name, cat.addresses[e.index].str(),
+                       up ? "up" : "down", up ? "down" : "up", e.text});
+            }
+        }
         health_slot.publish(board->snapshot());
+        site_changes(false);
         if (!events.empty()) save_state();  // the state file holds states, not every result
+    }
+
+    /// Per site and family (IPv4, IPv6): whether it was up at the last look.
+    std::vector<std::array<std::int8_t, 2>> site_seen;
+
+    /// Logs and alerts the sites whose state changed since the last look;
+    /// `quiet` only takes the new state (start, and a reload's new catalog).
+    void site_changes(bool quiet) {
+        const steer::Catalog& cat = board->catalog();
+        const auto snap = health_slot.load();
+        if (site_seen.size() != cat.sites.size()) site_seen.assign(cat.sites.size(), {-1, -1});
+        for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
+            for (Family f : {Family::v4, Family::v6}) {
+                const auto sh = steer::site_health(cat, s, f, *snap);
+                if (sh.total == 0 && cat.sites[s].cname.empty()) continue;
+                if (f == Family::v6 && !cat.sites[s].cname.empty()) continue;  // one state for a CNAME site
+                auto& seen = site_seen[s][f == Family::v4 ? 0 : 1];
+                const std::int8_t now = sh.is_up ? 1 : 0;
+                if (seen == now) continue;
+                const bool first = seen < 0;
+                seen = now;
+                if (quiet || first) continue;
+                const char* fam = cat.sites[s].cname.empty() ? (f == Family::v4 ? " IPv4" : " IPv6") : "";
+                const std::string text = "site " + cat.sites[s].name + fam + " is " + (now ? "up" : "down") +
+                                         " (" + std::to_string(sh.up) + "/" + std::to_string(sh.total) +
+                                         " addresses up)";
+                spdlog::info("health: {}", text);
+                raise({"site", cat.sites[s].name, "", now ? "up" : "down", now ? "down" : "up", text});
+            }
+    }
+
+    /// An event for the operator (SPEC 7): to every [[alert]] target, off
+    /// this thread.
+    struct Notice {
+        std::string kind, site, address, state, previous, message;
+    };
+    void raise(Notice n) {
+        (void)n;  // the alerts module takes it from here
     }
 
     void save_state() {
@@ -182,6 +233,7 @@ struct Server::Impl {
     }
 
     void start_monitor() {
+        if (site_seen.empty()) site_changes(true);
         monitor = std::make_unique<health::Monitor>(state, board, [this] { health_changed(); });
         monitor->start();
     }
@@ -195,6 +247,8 @@ struct Server::Impl {
         fresh->carry_over(*board);
         board = std::move(fresh);
         health_slot.publish(board->snapshot());
+        site_seen.clear();
+        site_changes(true);
         // The view being replaced may still take a few counts from workers
         // mid-batch; it is folded into the totals one reload later.
         if (previous_view) fold_counts(*previous_view, retired);
@@ -252,10 +306,13 @@ struct Server::Impl {
         if (!view) {
             spdlog::error("reload of {} failed; still serving the previous configuration", cfg.path);
             message += "reload failed; still serving the previous configuration";
+            asio::post(state, [this, message] { raise({"reload", "", "", "failed", "", message}); });
         } else {
             message += "reloaded " + cfg.path + ": " + std::to_string(view->zones().size()) + " zones";
-            if (next.server.listen != cfg.server.listen || next.server.threads != cfg.server.threads)
+            if (next.server.listen != cfg.server.listen || next.server.threads != cfg.server.threads) {
                 spdlog::warn("reload: changes to server.listen and server.threads need a restart");
+                message += "\nchanges to server.listen and server.threads need a restart";
+            }
             asio::post(state, [this, view, copy = next] { swap_board(view, copy); });
             const auto keep_listen = cfg.server.listen;
             const auto keep_threads = cfg.server.threads;
@@ -375,7 +432,8 @@ struct Server::Impl {
             "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
             "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
             ".up{color:#1a7f37}.down{color:#c62828;font-weight:bold}.drain{color:#b26a00}"
-            "svg{background:#f4f7fb;border:1px solid #ccd}</style></head><body><h1>dnsd</h1>";
+            "svg{background:#f4f7fb;border:1px solid #ccd}</style></head><body><h1>dnsd " +
+            esc(slot.load()->identity()) + "</h1>";
         // The plot: longitude and latitude as x and y (equirectangular).
         h += "<svg width=\"720\" height=\"360\" viewBox=\"0 0 720 360\" role=\"img\" "
              "aria-label=\"sites by location\">";
@@ -385,6 +443,10 @@ struct Server::Impl {
         for (int lat = -60; lat <= 60; lat += 30)
             h += "<line x1=\"0\" y1=\"" + std::to_string((90 - lat) * 2) + "\" x2=\"720\" y2=\"" +
                  std::to_string((90 - lat) * 2) + "\" stroke=\"#dde\"/>";
+        h += "<line x1=\"0\" y1=\"180\" x2=\"720\" y2=\"180\" stroke=\"#aab\"/>"
+             "<line x1=\"360\" y1=\"0\" x2=\"360\" y2=\"360\" stroke=\"#aab\"/>"
+             "<text x=\"4\" y=\"176\" font-size=\"11\" fill=\"#667\">equator</text>"
+             "<text x=\"364\" y=\"354\" font-size=\"11\" fill=\"#667\">0\u00b0 longitude</text>";
         for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
             const auto& site = cat.sites[s];
             if (!site.located) continue;
@@ -394,9 +456,13 @@ struct Server::Impl {
             const std::string y = std::to_string(static_cast<int>((90 - site.lat) * 2));
             h += "<circle cx=\"" + x + "\" cy=\"" + y + "\" r=\"7\" fill=\"" + colour + "\"><title>" +
                  esc(site.name) + ": " + shown + "</title></circle><text x=\"" + x + "\" y=\"" + y +
-                 "\" dx=\"10\" dy=\"4\" font-size=\"12\">" + esc(site.name) + "</text>";
+                 "\" dx=\"10\" dy=\"5\" font-size=\"14\" font-weight=\"bold\">" + esc(site.name) + "</text>";
         }
-        h += "</svg><h2>Sites</h2><table><tr><th>site</th><th>state</th><th>override</th><th>address</th>"
+        h += "</svg><p class=\"legend\"><span style=\"color:#2e9d4f\">\u25cf</span> up "
+             "<span style=\"color:#e69500\">\u25cf</span> drained "
+             "<span style=\"color:#d32f2f\">\u25cf</span> down &nbsp; generation " +
+             std::to_string(snap->generation) + "</p>";
+        h += "<h2>Sites</h2><table><tr><th>site</th><th>state</th><th>override</th><th>address</th>"
              "<th>address state</th><th>last probe</th></tr>";
         for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
             const auto& site = cat.sites[s];
@@ -422,13 +488,29 @@ struct Server::Impl {
                      (site.cname.empty() ? "" : "CNAME " + esc(name_to_text(site.cname))) +
                      "</td><td></td><td></td></tr>";
         }
-        h += "</table><h2>Services</h2><ul>";
+        h += "</table><h2>Services</h2><table><tr><th>name</th><th>policy</th><th>sites</th>"
+             "<th>answering now (IPv4)</th></tr>";
+        static constexpr const char* kPolicy[] = {"nearest", "failover", "weighted", "all"};
         for (const auto& svc : cat.services) {
             std::string names;
             for (auto i : svc.sites) names += (names.empty() ? "" : ", ") + esc(cat.sites[i].name);
-            h += "<li>" + esc(name_to_text(svc.name)) + ": " + names + "</li>";
+            // What a client of unknown location gets now (nearest: the
+            // listed order; weighted and max_answers: one draw).
+            steer::Random random;
+            const auto choice = steer::decide(cat, svc, Family::v4, steer::Client{}, *snap, random);
+            std::string now;
+            if (choice.kind == steer::Choice::Kind::cname)
+                now = "CNAME " + esc(name_to_text(cat.sites[choice.site].cname));
+            for (unsigned i = 0; i < choice.count; ++i)
+                now += (now.empty() ? "" : ", ") + cat.addresses[choice.address[i]].str();
+            if (choice.kind == steer::Choice::Kind::nodata) now = "nothing (NODATA)";
+            if (choice.fallback) now += " (fallback)";
+            if (svc.policy == config::Service::Policy::nearest) now += " (client of unknown location)";
+            h += "<tr><td>" + esc(name_to_text(svc.name)) + "</td><td>" +
+                 kPolicy[static_cast<unsigned>(svc.policy)] + "</td><td>" + names + "</td><td>" + now +
+                 "</td></tr>";
         }
-        h += "</ul><p>JSON: <a href=\"/status\">/status</a></p></body></html>\n";
+        h += "</table><p>JSON: <a href=\"/status\">/status</a></p></body></html>\n";
         return h;
     }
 

@@ -1,10 +1,12 @@
 """Helpers shared by the system tests: free loopback ports, waiting for a
 server to answer, and stopping the processes a test started (by PID, with a
-bounded wait)."""
+bounded wait), and a site's HTTP health endpoint."""
+import http.server
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import dns.message
@@ -80,3 +82,46 @@ def stop(proc, sig=signal.SIGTERM, timeout=10.0):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
     return proc.returncode
+
+
+class Listener:
+    """One site's health endpoint; its behaviour is switched by the test."""
+
+    def __init__(self, host, port, context=None):
+        self.host, self.port, self.context = host, port, context
+        self.mode = "ok"  # ok | 503 | body | hang
+        self.server = None
+        self.thread = None
+
+    def start(self):
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                mode = listener.mode
+                if mode == "hang":
+                    time.sleep(3)
+                    return
+                status, body = (503, b"ok") if mode == "503" else (200, b"nope" if mode == "body" else b"ok")
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.server = http.server.ThreadingHTTPServer((self.host, self.port), Handler)
+        self.server.daemon_threads = True
+        if self.context:
+            self.server.socket = self.context.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None

@@ -7,7 +7,6 @@ answers are failures, all sites down gives the fallback, health.server shows
 the board, and overrides and health survive a restart through state_file.
 HTTPS against a self-signed certificate fails unless insecure = true."""
 import argparse
-import http.server
 import json
 import os
 import shutil
@@ -17,7 +16,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import dns.message
@@ -81,47 +79,7 @@ def check(cond, what):
         failures.append(what)
 
 
-class Listener:
-    """One site's health endpoint; its behaviour is switched by the test."""
-
-    def __init__(self, host, port, context=None):
-        self.host, self.port, self.context = host, port, context
-        self.mode = "ok"  # ok | 503 | body | hang
-        self.server = None
-        self.thread = None
-
-    def start(self):
-        listener = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                mode = listener.mode
-                if mode == "hang":
-                    time.sleep(3)
-                    return
-                status, body = (503, b"ok") if mode == "503" else (200, b"nope" if mode == "body" else b"ok")
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        http.server.ThreadingHTTPServer.allow_reuse_address = True
-        self.server = http.server.ThreadingHTTPServer((self.host, self.port), Handler)
-        self.server.daemon_threads = True
-        if self.context:
-            self.server.socket = self.context.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+Listener = dnsclient.Listener
 
 
 def answer(port, rdtype="A"):
