@@ -90,7 +90,10 @@ int run(const std::string& path) {
     dnsd::Diagnostics diags;
     auto cfg = dnsd::config::read_config(path, diags);
     std::shared_ptr<const dnsd::query::View> view;
-    if (!diags.has_errors()) view = dnsd::query::View::load(cfg, diags);
+    if (!diags.has_errors()) {
+        const auto served = dnsd::server::served_serials_from(cfg.server.state_file);
+        view = dnsd::query::View::load(cfg, diags, &served);
+    }
     for (const auto& d : diags) {
         if (d.severity == dnsd::Severity::warning)
             spdlog::warn("{}", d.str());

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,8 +15,8 @@ namespace {
 // Sections and keys of SPEC section 2 that later versions implement. They are
 // reported as unsupported rather than as unknown, so that an operator knows
 // the key is right and the binary is old.
-constexpr std::string_view kLaterTables[] = {"rate_limit", "cluster", "alert"};
-constexpr std::string_view kLaterServerKeys[] = {"user", "notify"};
+constexpr std::string_view kLaterTables[] = {"rate_limit", "cluster"};
+constexpr std::string_view kLaterServerKeys[] = {"user"};
 
 bool contains(std::span<const std::string_view> list, std::string_view key) {
     for (auto k : list)
@@ -98,7 +99,7 @@ public:
     void server(const toml::table& t, Server& s) {
         unknown_keys(t, "server",
                      {"listen", "threads", "identity", "udp_payload", "transfer_allow", "explain_allow",
-                      "state_file"});
+                      "state_file", "notify", "query_log"});
         if (const auto* n = t.get("listen")) {
             s.listen.clear();
             const auto entries = strings(*n, "server.listen");
@@ -137,6 +138,25 @@ public:
         }
         if (const auto* n = t.get("transfer_allow")) s.transfer_allow = acl(*n, "server.transfer_allow");
         if (const auto* n = t.get("explain_allow")) s.explain_allow = acl(*n, "server.explain_allow");
+        if (const auto* n = t.get("notify")) {
+            for (const auto& [text, ln] : strings(*n, "server.notify")) {
+                // A secondary's address, with its port or the DNS port.
+                auto ep = Endpoint::parse(text);
+                if (!ep)
+                    if (auto a = Address::parse(text)) ep = Endpoint{*a, 53};
+                if (!ep) {
+                    error(ln, "server.notify",
+                          "'" + text +
+                              "' is not an address, with or without a port (\"192.0.2.53\", \"[::1]:5300\")");
+                    continue;
+                }
+                s.notify.push_back(*ep);
+            }
+        }
+        if (const auto* n = t.get("query_log")) {
+            if (auto v = integer(*n, "server.query_log", 0, 1'000'000'000))
+                s.query_log = static_cast<unsigned>(*v);
+        }
         if (const auto* n = t.get("state_file")) {
             if (const auto* v = string(*n, "server.state_file")) {
                 std::filesystem::path p(*v);
@@ -747,6 +767,81 @@ public:
         if (ok) c.services.push_back(std::move(s));
     }
 
+    void alert(const toml::table& t, Config& c) {
+        unknown_keys(t, "alert", {"type", "url", "command", "timeout", "retries"});
+        Alert a;
+        a.line = line(t);
+        bool ok = true;
+        const auto* type = t.get("type");
+        if (!type) {
+            error(t, "alert.type", "missing (webhook or exec)");
+            return;
+        }
+        const std::string* kind = string(*type, "alert.type");
+        if (!kind) return;
+        if (*kind == "webhook") {
+            a.kind = Alert::Kind::webhook;
+        } else if (*kind == "exec") {
+            a.kind = Alert::Kind::exec;
+        } else {
+            error(*type, "alert.type", "'" + *kind + "' is not an alert type (webhook or exec)");
+            return;
+        }
+        const bool webhook = a.kind == Alert::Kind::webhook;
+        if (const auto* n = t.get("url")) {
+            if (!webhook) {
+                error(*n, "alert.url", "only for webhook alerts");
+                ok = false;
+            } else if (const auto* v = string(*n, "alert.url")) {
+                if (parse_url(*v)) {
+                    a.url = *v;
+                } else {
+                    error(*n, "alert.url",
+                          "'" + *v + "' is not an http:// or https:// URL (\"http://host[:port][/path]\")");
+                    ok = false;
+                }
+            } else {
+                ok = false;
+            }
+        } else if (webhook) {
+            error(t, "alert.url",
+                  "missing (where events are POSTed, e.g. \"http://127.0.0.1:9000/dnsd-events\")");
+            ok = false;
+        }
+        if (const auto* n = t.get("command")) {
+            if (webhook) {
+                error(*n, "alert.command", "only for exec alerts");
+                ok = false;
+            } else {
+                if (const auto* v = n->as_string()) {
+                    a.command = {"/bin/sh", "-c", v->get()};
+                } else {
+                    for (const auto& [text, ln] : strings(*n, "alert.command")) a.command.push_back(text);
+                }
+                if (a.command.empty() || a.command[0].empty() || (n->is_string() && a.command[2].empty())) {
+                    error(*n, "alert.command", "expected a command line or a non-empty list (argv)");
+                    ok = false;
+                }
+            }
+        } else if (!webhook) {
+            error(t, "alert.command", "missing (the command an exec alert runs)");
+            ok = false;
+        }
+        if (const auto* n = t.get("timeout")) {
+            if (auto d = duration(*n, "alert.timeout", Duration{10}))
+                a.timeout = *d;
+            else
+                ok = false;
+        }
+        if (const auto* n = t.get("retries")) {
+            if (auto v = integer(*n, "alert.retries", 0, 10))
+                a.retries = static_cast<unsigned>(*v);
+            else
+                ok = false;
+        }
+        if (ok) c.alerts.push_back(std::move(a));
+    }
+
     void zone(const toml::table& t, Config& c) {
         unknown_keys(t, "zone", {"origin", "file"});
         Zone z;
@@ -809,7 +904,7 @@ public:
                          "syntax: " + std::string(e.description()));
             return c;
         }
-        unknown_keys(root, "", {"server", "zone", "probes", "sites", "service", "geo", "control"});
+        unknown_keys(root, "", {"server", "zone", "probes", "sites", "service", "geo", "control", "alert"});
         if (const auto* n = root.get("server")) {
             if (const auto* t = n->as_table()) {
                 server(*t, c.server);
@@ -853,6 +948,13 @@ public:
                 error(*n, "service", "expected [[service]] entries");
             }
         }
+        if (const auto* n = root.get("alert")) {
+            if (const auto* a = n->as_array(); a && a->is_array_of_tables()) {
+                for (const auto& item : *a) alert(*item.as_table(), c);
+            } else {
+                error(*n, "alert", "expected [[alert]] entries");
+            }
+        }
         bool any_zone_entry = false;
         if (const auto* n = root.get("zone")) {
             if (const auto* a = n->as_array(); a && a->is_array_of_tables()) {
@@ -875,7 +977,93 @@ private:
     std::vector<std::pair<std::string, int>> service_names_;  ///< lower-cased, with their lines
 };
 
+bool lower_starts_with(std::string_view text, std::string_view prefix) {
+    if (text.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+    return true;
+}
+
+// A DNS host name as URLs carry them: letters, digits, '-' and '_' (seen in
+// internal names) in non-empty labels of at most 63, an optional final dot.
+bool host_name(std::string_view host) {
+    if (host.empty() || host.size() > 254) return false;
+    if (host.back() == '.') host.remove_suffix(1);
+    std::size_t label = 0;
+    for (const char ch : host) {
+        if (ch == '.') {
+            if (label == 0) return false;
+            label = 0;
+            continue;
+        }
+        const auto u = static_cast<unsigned char>(ch);
+        if (!std::isalnum(u) && ch != '-' && ch != '_') return false;
+        if (++label > 63) return false;
+    }
+    return label > 0;
+}
+
 }  // namespace
+
+std::optional<Url> parse_url(std::string_view text) {
+    Url url;
+    if (lower_starts_with(text, "https://")) {
+        url.tls = true;
+        text.remove_prefix(8);
+    } else if (lower_starts_with(text, "http://")) {
+        text.remove_prefix(7);
+    } else {
+        return std::nullopt;
+    }
+    // Everything after this goes into the request line, where a space or a
+    // control character would split or corrupt it.
+    for (const char ch : text)
+        if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f) return std::nullopt;
+    if (const auto hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
+    const auto end = text.find_first_of("/?");
+    std::string_view authority = text.substr(0, end);
+    const std::string_view rest = end == std::string_view::npos ? std::string_view() : text.substr(end);
+    // Credentials in a URL would end up in logs; tokens belong in the path.
+    if (authority.find('@') != std::string_view::npos) return std::nullopt;
+
+    std::string_view host;
+    std::optional<std::string_view> port;
+    if (authority.starts_with("[")) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        host = authority.substr(1, close - 1);
+        const auto after = authority.substr(close + 1);
+        if (!after.empty() && !after.starts_with(":")) return std::nullopt;
+        if (!after.empty()) port = after.substr(1);
+        const auto a = Address::parse(host);
+        if (!a || a->family != Family::v6) return std::nullopt;
+    } else {
+        const auto colon = authority.find(':');
+        host = authority.substr(0, colon);
+        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+        // All digits and dots is meant as an IPv4 address, never a name.
+        const bool numeric = !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
+        if (numeric ? !Address::parse(host) : !host_name(host)) return std::nullopt;
+    }
+    url.host = std::string(host);
+    url.port = url.tls ? 443 : 80;
+    if (port) {
+        if (port->empty() || port->size() > 5 ||
+            port->find_first_not_of("0123456789") != std::string_view::npos)
+            return std::nullopt;
+        const unsigned long value = std::stoul(std::string(*port));
+        if (value == 0 || value > 65535) return std::nullopt;
+        url.port = static_cast<std::uint16_t>(value);
+        url.default_port = false;
+    }
+    if (rest.empty())
+        url.target = "/";
+    else if (rest.front() == '?')
+        url.target = "/" + std::string(rest);
+    else
+        url.target = std::string(rest);
+    return url;
+}
 
 Config read_config_text(std::string_view text, const std::string& path, Diagnostics& diags) {
     Diagnostics local;

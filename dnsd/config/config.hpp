@@ -117,6 +117,8 @@ struct Server {
     Acl transfer_allow;                ///< who may AXFR
     Acl explain_allow;                 ///< who may ask CH TXT explanations and health.server
     std::string state_file;            ///< overrides and last health; empty: none
+    std::vector<Endpoint> notify;      ///< secondaries to NOTIFY after a reload changes a serial
+    unsigned query_log = 0;            ///< log one query in this many (0: none)
 };
 
 struct Zone {
@@ -124,6 +126,31 @@ struct Zone {
     std::string file;    ///< path, resolved against the config file's directory
     int line = 0;        ///< line of the [[zone]] entry, for diagnostics
 };
+
+/// Where events go (SPEC section 7): one [[alert]] entry.
+struct Alert {
+    enum class Kind : std::uint8_t { webhook, exec };
+    Kind kind = Kind::webhook;
+    std::string url;                   ///< webhook: an http:// or https:// URL (parse_url accepts it)
+    std::vector<std::string> command;  ///< exec: argv; a string in the file becomes /bin/sh -c STRING
+    Duration timeout{5000};            ///< one attempt: connect to response, or start to exit
+    unsigned retries = 3;              ///< further attempts after a failure (0..10)
+    int line = 0;
+};
+
+/// A webhook URL taken apart: http://host[:port][/path][?query], or https.
+struct Url {
+    bool tls = false;
+    std::string host;          ///< a name or an address, without brackets
+    std::uint16_t port = 0;    ///< explicit, or 80 / 443
+    bool default_port = true;  ///< no port was written (the Host header then has none)
+    std::string target;        ///< path and query, at least "/"; the fragment is dropped
+};
+
+/// Parses an http:// or https:// URL (scheme case-insensitive). The host is
+/// a DNS name, an IPv4 address or an IPv6 address in brackets; user info,
+/// spaces and control characters are refused. nullopt when not such a URL.
+std::optional<Url> parse_url(std::string_view text);
 
 struct Config {
     std::string path;  ///< the config file as given
@@ -133,6 +160,7 @@ struct Config {
     std::vector<Service> services;
     Geo geo;
     Control control;
+    std::vector<Alert> alerts;  ///< in the order of the file
 };
 
 /// Worst-case time for a probed address to be taken out of answers:

@@ -24,6 +24,9 @@ public:
     /// The decision outcomes of a service with `n` sites: slots 0..n-1 are
     /// its sites (in its listed order), then these.
     enum Extra : unsigned { several = 0, none = 1, fallback = 2, kExtra = 3 };
+    static const char* extra_name(std::size_t e) noexcept {
+        return e == several ? "several" : e == none ? "none" : "fallback";
+    }
 
     Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_service);
 

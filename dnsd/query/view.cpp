@@ -12,6 +12,13 @@ std::shared_ptr<const View> View::make(std::vector<std::shared_ptr<const zones::
                                        const config::Server& server,
                                        std::shared_ptr<const steer::Catalog> catalog,
                                        std::shared_ptr<const geo::Locator> locator, bool ecs) {
+    return assemble(std::move(zones), server, std::move(catalog), std::move(locator), ecs);
+}
+
+std::shared_ptr<View> View::assemble(std::vector<std::shared_ptr<const zones::Zone>> zones,
+                                     const config::Server& server,
+                                     std::shared_ptr<const steer::Catalog> catalog,
+                                     std::shared_ptr<const geo::Locator> locator, bool ecs) {
     auto v = std::make_shared<View>();
     v->locator_ = std::move(locator);
     v->ecs_ = ecs;
@@ -35,6 +42,7 @@ std::shared_ptr<const View> View::make(std::vector<std::shared_ptr<const zones::
     v->identity_ = server.identity;
     v->version_ = std::string("dnsd ") + kVersion;
     v->udp_payload_ = server.udp_payload;
+    v->query_log_ = server.query_log;
     v->transfer_allow_ = server.transfer_allow;
     std::size_t cap = 8;
     while (cap < v->zones_.size() * 2) cap *= 2;
@@ -108,9 +116,78 @@ std::vector<zones::Record> service_records(const config::Config& cfg, const conf
     return out;
 }
 
+/// Where the SERIAL field starts in SOA rdata (after MNAME and RNAME,
+/// uncompressed); npos when the rdata is too short.
+std::size_t serial_offset(const std::string& rdata) {
+    std::size_t pos = 0;
+    for (int name = 0; name < 2; ++name) {
+        while (pos < rdata.size() && rdata[pos] != 0) pos += 1 + static_cast<std::uint8_t>(rdata[pos]);
+        ++pos;
+    }
+    return pos + 20 <= rdata.size() ? pos : std::string::npos;
+}
+
+/// A digest of a zone's records that ignores their order and the SOA's
+/// serial: equal digests mean secondaries hold the same data.
+std::uint64_t content_digest(const std::vector<zones::Record>& records) {
+    std::uint64_t sum = 0;
+    for (const auto& r : records) {
+        std::string rdata = r.rdata;
+        if (r.type == 6)
+            if (const auto at = serial_offset(rdata); at != std::string::npos) rdata.replace(at, 4, 4, '\0');
+        const std::string owner = name_lower(r.owner);
+        std::uint64_t h = 0xcbf29ce484222325ull;
+        auto mix = [&](const void* data, std::size_t n) {
+            for (std::size_t i = 0; i < n; ++i) {
+                h ^= static_cast<const unsigned char*>(data)[i];
+                h *= 0x100000001b3ull;
+            }
+        };
+        mix(owner.data(), owner.size());
+        mix(&r.type, sizeof r.type);
+        mix(&r.ttl, sizeof r.ttl);
+        mix(rdata.data(), rdata.size());
+        sum += h;
+    }
+    return sum;
+}
+
+/// RFC 1982: is serial `a` ahead of `b`?
+bool serial_ahead(std::uint32_t a, std::uint32_t b) {
+    return a != b && static_cast<std::int32_t>(a - b) > 0;
+}
+
+/// Applies the serial rule to the zone's records (see View::load).
+ServedSerial settle_serial(std::vector<zones::Record>& records, const std::string& origin_text,
+                           const ServedSerials* previous) {
+    ServedSerial served;
+    served.digest = content_digest(records);
+    for (auto& r : records) {
+        if (r.type != 6) continue;
+        const auto at = serial_offset(r.rdata);
+        if (at == std::string::npos) break;
+        auto* p = reinterpret_cast<unsigned char*>(r.rdata.data() + at);
+        const std::uint32_t file_serial = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                          (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+        served.serial = file_serial;
+        if (!previous) break;
+        const auto it = previous->find(origin_text);
+        if (it == previous->end() || serial_ahead(file_serial, it->second.serial)) break;
+        served.serial = it->second.digest == served.digest ? it->second.serial : it->second.serial + 1;
+        p[0] = static_cast<unsigned char>(served.serial >> 24);
+        p[1] = static_cast<unsigned char>(served.serial >> 16);
+        p[2] = static_cast<unsigned char>(served.serial >> 8);
+        p[3] = static_cast<unsigned char>(served.serial);
+        break;
+    }
+    return served;
+}
+
 }  // namespace
 
-std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& diags) {
+std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& diags,
+                                       const ServedSerials* previous) {
+    ServedSerials served;
     // Each service goes to the deepest configured zone that contains it.
     std::vector<int> service_zone(cfg.services.size(), -1);
     for (std::size_t s = 0; s < cfg.services.size(); ++s) {
@@ -160,6 +237,8 @@ std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& d
                                     name_to_text(z.origin) + " (a CNAME cannot sit beside the SOA and NS)");
                 for (auto& r : service_records(cfg, svc)) records.push_back(std::move(r));
             }
+            const std::string origin_text = name_to_text(name_lower(z.origin));
+            served[origin_text] = settle_serial(records, origin_text, previous);
             zone = zones::Zone::build(z.origin, std::move(records), z.file, local);
         }
         if (zone) {
@@ -193,9 +272,11 @@ std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& d
         if (!locator) ok = false;
     }
     if (!ok || diags.has_errors()) return nullptr;
-    return make(std::move(built), cfg.server,
-                std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), std::move(locator),
-                cfg.geo.ecs);
+    auto view = assemble(std::move(built), cfg.server,
+                         std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)),
+                         std::move(locator), cfg.geo.ecs);
+    view->served_ = std::move(served);
+    return view;
 }
 
 const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::uint8_t* offsets,

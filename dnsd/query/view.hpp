@@ -4,6 +4,7 @@
 /// (start-up or reload), published through a SnapshotSlot, then only read.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,11 +19,29 @@
 
 namespace dnsd::query {
 
+/// The serial a zone was last served with, and a digest of its content
+/// apart from that serial: what the serial rule needs to go on (docs/ZONES.md).
+struct ServedSerial {
+    std::uint32_t serial = 0;
+    std::uint64_t digest = 0;
+};
+/// By origin (lower-case text, with the final dot).
+using ServedSerials = std::map<std::string, ServedSerial>;
+
 class View {
 public:
     /// Reads every zone the config names and builds the view. Returns null
     /// when any zone had errors; all problems go to `diags`.
-    static std::shared_ptr<const View> load(const config::Config& cfg, Diagnostics& diags);
+    ///
+    /// Serials: a zone is served with its file's serial, unless its content
+    /// (services included) changed since `previous` served it while the
+    /// file's serial did not move ahead: then with the previous serial plus
+    /// one (RFC 1982), so that secondaries notice.
+    static std::shared_ptr<const View> load(const config::Config& cfg, Diagnostics& diags,
+                                            const ServedSerials* previous = nullptr);
+
+    /// The serial and digest of each zone of this view.
+    const ServedSerials& served_serials() const noexcept { return served_; }
 
     /// The zone that is the longest match for the lower-cased wire name
     /// whose label suffixes start at `offsets[0..labels]`; null when none.
@@ -50,6 +69,7 @@ public:
     const std::string& identity() const noexcept { return identity_; }
     const std::string& version() const noexcept { return version_; }
     std::uint16_t udp_payload() const noexcept { return udp_payload_; }
+    unsigned query_log() const noexcept { return query_log_; }  ///< log one query in this many (0: none)
     const Acl& transfer_allow() const noexcept { return transfer_allow_; }
 
     /// For tests: a view over already built zones.
@@ -60,6 +80,11 @@ public:
                                             bool ecs = true);
 
 private:
+    static std::shared_ptr<View> assemble(std::vector<std::shared_ptr<const zones::Zone>> zones,
+                                          const config::Server& server,
+                                          std::shared_ptr<const steer::Catalog> catalog,
+                                          std::shared_ptr<const geo::Locator> locator, bool ecs);
+
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
     std::vector<std::int32_t> table_;  ///< open addressing over origins
     std::uint64_t mask_ = 0;
@@ -67,6 +92,7 @@ private:
     std::string identity_;
     std::string version_;
     std::uint16_t udp_payload_ = 1232;
+    unsigned query_log_ = 0;
     Acl transfer_allow_;
     Acl explain_allow_;
     std::shared_ptr<const steer::Catalog> catalog_;
@@ -74,6 +100,7 @@ private:
     bool ecs_ = true;
     std::vector<std::vector<std::int32_t>> service_at_;  ///< per zone, per node
     std::unique_ptr<Counters> counters_;
+    ServedSerials served_;
 };
 
 }  // namespace dnsd::query

@@ -17,10 +17,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dnsd/alert/alerter.hpp"
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/version.hpp"
 #include "dnsd/query/answer.hpp"
 #include "dnsd/server/control.hpp"
+#include "dnsd/server/notify.hpp"
 #include "dnsd/server/worker.hpp"
 #include "health/board.hpp"
 #include "health/monitor.hpp"
@@ -94,6 +96,30 @@ Worker::Worker(unsigned index, const SnapshotSlot<query::View>& slot,
 
 Worker::~Worker() {
     stop();
+}
+
+void Worker::log_query(const query::View& v, const query::Result& r, bool tcp,
+                       std::span<const std::uint8_t> request, const Address& client) noexcept {
+    try {
+        wire::Query q;
+        wire::parse_query(request, q);
+        std::string what = "-";
+        if (q.has_question) {
+            what = name_to_text(std::string(reinterpret_cast<const char*>(q.qname_lower), q.qname_size));
+            what += " type " + std::to_string(q.qtype);
+        }
+        std::string steering;
+        if (r.service >= 0) {
+            const auto& svc = v.catalog().services[static_cast<std::size_t>(r.service)];
+            steering =
+                std::string(" decision ") +
+                (r.decision < svc.sites.size() ? v.catalog().sites[svc.sites[r.decision]].name.c_str()
+                                               : query::Counters::extra_name(r.decision - svc.sites.size()));
+        }
+        spdlog::info("query {} {} {} rcode {}{}", client.str(), tcp ? "tcp" : "udp", what, r.rcode, steering);
+    } catch (...) {
+        // A log line that cannot be made is not worth a query.
+    }
 }
 
 void Worker::start() {
@@ -216,23 +242,69 @@ struct Server::Impl {
             }
     }
 
-    /// An event for the operator (SPEC 7): to every [[alert]] target, off
-    /// this thread.
+    /// An event for the operator (SPEC 7): queued for every [[alert]]
+    /// target, delivered on the alerter's own thread. State thread only.
     struct Notice {
         std::string kind, site, address, state, previous, message;
     };
+    std::unique_ptr<alert::Alerter> alerter;
+    std::uint64_t alerts_retired[3] = {};  ///< delivered, failed, dropped by replaced alerters
+
     void raise(Notice n) {
-        (void)n;  // the alerts module takes it from here
+        if (!alerter) return;
+        alerter->send(alert::Event{std::move(n.kind), std::move(n.site), std::move(n.address),
+                                   std::move(n.state), std::move(n.previous), std::move(n.message),
+                                   health::unix_now()});
     }
+
+    static bool same_alerts(const std::vector<config::Alert>& a, const std::vector<config::Alert>& b) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (a[i].kind != b[i].kind || a[i].url != b[i].url || a[i].command != b[i].command ||
+                a[i].timeout != b[i].timeout || a[i].retries != b[i].retries)
+                return false;
+        return true;
+    }
+
+    /// A reload keeps the alerter (and what it has queued) unless the
+    /// targets changed.
+    void update_alerter(const config::Config& next) {
+        if (alerter && same_alerts(alert_targets, next.alerts) && alert_identity == next.server.identity)
+            return;
+        if (alerter) {
+            alerter->stop();
+            alerts_retired[0] += alerter->delivered();
+            alerts_retired[1] += alerter->failed();
+            alerts_retired[2] += alerter->dropped();
+        }
+        alert_targets = next.alerts;
+        alert_identity = next.server.identity;
+        alerter = next.alerts.empty() ? nullptr
+                                      : std::make_unique<alert::Alerter>(next.alerts, next.server.identity);
+    }
+    std::vector<config::Alert> alert_targets;
+    std::string alert_identity;
 
     void save_state() {
         if (cfg.server.state_file.empty()) return;
+        namespace json = boost::json;
+        // The board's state, and the serials served (so that the serial
+        // rule holds across restarts).
+        auto doc = json::parse(board->state_json()).as_object();
+        json::object serials;
+        for (const auto& [origin, served] : slot.load()->served_serials()) {
+            char digest[17];
+            std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(served.digest));
+            serials[origin] = json::object{{"serial", served.serial}, {"digest", digest}};
+        }
+        doc["serials"] = std::move(serials);
         std::string error;
-        if (!write_atomically(cfg.server.state_file, board->state_json(), error))
+        if (!write_atomically(cfg.server.state_file, json::serialize(doc) + "\n", error))
             spdlog::error("cannot write state file {}: {}", cfg.server.state_file, error);
     }
 
     void start_monitor() {
+        if (!alerter) update_alerter(cfg);
         if (site_seen.empty()) site_changes(true);
         monitor = std::make_unique<health::Monitor>(state, board, [this] { health_changed(); });
         monitor->start();
@@ -243,6 +315,7 @@ struct Server::Impl {
     /// queries ignore a health snapshot of another catalog meanwhile.
     void swap_board(std::shared_ptr<const query::View> view, config::Config next) {
         if (monitor) monitor->stop();
+        update_alerter(next);
         auto fresh = std::make_shared<health::Board>(next, view->catalog_ptr(), health::unix_now());
         fresh->carry_over(*board);
         board = std::move(fresh);
@@ -254,6 +327,14 @@ struct Server::Impl {
         if (previous_view) fold_counts(*previous_view, retired);
         previous_view = slot.load();
         slot.publish(view);
+        // Secondaries hear of every zone whose serial moved (RFC 1996).
+        if (!next.server.notify.empty())
+            for (const auto& z : view->zones()) {
+                const auto& before = previous_view->served_serials();
+                const auto it = before.find(name_to_text(name_lower(std::string(z->origin()))));
+                if (it == before.end() || it->second.serial != z->serial())
+                    send_notify(state, next.server.notify, std::string(z->origin()), z->serial());
+            }
         start_monitor();
         save_state();
     }
@@ -281,11 +362,11 @@ struct Server::Impl {
         }
         if (loader.joinable()) loader.join();
         const std::string path = cfg.path;
-        loader = std::thread([this, path] {
+        loader = std::thread([this, path, served = slot.load()->served_serials()] {
             Diagnostics diags;
             auto next = config::read_config(path, diags);
             std::shared_ptr<const query::View> view;
-            if (!diags.has_errors()) view = query::View::load(next, diags);
+            if (!diags.has_errors()) view = query::View::load(next, diags, &served);
             asio::post(main, [this, next = std::move(next), view = std::move(view),
                               diags = std::move(diags)]() mutable {
                 finish_reload(std::move(next), std::move(view), diags);
@@ -638,11 +719,8 @@ struct Server::Impl {
                 if (slot < n)
                     key += ",outcome=\"site\",site=\"" + label_value(cat.sites[svc.sites[slot]].name) + "\"";
                 else
-                    key += std::string(",outcome=\"") +
-                           (slot - n == query::Counters::several ? "several"
-                            : slot - n == query::Counters::none  ? "none"
-                                                                 : "fallback") +
-                           "\",site=\"\"";
+                    key +=
+                        std::string(",outcome=\"") + query::Counters::extra_name(slot - n) + "\",site=\"\"";
                 into.decisions[key] += count;
             }
         }
@@ -738,12 +816,46 @@ struct Server::Impl {
         for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
             m += "dnsd_site_override{site=\"" + label(cat.sites[s].name) + "\",override=\"" +
                  health::to_string(board->override_of(s)) + "\"} 1\n";
+        m += "# HELP dnsd_alerts_total Alert deliveries (event and target) by outcome.\n"
+             "# TYPE dnsd_alerts_total counter\n";
+        const std::uint64_t alerts[3] = {alerts_retired[0] + (alerter ? alerter->delivered() : 0),
+                                         alerts_retired[1] + (alerter ? alerter->failed() : 0),
+                                         alerts_retired[2] + (alerter ? alerter->dropped() : 0)};
+        const char* outcomes[3] = {"delivered", "failed", "dropped"};
+        for (int i = 0; i < 3; ++i)
+            m += std::string("dnsd_alerts_total{outcome=\"") + outcomes[i] + "\"} " +
+                 std::to_string(alerts[i]) + "\n";
         m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
         m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(reloads_ok.load()) + "\n";
         m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(reloads_failed.load()) + "\n";
         return m;
     }
 };
+
+query::ServedSerials served_serials_from(const std::string& state_file) {
+    query::ServedSerials out;
+    if (state_file.empty()) return out;
+    std::ifstream in(state_file);
+    if (!in) return out;
+    std::ostringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    const auto doc = boost::json::parse(text.str(), ec);
+    const auto* root = ec ? nullptr : doc.if_object();
+    const auto* serials = root ? root->if_contains("serials") : nullptr;
+    if (!serials || !serials->is_object()) return out;  // a bad file is reported by the board
+    for (const auto& [origin, v] : serials->get_object()) {
+        const auto* o = v.if_object();
+        const auto* serial = o ? o->if_contains("serial") : nullptr;
+        const auto* digest = o ? o->if_contains("digest") : nullptr;
+        if (!serial || !serial->is_int64() || !digest || !digest->is_string()) continue;
+        query::ServedSerial s;
+        s.serial = static_cast<std::uint32_t>(serial->get_int64());
+        s.digest = std::strtoull(digest->get_string().c_str(), nullptr, 16);
+        out[std::string(origin)] = s;
+    }
+    return out;
+}
 
 Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
     : impl_(std::make_unique<Impl>(std::move(cfg), std::move(view))) {
@@ -786,6 +898,7 @@ void Server::stop_state() {
     if (!impl_->state_thread.joinable()) return;
     asio::post(impl_->state, [this] {
         if (impl_->monitor) impl_->monitor->stop();
+        impl_->alerter.reset();  // stops its thread; what is still queued is dropped
         impl_->state_work.reset();
         impl_->state.stop();
     });

@@ -21,6 +21,10 @@ struct TcpLimits {
     unsigned idle_timeout_ms = 10'000;
 };
 
+/// The zone serials last served, from the state file (its "serials"
+/// member); empty when there is none. For the serial rule at start.
+query::ServedSerials served_serials_from(const std::string& state_file);
+
 class Server {
 public:
     /// Binds every listen address for every worker; throws std::runtime_error

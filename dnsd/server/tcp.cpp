@@ -71,7 +71,7 @@ asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client)
         const auto r = query::answer(
             {in.data(), len}, {out.data() + 2, wire::kMaxMessage}, *view,
             query::Client{client, query::Transport::tcp, &w.health(), &w.random(), &w.geo_cache()});
-        if (r.size || r.transfer) w.count(*view, r, true);
+        if (r.size || r.transfer) w.count(*view, r, true, {in.data(), len}, client);
         if (r.transfer) {
             wire::Query q;
             wire::parse_query({in.data(), len}, q);

@@ -117,7 +117,7 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
             {b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
             query::Client{*client, query::Transport::udp, &health, &w.random(), &w.geo_cache()});
         if (r.size == 0) continue;
-        w.count(view, r, false);
+        w.count(view, r, false, {b.rx[i], b.in[i].msg_len}, *client);
         b.out_iov[replies] = {b.tx[replies], r.size};
         msghdr& o = b.out[replies].msg_hdr;
         o.msg_name = &b.addr[i];

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -53,8 +54,10 @@ public:
     Stats& stats() noexcept { return stats_; }
     /// Counts one answered query: by transport, type and rcode here, by zone
     /// and steering decision in the view it was answered from.
-    void count(const query::View& v, const query::Result& r, bool tcp) noexcept {
+    void count(const query::View& v, const query::Result& r, bool tcp, std::span<const std::uint8_t> request,
+               const Address& client) noexcept {
         stats_.count(tcp, r.qtype, r.rcode);
+        if (v.query_log() && ++logged_ % v.query_log() == 0) log_query(v, r, tcp, request, client);
         if (r.zone >= 0) v.counters().count_zone(index_, static_cast<std::size_t>(r.zone));
         if (r.service >= 0)
             v.counters().count_decision(index_, static_cast<std::size_t>(r.service), r.decision);
@@ -76,6 +79,11 @@ private:
     geo::Cache geo_cache_;
     TcpLimits limits_;
     unsigned tcp_connections_ = 0;
+    std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
+    /// One line for the sampled query log (server.query_log): off the
+    /// hot path's budget, it may allocate.
+    void log_query(const query::View& v, const query::Result& r, bool tcp,
+                   std::span<const std::uint8_t> request, const Address& client) noexcept;
     std::vector<std::unique_ptr<asio::ip::udp::socket>> udp_;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_;
     UdpBatchPtr batch_;

@@ -178,3 +178,181 @@ TEST_CASE("config: probes, sites and services with their defaults") {
     CHECK(c.server.explain_allow.contains(*Address::parse("127.0.0.1")));  // default: loopback
     CHECK_FALSE(c.server.explain_allow.contains(*Address::parse("192.0.2.1")));
 }
+
+TEST_CASE("config: [[alert]] webhooks and commands with their defaults") {
+    auto r = read(kZone +
+                  "[[alert]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9000/dnsd-events\"\n"  // 4
+                  "[[alert]]\ntype = \"exec\"\ncommand = \"logger -t dnsd \\\"$DNSD_MESSAGE\\\"\"\n"
+                  "timeout = \"500ms\"\nretries = 0\n"
+                  "[[alert]]\ntype = \"exec\"\ncommand = [\"/usr/local/bin/page\", \"--team\", \"dns\"]\n"
+                  "[[alert]]\ntype = \"webhook\"\nurl = \"HTTPS://hooks.example.com/x?y=1\"\nretries = 10\n");
+    INFO(r.messages().size());
+    REQUIRE(r.messages().empty());
+    const auto& a = r.config.alerts;
+    REQUIRE(a.size() == 4);
+    CHECK(a[0].kind == Alert::Kind::webhook);
+    CHECK(a[0].url == "http://127.0.0.1:9000/dnsd-events");
+    CHECK(a[0].timeout == Duration{5000});
+    CHECK(a[0].retries == 3);
+    CHECK(a[0].line == 4);
+    CHECK(a[1].kind == Alert::Kind::exec);
+    CHECK(a[1].command == std::vector<std::string>{"/bin/sh", "-c", "logger -t dnsd \"$DNSD_MESSAGE\""});
+    CHECK(a[1].timeout == Duration{500});
+    CHECK(a[1].retries == 0);
+    CHECK(a[2].command == std::vector<std::string>{"/usr/local/bin/page", "--team", "dns"});
+    CHECK(a[3].url == "HTTPS://hooks.example.com/x?y=1");
+    CHECK(a[3].retries == 10);
+
+    CHECK(read(kZone).config.alerts.empty());
+}
+
+TEST_CASE("config: every [[alert]] error with file, line and key") {
+    auto r = read(kZone +                               // 1-3
+                      "[[alert]]\n"                     // 4
+                      "url = \"http://127.0.0.1/\"\n"   // 5
+                      "[[alert]]\n"                     // 6
+                      "type = \"email\"\n"              // 7
+                      "[[alert]]\n"                     // 8
+                      "type = \"webhook\"\n"            // 9
+                      "[[alert]]\n"                     // 10
+                      "type = \"webhook\"\n"            // 11
+                      "url = \"ftp://example.com/\"\n"  // 12
+                      "command = \"true\"\n"            // 13
+                      "timeout = \"soon\"\n"            // 14
+                      "retries = 11\n"                  // 15
+                      "header = \"X-Token: 1\"\n"       // 16
+                      "[[alert]]\n"                     // 17
+                      "type = \"exec\"\n"               // 18
+                      "url = \"http://127.0.0.1/\"\n"   // 19
+                      "[[alert]]\n"                     // 20
+                      "type = \"exec\"\n"               // 21
+                      "command = []\n"                  // 22
+                      "timeout = \"5ms\"\n"             // 23
+                      "retries = -1\n"                  // 24
+                      "[[alert]]\n"                     // 25
+                      "type = 1\n",                     // 26
+                  "a.toml");
+    const std::vector<std::string> expected = {
+        "a.toml:4: alert.type: missing (webhook or exec)",
+        "a.toml:7: alert.type: 'email' is not an alert type (webhook or exec)",
+        "a.toml:8: alert.url: missing (where events are POSTed, e.g. "
+        "\"http://127.0.0.1:9000/dnsd-events\")",
+        "a.toml:12: alert.url: 'ftp://example.com/' is not an http:// or https:// URL "
+        "(\"http://host[:port][/path]\")",
+        "a.toml:13: alert.command: only for exec alerts",
+        "a.toml:14: alert.timeout: expected a duration such as \"500ms\", \"2s\" or \"1m\"",
+        "a.toml:15: alert.retries: expected an integer from 0 to 10",
+        "a.toml:16: alert.header: unknown key",
+        "a.toml:17: alert.command: missing (the command an exec alert runs)",
+        "a.toml:19: alert.url: only for webhook alerts",
+        "a.toml:22: alert.command: expected a command line or a non-empty list (argv)",
+        "a.toml:23: alert.timeout: must be at least 10ms",
+        "a.toml:24: alert.retries: expected an integer from 0 to 10",
+        "a.toml:26: alert.type: expected a string",
+    };
+    CHECK(r.messages() == expected);
+    CHECK(r.config.alerts.empty());
+
+    auto table = read(kZone + "[alert]\ntype = \"webhook\"\n", "t.toml");
+    CHECK(table.messages() == std::vector<std::string>{"t.toml:4: alert: expected [[alert]] entries"});
+    auto empty = read(kZone + "[[alert]]\ntype = \"exec\"\ncommand = \"\"\n", "e.toml");
+    CHECK(empty.messages() ==
+          std::vector<std::string>{
+              "e.toml:6: alert.command: expected a command line or a non-empty list (argv)"});
+}
+
+TEST_CASE("config: webhook URLs") {
+    auto url = [](std::string_view text) { return parse_url(text); };
+    const auto plain = url("http://127.0.0.1:9000/dnsd-events");
+    REQUIRE(plain);
+    CHECK_FALSE(plain->tls);
+    CHECK(plain->host == "127.0.0.1");
+    CHECK(plain->port == 9000);
+    CHECK_FALSE(plain->default_port);
+    CHECK(plain->target == "/dnsd-events");
+
+    const auto tls = url("HTTPS://Hooks.Example.com.");
+    REQUIRE(tls);
+    CHECK(tls->tls);
+    CHECK(tls->host == "Hooks.Example.com.");
+    CHECK(tls->port == 443);
+    CHECK(tls->default_port);
+    CHECK(tls->target == "/");
+
+    const auto v6 = url("http://[2001:db8::1]:8080?a=b#frag");
+    REQUIRE(v6);
+    CHECK(v6->host == "2001:db8::1");
+    CHECK(v6->port == 8080);
+    CHECK(v6->target == "/?a=b");
+
+    const auto v6_default = url("https://[::1]/p/q?x=1");
+    REQUIRE(v6_default);
+    CHECK(v6_default->host == "::1");
+    CHECK(v6_default->port == 443);
+    CHECK(v6_default->target == "/p/q?x=1");
+
+    CHECK(url("http://alert_sink.internal/")->host == "alert_sink.internal");
+    CHECK(url("http://localhost")->port == 80);
+
+    const std::vector<std::string> bad_urls = {
+        "",
+        "127.0.0.1:9000",
+        "ftp://example.com/",
+        "http://",
+        "http:///path",
+        "http://:80/",
+        "http://user:pw@example.com/",
+        "http://example.com:0/",
+        "http://example.com:65536/",
+        "http://example.com:/",
+        "http://example.com:80x/",
+        "http://ex ample.com/",
+        "http://example.com/a b",
+        "http://[::1/",
+        "http://[::1]x/",
+        "http://[192.0.2.1]/",
+        "http://::1/",
+        "http://999.1.1.1/",
+        "http://a..b/",
+        "http://exa\nmple.com/",
+        "http://exa$mple.com/",
+    };
+    for (const auto& bad : bad_urls) {
+        INFO(bad);
+        CHECK_FALSE(url(bad));
+    }
+}
+
+TEST_CASE("config: examples/full.toml reads cleanly") {
+    Diagnostics diags;
+    const Config c = read_config(DNSD_SOURCE_DIR "/examples/full.toml", diags);
+    CHECK(test::messages(diags).empty());
+    REQUIRE(c.alerts.size() == 2);
+    CHECK(c.alerts[0].kind == Alert::Kind::webhook);
+    CHECK(c.alerts[1].kind == Alert::Kind::exec);
+    CHECK(c.alerts[1].timeout == Duration{10000});
+}
+
+TEST_CASE("config: server.notify and server.query_log") {
+    auto r = read(
+        "[server]\nnotify = [\"192.0.2.53\", \"[2001:db8::53]:5300\", \"127.0.0.1:5300\"]\nquery_log = "
+        "100\n" +
+        kZone);
+    INFO(r.messages().size());
+    REQUIRE(r.messages().empty());
+    REQUIRE(r.config.server.notify.size() == 3);
+    CHECK(r.config.server.notify[0].str() == "192.0.2.53:53");  // the DNS port when none is given
+    CHECK(r.config.server.notify[1].str() == "[2001:db8::53]:5300");
+    CHECK(r.config.server.notify[2].str() == "127.0.0.1:5300");
+    CHECK(r.config.server.query_log == 100);
+    CHECK(read(kZone).config.server.query_log == 0);
+
+    auto bad = read("[server]\nnotify = [\"ns2.example.test\", 5]\nquery_log = -1\n" + kZone, "d.toml");
+    const auto m = bad.messages();
+    REQUIRE(m.size() == 3);
+    CHECK(m[1] ==
+          "d.toml:2: server.notify: 'ns2.example.test' is not an address, with or without a port "
+          "(\"192.0.2.53\", \"[::1]:5300\")");
+    CHECK(m[0] == "d.toml:2: server.notify: expected a string");  // sorted by line, then message
+    CHECK(m[2].rfind("d.toml:3: server.query_log: ", 0) == 0);
+}

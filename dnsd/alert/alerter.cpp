@@ -1,0 +1,659 @@
+// Delivery of alerts. One thread runs one io_context with a coroutine per
+// target ("lane"); send() only appends to the lanes' queues under a mutex and
+// wakes idle lanes. Every attempt takes one deadline at its start: Beast's
+// stream expiry bounds connect, TLS, write and read (it closes the socket, so
+// every pending operation ends), and a timer raced with `||` bounds name
+// lookups and commands. stop() stops the io_context and destroys it, which
+// destroys the suspended coroutines and with them their sockets and children.
+
+#include "dnsd/alert/alerter.hpp"
+
+#include <fcntl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <signal.h>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <variant>
+
+namespace dnsd::alert {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using asio::awaitable;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr Duration kMaxBackoff{30000};
+constexpr std::size_t kNameLimit = 100;  // of a target's description in log lines
+
+/// Why an attempt failed; nullopt when it succeeded.
+using Outcome = std::optional<std::string>;
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+struct Deadline {
+    Clock::time_point at;
+    Duration timeout;
+
+    std::string timed_out() const { return "timeout after " + std::to_string(timeout.count()) + "ms"; }
+
+    /// "stage: error". An error at or past the deadline is the deadline's
+    /// doing (the stream was cut off, whatever error that produced).
+    std::string describe(std::string_view stage, const boost::system::error_code& ec) const {
+        if (ec == beast::error::timeout || Clock::now() >= at) return timed_out();
+        return std::string(stage) + ": " + ec.message();
+    }
+};
+
+/// The target as log lines name it.
+std::string describe(const config::Alert& target) {
+    std::string text;
+    switch (target.kind) {
+        case config::Alert::Kind::webhook:
+            text = "webhook " + target.url;
+            break;
+        case config::Alert::Kind::exec:
+            text = "exec";
+            // A command line from the file reads better than its sh -c argv.
+            if (target.command.size() == 3 && target.command[0] == "/bin/sh" && target.command[1] == "-c") {
+                text += " " + target.command[2];
+            } else {
+                for (const auto& arg : target.command) text += " " + arg;
+            }
+            break;
+    }
+    if (text.size() > kNameLimit) text = text.substr(0, kNameLimit - 3) + "...";
+    return text;
+}
+
+/// "address event (site ams, 192.0.2.1, up -> down)", for log lines.
+std::string describe(const Event& e) {
+    std::string details;
+    const auto add = [&details](const std::string& part) {
+        if (part.empty()) return;
+        if (!details.empty()) details += ", ";
+        details += part;
+    };
+    add(e.site.empty() ? "" : "site " + e.site);
+    add(e.address);
+    add(e.previous.empty() ? e.state : e.previous + " -> " + e.state);
+    std::string text = (e.kind.empty() ? "unnamed" : e.kind) + " event";
+    return details.empty() ? text : text + " (" + details + ")";
+}
+
+Duration backoff_after(unsigned failures, Duration base) {
+    Duration wait = base;
+    for (unsigned i = 1; i < failures && wait < kMaxBackoff; ++i) wait *= 2;
+    return std::min(wait, kMaxBackoff);
+}
+
+// ---- webhook ----
+
+using Endpoints = std::vector<tcp::endpoint>;
+
+/// A name lookup running on a thread of its own, shared with that thread.
+struct Lookup {
+    std::mutex mutex;
+    bool done = false;
+    Endpoints endpoints;
+    std::string error;
+};
+
+/// The URL's addresses, by the deadline.
+awaitable<std::variant<Endpoints, std::string>> resolve(const config::Url& url, const Deadline& deadline) {
+    boost::system::error_code ec;
+    const auto literal = asio::ip::make_address(url.host, ec);
+    if (!ec) co_return Endpoints{tcp::endpoint(literal, url.port)};
+
+    // getaddrinfo cannot be interrupted, and Asio's resolver joins its
+    // lookup thread when its io_context is destroyed: a lookup that hangs
+    // (an unreachable DNS server) would hold up stop(). On a detached thread
+    // it holds up nothing; we poll for its result until the deadline.
+    auto lookup = std::make_shared<Lookup>();
+    std::thread([lookup, host = url.host, port = std::to_string(url.port)] {
+        asio::io_context local;
+        tcp::resolver resolver(local);
+        boost::system::error_code rec;
+        const auto results = resolver.resolve(host, port, rec);
+        std::lock_guard lock(lookup->mutex);
+        if (rec) lookup->error = rec.message();
+        for (const auto& r : results) lookup->endpoints.push_back(r.endpoint());
+        lookup->done = true;
+    }).detach();
+
+    asio::steady_timer poll(co_await asio::this_coro::executor);
+    for (;;) {
+        {
+            std::lock_guard lock(lookup->mutex);
+            if (lookup->done) {
+                if (!lookup->error.empty()) co_return "resolve " + url.host + ": " + lookup->error;
+                if (lookup->endpoints.empty()) co_return "resolve " + url.host + ": no addresses";
+                co_return std::move(lookup->endpoints);
+            }
+        }
+        const auto now = Clock::now();
+        if (now >= deadline.at) co_return "resolve " + url.host + ": " + deadline.timed_out();
+        poll.expires_at(std::min(deadline.at, now + 5ms));
+        co_await poll.async_wait(kTuple);
+    }
+}
+
+std::string host_header(const config::Url& url) {
+    const auto address = Address::parse(url.host);
+    std::string host = address && address->family == Family::v6 ? "[" + url.host + "]" : url.host;
+    if (!url.default_port) host += ":" + std::to_string(url.port);
+    return host;
+}
+
+/// Writes the request on a connected (for https, handshaken) stream and
+/// reads the response's status line and header; the body is not wanted.
+template <class Stream>
+awaitable<Outcome> exchange(Stream& stream, http::request<http::string_body>& request,
+                            const Deadline& deadline) {
+    if (auto [ec, n] = co_await http::async_write(stream, request, kTuple); ec)
+        co_return deadline.describe("write", ec);
+    beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    if (auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple); ec)
+        co_return deadline.describe("read", ec);
+    const unsigned status = parser.get().result_int();
+    if (status >= 200 && status < 300) co_return std::nullopt;
+    std::string text = "HTTP " + std::to_string(status);
+    if (const auto reason = parser.get().reason(); !reason.empty()) text += " " + std::string(reason);
+    co_return text;
+}
+
+awaitable<Outcome> post(ssl::context& tls, const config::Url& url, const std::string& body,
+                        const Deadline& deadline) {
+    auto found = co_await resolve(url, deadline);
+    if (auto* error = std::get_if<std::string>(&found)) co_return std::move(*error);
+    const auto& endpoints = std::get<Endpoints>(found);
+
+    http::request<http::string_body> request{http::verb::post, url.target, 11};
+    request.set(http::field::host, host_header(url));
+    request.set(http::field::user_agent, "dnsd-alert");
+    request.set(http::field::content_type, "application/json");
+    request.set(http::field::connection, "close");
+    request.body() = body;
+    request.prepare_payload();
+
+    const auto ex = co_await asio::this_coro::executor;
+    if (!url.tls) {
+        beast::tcp_stream stream(ex);
+        // The expiry bounds every later read and write on the stream too.
+        stream.expires_at(deadline.at);
+        if (auto [ec, ep] = co_await stream.async_connect(endpoints, kTuple); ec)
+            co_return deadline.describe("connect", ec);
+        co_return co_await exchange(stream, request, deadline);
+    }
+
+    beast::ssl_stream<beast::tcp_stream> stream(ex, tls);
+    beast::get_lowest_layer(stream).expires_at(deadline.at);
+    if (auto [ec, ep] = co_await beast::get_lowest_layer(stream).async_connect(endpoints, kTuple); ec)
+        co_return deadline.describe("connect", ec);
+    // SNI carries host names only (RFC 6066), never an address.
+    if (!Address::parse(url.host) && SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()) != 1)
+        co_return "tls: cannot send server name \"" + url.host + "\"";
+    stream.set_verify_mode(ssl::verify_peer);
+    // host_name_verification checks an address against the IP SANs. On a
+    // mismatch it only says no; the error set here lets the log say why.
+    stream.set_verify_callback(
+        [check = ssl::host_name_verification(url.host), address = Address::parse(url.host).has_value()](
+            bool preverified, ssl::verify_context& ctx) {
+            if (check(preverified, ctx)) return true;
+            if (preverified)
+                X509_STORE_CTX_set_error(ctx.native_handle(), address ? X509_V_ERR_IP_ADDRESS_MISMATCH
+                                                                      : X509_V_ERR_HOSTNAME_MISMATCH);
+            return false;
+        });
+    if (auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kTuple); hec) {
+        const long verify = SSL_get_verify_result(stream.native_handle());
+        if (Clock::now() < deadline.at && verify != X509_V_OK)
+            co_return std::string("tls: certificate verify failed: ") + X509_verify_cert_error_string(verify);
+        co_return deadline.describe("tls", hec);
+    }
+    // No TLS shutdown: the status is in, and waiting for the peer's
+    // close_notify could only turn a delivery into a timeout.
+    co_return co_await exchange(stream, request, deadline);
+}
+
+// ---- exec ----
+
+/// posix_spawn's attribute and file-action objects, destroyed on every path.
+struct SpawnSetup {
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    SpawnSetup() {
+        posix_spawnattr_init(&attr);
+        posix_spawn_file_actions_init(&actions);
+    }
+    ~SpawnSetup() {
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attr);
+    }
+    SpawnSetup(const SpawnSetup&) = delete;
+    SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
+
+/// The daemon's environment with the event's variables in place of any it
+/// already had.
+std::vector<std::string> environment(const Event& e, const std::string& instance, const std::string& json) {
+    const std::pair<std::string_view, std::string> ours[] = {
+        {"DNSD_EVENT", e.kind},         {"DNSD_SITE", e.site},         {"DNSD_ADDRESS", e.address},
+        {"DNSD_STATE", e.state},        {"DNSD_PREVIOUS", e.previous}, {"DNSD_MESSAGE", e.message},
+        {"DNSD_TIME", rfc3339(e.time)}, {"DNSD_INSTANCE", instance},   {"DNSD_EVENT_JSON", json},
+    };
+    std::vector<std::string> env;
+    for (char** var = environ; *var; ++var) {
+        const std::string_view text(*var);
+        const auto name = text.substr(0, text.find('='));
+        if (std::none_of(std::begin(ours), std::end(ours), [&](const auto& o) { return o.first == name; }))
+            env.emplace_back(text);
+    }
+    // Every variable is set, empty or not, so that scripts under `set -u`
+    // need no defaults.
+    for (const auto& [name, value] : ours) env.push_back(std::string(name) + "=" + value);
+    return env;
+}
+
+/// Starts `command`; the error text, or empty.
+std::string spawn(const std::vector<std::string>& command, std::vector<std::string>& env, pid_t& pid) {
+    if (command.empty() || command.front().empty()) return "no command";
+    std::vector<char*> argv;
+    for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& var : env) envp.push_back(var.data());
+    envp.push_back(nullptr);
+
+    SpawnSetup s;
+    // Its own process group, so that a timeout kills what it started too;
+    // no blocked signals and default dispositions (exec keeps ignored ones,
+    // and the daemon may ignore some).
+    posix_spawnattr_setflags(
+        &s.attr, static_cast<short>(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
+    posix_spawnattr_setpgroup(&s.attr, 0);
+    sigset_t signals;
+    sigemptyset(&signals);
+    posix_spawnattr_setsigmask(&s.attr, &signals);
+    for (const int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2})
+        sigaddset(&signals, sig);
+    posix_spawnattr_setsigdefault(&s.attr, &signals);
+    // Nothing to read; stdout is not looked at. stderr stays the daemon's,
+    // so that a failing script's complaint lands in the daemon's log.
+    posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&s.actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
+
+    const int error = ::posix_spawnp(&pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
+    if (error != 0) return "spawn " + command.front() + ": " + std::strerror(error);
+    return {};
+}
+
+/// A started command, reaped on every path: when it exits, or, when it is
+/// abandoned (timeout, stop()), killed with its group and reaped at once.
+class Child {
+public:
+    Child(pid_t pid, asio::any_io_executor ex) : pid_(pid), exited_(ex) {
+        // Through syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C".
+        if (const long fd = ::syscall(SYS_pidfd_open, pid, 0); fd >= 0) exited_.assign(static_cast<int>(fd));
+    }
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    ~Child() {
+        if (pid_ <= 0) return;
+        // The pid is not reaped yet, so the group id cannot have been
+        // reused. After SIGKILL the wait is short.
+        ::kill(-pid_, SIGKILL);
+        while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
+
+    /// The wait status once it has exited; -1 when someone else reaped it
+    /// (SIGCHLD ignored); nullopt at the deadline, still running.
+    awaitable<std::optional<int>> wait_until(Clock::time_point deadline) {
+        asio::steady_timer timer(exited_.get_executor());
+        for (;;) {
+            int status = 0;
+            const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+            if (reaped == pid_) {
+                pid_ = -1;
+                co_return status;
+            }
+            if (reaped < 0 && errno != EINTR) {
+                pid_ = -1;
+                co_return -1;
+            }
+            if (Clock::now() >= deadline) co_return std::nullopt;
+            if (exited_.is_open()) {
+                timer.expires_at(deadline);
+                co_await (exited_.async_wait(asio::posix::descriptor_base::wait_read, kTuple) ||
+                          timer.async_wait(kTuple));
+            } else {
+                // No pidfd (an old kernel or a seccomp filter): poll.
+                timer.expires_at(std::min(deadline, Clock::now() + 10ms));
+                co_await timer.async_wait(kTuple);
+            }
+        }
+    }
+
+private:
+    pid_t pid_;
+    asio::posix::stream_descriptor exited_;  ///< the pidfd, readable once the child has exited
+};
+
+awaitable<Outcome> run_command(const config::Alert& target, std::vector<std::string> env,
+                               const Deadline& deadline) {
+    pid_t pid = -1;
+    if (auto error = spawn(target.command, env, pid); !error.empty()) co_return error;
+    Child child(pid, co_await asio::this_coro::executor);
+    const auto status = co_await child.wait_until(deadline.at);
+    // Child's destructor kills and reaps it.
+    if (!status) co_return "killed after timeout (" + std::to_string(target.timeout.count()) + "ms)";
+    if (*status == -1) co_return "exit status lost";
+    if (WIFEXITED(*status)) {
+        if (WEXITSTATUS(*status) == 0) co_return std::nullopt;
+        co_return "exit " + std::to_string(WEXITSTATUS(*status));
+    }
+    if (WIFSIGNALED(*status)) co_return "killed by signal " + std::to_string(WTERMSIG(*status));
+    co_return "exit status " + std::to_string(*status);
+}
+
+}  // namespace
+
+std::string rfc3339(std::int64_t unix_seconds) {
+    const auto t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    if (!::gmtime_r(&t, &tm)) return {};
+    char text[32];
+    const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(text, n);
+}
+
+std::string to_json(const Event& e, std::string_view instance) {
+    boost::json::object o;
+    const auto put = [&o](std::string_view key, std::string_view value) {
+        if (!value.empty()) o[key] = value;
+    };
+    put("event", e.kind);
+    put("site", e.site);
+    put("address", e.address);
+    put("state", e.state);
+    put("previous", e.previous);
+    put("message", e.message);
+    o["time"] = rfc3339(e.time);
+    o["unix_time"] = e.time;
+    put("instance", instance);
+    return boost::json::serialize(o);
+}
+
+/// One target: its queue (shared with send()) and its delivery state
+/// (the alert thread's).
+struct Lane {
+    config::Alert target;
+    std::optional<config::Url> url;  ///< webhook
+    std::string name;                ///< for log lines
+
+    // Guarded by Impl::mutex.
+    std::deque<std::shared_ptr<const Event>> queue;
+    std::uint64_t burst = 0;  ///< dropped since the queue was last empty
+
+    // The alert thread's; read by stop() after the join.
+    asio::steady_timer* idle = nullptr;  ///< set while waiting for events
+    bool busy = false;                   ///< an event is being delivered
+};
+
+struct Alerter::Impl {
+    Impl(Alerter& self, std::string identity, std::size_t queue_limit, Duration base)
+        : owner(self),
+          instance(std::move(identity)),
+          limit(std::max<std::size_t>(queue_limit, 1)),
+          backoff(base),
+          tls(ssl::context::tls_client) {
+        SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+        io.emplace(1);
+    }
+
+    Alerter& owner;
+    const std::string instance;
+    const std::size_t limit;
+    const Duration backoff;
+    ssl::context tls;  ///< before io: the streams of the coroutines in io use it
+    bool trust_loaded = false;
+    std::vector<std::unique_ptr<Lane>> lanes;
+    std::optional<asio::io_context> io;  ///< reset by stop(), after the join
+    std::thread thread;
+
+    std::mutex mutex;
+    bool stopped = false;  ///< guarded by mutex; once set, io is not posted to
+
+    ssl::context& trusted() {
+        // The system's trust store is read at the first https delivery, not
+        // at start: parsing every CA costs tens of milliseconds that a server
+        // without https webhooks (and every reload) need not pay. Without it
+        // every https delivery fails verification: the safe way to fail.
+        if (!trust_loaded) {
+            boost::system::error_code ec;
+            tls.set_default_verify_paths(ec);
+            trust_loaded = true;
+        }
+        return tls;
+    }
+
+    awaitable<Outcome> attempt(Lane& lane, const Event& e, const std::string& json,
+                               const Deadline& deadline) {
+        switch (lane.target.kind) {
+            case config::Alert::Kind::webhook:
+                if (!lane.url) co_return "'" + lane.target.url + "' is not an http:// or https:// URL";
+                co_return co_await post(trusted(), *lane.url, json, deadline);
+            case config::Alert::Kind::exec:
+                co_return co_await run_command(lane.target, environment(e, instance, json), deadline);
+        }
+        co_return "unknown alert type";
+    }
+
+    awaitable<void> deliver(Lane& lane, const Event& e) {
+        const std::string json = to_json(e, instance);
+        const unsigned attempts = lane.target.retries + 1;
+        asio::steady_timer pause(co_await asio::this_coro::executor);
+        for (unsigned n = 1;; ++n) {
+            const Deadline deadline{Clock::now() + lane.target.timeout, lane.target.timeout};
+            Outcome error;
+            try {
+                error = co_await attempt(lane, e, json, deadline);
+            } catch (const std::exception& x) {
+                error = std::string("error: ") + x.what();
+            }
+            if (!error) {
+                owner.delivered_.fetch_add(1, std::memory_order_relaxed);
+                co_return;
+            }
+            if (n >= attempts) {
+                spdlog::error("alert to {}: gave up on {} after {} attempt{}: {}", lane.name, describe(e), n,
+                              n == 1 ? "" : "s", *error);
+                owner.failed_.fetch_add(1, std::memory_order_relaxed);
+                co_return;
+            }
+            const Duration wait = backoff_after(n, backoff);
+            spdlog::warn("alert to {}: {}: attempt {} of {} failed: {}; retrying in {}ms", lane.name,
+                         describe(e), n, attempts, *error, wait.count());
+            pause.expires_after(wait);
+            co_await pause.async_wait(kTuple);
+        }
+    }
+
+    awaitable<void> run(Lane& lane) {
+        asio::steady_timer idle(co_await asio::this_coro::executor);
+        for (;;) {
+            std::shared_ptr<const Event> next;
+            std::uint64_t burst = 0;
+            {
+                std::lock_guard lock(mutex);
+                if (!lane.queue.empty()) {
+                    next = std::move(lane.queue.front());
+                    lane.queue.pop_front();
+                } else {
+                    burst = std::exchange(lane.burst, 0);
+                }
+            }
+            if (burst)
+                spdlog::info("alert to {}: queue drained; {} event{} dropped while it was full", lane.name,
+                             burst, burst == 1 ? " was" : "s were");
+            if (!next) {
+                // Until send() cancels it. No event can slip in between the
+                // check above and this wait: send()'s wake-up is a handler
+                // on this thread, which runs only once we are suspended.
+                idle.expires_at(Clock::time_point::max());
+                lane.idle = &idle;
+                co_await idle.async_wait(kTuple);
+                lane.idle = nullptr;
+                continue;
+            }
+            lane.busy = true;
+            co_await deliver(lane, *next);
+            lane.busy = false;
+        }
+    }
+};
+
+Alerter::Alerter(std::vector<config::Alert> targets, std::string instance, std::size_t queue_limit,
+                 Duration backoff)
+    : impl_(std::make_unique<Impl>(*this, std::move(instance), queue_limit, backoff)) {
+    if (targets.empty()) return;
+    for (auto& target : targets) {
+        auto lane = std::make_unique<Lane>();
+        if (target.kind == config::Alert::Kind::webhook) lane->url = config::parse_url(target.url);
+        lane->name = describe(target);
+        lane->target = std::move(target);
+        auto& ref = *lane;
+        impl_->lanes.push_back(std::move(lane));
+        asio::co_spawn(*impl_->io, impl_->run(ref), [name = ref.name](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+                spdlog::error("alert to {}: delivery stopped: {}", name, x.what());
+            } catch (...) {
+                spdlog::error("alert to {}: delivery stopped", name);
+            }
+        });
+    }
+    impl_->thread = std::thread([&io = *impl_->io] {
+        try {
+            io.run();
+        } catch (const std::exception& x) {
+            spdlog::error("alerts: delivery thread stopped: {}", x.what());
+        }
+    });
+}
+
+Alerter::~Alerter() {
+    stop();
+}
+
+void Alerter::send(Event e) noexcept {
+    try {
+        if (impl_->lanes.empty()) return;
+        if (e.time == 0) e.time = unix_now();
+        auto event = std::make_shared<const Event>(std::move(e));
+        std::vector<std::string> overflowing;
+        {
+            std::lock_guard lock(impl_->mutex);
+            if (impl_->stopped) {
+                dropped_.fetch_add(impl_->lanes.size(), std::memory_order_relaxed);
+                return;
+            }
+            bool wake = false;
+            for (auto& lane : impl_->lanes) {
+                wake |= lane->queue.empty();
+                if (lane->queue.size() >= impl_->limit) {
+                    lane->queue.pop_front();
+                    dropped_.fetch_add(1, std::memory_order_relaxed);
+                    if (lane->burst++ == 0) overflowing.push_back(lane->name);
+                }
+                lane->queue.push_back(event);
+            }
+            // Under the mutex: stop() sets `stopped` under it before it
+            // destroys the io_context.
+            if (wake)
+                asio::post(*impl_->io, [impl = impl_.get()] {
+                    for (auto& lane : impl->lanes)
+                        if (lane->idle) lane->idle->cancel();
+                });
+        }
+        for (const auto& name : overflowing)
+            spdlog::warn("alert to {}: queue full ({} events); dropping the oldest until it drains", name,
+                         impl_->limit);
+    } catch (...) {
+        // Out of memory: the event is lost, and the caller must not notice.
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void Alerter::stop() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (impl_->stopped) return;
+        impl_->stopped = true;
+    }
+    impl_->io->stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+    std::uint64_t left = 0;
+    for (auto& lane : impl_->lanes) {
+        left += lane->queue.size() + (lane->busy ? 1 : 0);
+        lane->queue.clear();
+    }
+    // Destroys the suspended coroutines: their sockets close, their
+    // commands are killed and reaped.
+    impl_->io.reset();
+    if (left) {
+        dropped_.fetch_add(left, std::memory_order_relaxed);
+        spdlog::warn("alerts: {} undelivered at shutdown", left);
+    }
+}
+
+}  // namespace dnsd::alert

@@ -1,0 +1,90 @@
+#include "dnsd/server/notify.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <random>
+
+#include "dnsd/core/name.hpp"
+#include "dnsd/server/worker.hpp"
+#include "dnsd/wire/types.hpp"
+
+namespace dnsd::server {
+
+namespace {
+
+using asio::ip::udp;
+using namespace std::chrono_literals;
+
+/// The NOTIFY message: opcode NOTIFY, AA, one question (the zone's SOA) and,
+/// as RFC 1996 3.7 allows, no answer: secondaries ask for the SOA themselves.
+std::vector<std::uint8_t> notify_message(std::uint16_t id, const std::string& origin) {
+    std::vector<std::uint8_t> m(12 + origin.size() + 4, 0);
+    m[0] = static_cast<std::uint8_t>(id >> 8);
+    m[1] = static_cast<std::uint8_t>(id);
+    m[2] = 0x24;  // opcode 4 (NOTIFY), AA
+    m[5] = 1;     // one question
+    std::copy(origin.begin(), origin.end(), m.begin() + 12);
+    m[m.size() - 3] = 6;  // SOA
+    m[m.size() - 1] = 1;  // IN
+    return m;
+}
+
+asio::awaitable<void> notify_one(Endpoint target, std::string origin, std::uint32_t serial,
+                                 NotifyPolicy policy) {
+    auto ex = co_await asio::this_coro::executor;
+    const std::string zone = name_to_text(origin);
+    const udp::endpoint to(to_asio(target.address), target.port);
+    udp::socket socket(ex, to.protocol());
+    std::random_device rd;
+    const auto id = static_cast<std::uint16_t>(rd());
+    const auto message = notify_message(id, origin);
+    std::uint8_t reply[512];
+    auto wait = std::chrono::milliseconds(policy.first_wait_ms);
+    for (unsigned attempt = 1; attempt <= policy.attempts; ++attempt, wait *= 2) {
+        boost::system::error_code ec;
+        co_await socket.async_send_to(asio::buffer(message), to,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            spdlog::warn("notify {} serial {} to {}: {}", zone, serial, target.str(), ec.message());
+        }
+        // Wait for the acknowledgement: a reply from the target with our ID.
+        asio::steady_timer timer(ex, wait);
+        const auto deadline = std::chrono::steady_clock::now() + wait;
+        bool answered = false;
+        while (!answered && std::chrono::steady_clock::now() < deadline) {
+            udp::endpoint from;
+            std::size_t n = 0;
+            timer.expires_at(deadline);
+            timer.async_wait([&](const boost::system::error_code& e) {
+                if (!e) socket.cancel();
+            });
+            n = co_await socket.async_receive_from(asio::buffer(reply), from,
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+            timer.cancel();
+            if (ec) break;  // timed out (cancelled), or an ICMP error: send again
+            if (from != to || n < 12 || reply[0] != message[0] || reply[1] != message[1] ||
+                !(reply[2] & 0x80) || ((reply[2] >> 3) & 0xF) != 4)
+                continue;  // not the acknowledgement
+            answered = true;
+            const unsigned rcode = reply[3] & 0xF;
+            if (rcode == 0)
+                spdlog::info("notify {} serial {} to {}: acknowledged", zone, serial, target.str());
+            else
+                spdlog::warn("notify {} serial {} to {}: answered rcode {}", zone, serial, target.str(),
+                             rcode);
+        }
+        if (answered) co_return;
+    }
+    spdlog::warn("notify {} serial {} to {}: no answer after {} attempts", zone, serial, target.str(),
+                 policy.attempts);
+}
+
+}  // namespace
+
+void send_notify(asio::io_context& io, const std::vector<Endpoint>& targets, const std::string& origin,
+                 std::uint32_t serial, NotifyPolicy policy) {
+    for (const auto& t : targets) asio::co_spawn(io, notify_one(t, origin, serial, policy), asio::detached);
+}
+
+}  // namespace dnsd::server
