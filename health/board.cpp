@@ -19,6 +19,49 @@ Board::Board(const config::Config& cfg, std::shared_ptr<const steer::Catalog> ca
         states_[a].info.probed = site.probe.has_value();
         states_[a].info.since = now;
     }
+    settle(true, 0);
+}
+
+std::vector<Verdict> Board::own_verdicts() const {
+    std::vector<Verdict> out(states_.size(), Verdict::unknown);
+    for (std::size_t a = 0; a < states_.size(); ++a)
+        if (probes_[a]) out[a] = states_[a].rf.up() ? Verdict::up : Verdict::down;
+    return out;
+}
+
+bool Board::set_cluster(std::vector<std::vector<Verdict>> peers, unsigned quorum) {
+    peers_ = std::move(peers);
+    quorum_ = quorum;
+    return settle(false, unix_now());
+}
+
+unsigned Board::seen_down(std::uint32_t a) const noexcept {
+    unsigned n = probes_[a] && !states_[a].rf.up() ? 1 : 0;
+    for (const auto& p : peers_) n += a < p.size() && p[a] == Verdict::down;
+    return n;
+}
+
+bool Board::settle(bool quiet, std::int64_t now) {
+    const auto own = own_verdicts();
+    auto merged = merge(own, peers_, quorum_);
+    vantage_points_ = merged.vantage_points;
+    degraded_ = merged.degraded;
+    bool changed = false;
+    for (std::uint32_t a = 0; a < merged.up.size(); ++a) {
+        if (a < served_.size() && served_[a] == merged.up[a]) continue;
+        changed = true;
+        if (quiet || a >= served_.size()) continue;
+        const bool up = merged.up[a] != 0;
+        states_[a].info.since = now;
+        std::string why = states_[a].info.message;
+        if (quorum_ > 1 || !peers_.empty())
+            why = std::to_string(seen_down(a)) + " of " + std::to_string(vantage_points_) +
+                  " vantage points see it down, quorum " + std::to_string(quorum_);
+        events_.push_back({up ? Event::Kind::address_up : Event::Kind::address_down, a,
+                           key(a) + " is " + (up ? "up" : "down") + " (" + why + ")"});
+    }
+    served_ = std::move(merged.up);
+    return changed;
 }
 
 std::string Board::key(std::uint32_t address) const {
@@ -36,10 +79,14 @@ bool Board::record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std
     latency_[catalog_->sites[catalog_->address_site[address]].name].observe(latency_ms);
     if (!p || !s.rf.observe(ok, p->rise, p->fall)) return false;
     s.info.since = now;
-    const bool up = s.rf.up();
-    events_.push_back({up ? Event::Kind::address_up : Event::Kind::address_down, address,
-                       key(address) + " is " + (up ? "up" : "down") + " (" + s.info.message + ")"});
-    return true;
+    if (quorum_ > 1 || !peers_.empty()) {
+        const bool up = s.rf.up();
+        events_.push_back(
+            {up ? Event::Kind::verdict_up : Event::Kind::verdict_down, address,
+             "own probes see " + key(address) + " " + (up ? "up" : "down") + " (" + s.info.message + ")"});
+    }
+    settle(false, now);
+    return true;  // peers hear of the own verdict even when the served state stays
 }
 
 bool Board::set_override(std::uint32_t site, Override o, std::int64_t until) {
@@ -69,10 +116,12 @@ std::shared_ptr<const Snapshot> Board::snapshot() {
     auto s = std::make_shared<Snapshot>();
     s->up.reserve(states_.size());
     s->info.reserve(states_.size());
-    for (const auto& a : states_) {
-        s->up.push_back(a.rf.up() ? 1 : 0);
-        s->info.push_back(a.info);
+    for (std::size_t a = 0; a < states_.size(); ++a) {
+        s->up.push_back(served_[a]);
+        s->info.push_back(states_[a].info);
     }
+    s->vantage_points = static_cast<std::uint8_t>(vantage_points_ > 255 ? 255 : vantage_points_);
+    s->quorum = static_cast<std::uint8_t>(quorum_);
     s->overrides = overrides_;
     s->generation = ++generation_;
     s->catalog = catalog_.get();
@@ -154,13 +203,20 @@ void Board::load_state(std::string_view text, const std::string& path, Diagnosti
                 states_[i].info.since = since->as_int64();
         }
     }
+    settle(true, 0);
 }
 
 void Board::carry_over(const Board& old) {
+    // The peers' verdicts too, until they are next asked: without them a
+    // reload would answer by this instance's view alone for a moment.
+    peers_.assign(old.peers_.size(), std::vector<Verdict>(states_.size(), Verdict::unknown));
+    quorum_ = old.quorum_;
     for (std::uint32_t i = 0; i < states_.size(); ++i) {
         const std::string k = key(i);
         for (std::uint32_t j = 0; j < old.states_.size(); ++j) {
             if (old.key(j) != k) continue;
+            for (std::size_t p = 0; p < peers_.size(); ++p)
+                if (j < old.peers_[p].size()) peers_[p][i] = old.peers_[p][j];
             // Same target: same state, unless the probe changed (then its
             // verdicts are about something else and start afresh).
             const bool same_probe =
@@ -181,6 +237,7 @@ void Board::carry_over(const Board& old) {
                 overrides_[s] = old.overrides_[t];
                 until_[s] = old.until_[t];
             }
+    settle(true, 0);
 }
 
 }  // namespace dnsd::health

@@ -19,6 +19,7 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/diagnostic.hpp"
 #include "dnsd/steer/catalog.hpp"
+#include "health/cluster.hpp"
 #include "health/rise_fall.hpp"
 #include "health/snapshot.hpp"
 
@@ -33,7 +34,10 @@ inline std::int64_t unix_now() {
 
 /// A change worth telling the operator about (logged, later alerted).
 struct Event {
-    enum class Kind : std::uint8_t { address_up, address_down, override_set };
+    /// address_up/down: the state queries are answered by changed (with a
+    /// cluster: the merged state); verdict_up/down: this instance's own
+    /// probes changed their mind (with a cluster only).
+    enum class Kind : std::uint8_t { address_up, address_down, override_set, verdict_up, verdict_down };
     Kind kind;
     std::uint32_t index;  ///< address index, or site index for override_set
     std::string text;     ///< one line for the log
@@ -67,12 +71,29 @@ public:
     /// The probe of each address, or null for addresses that are not probed.
     const config::Probe* probe(std::uint32_t address) const noexcept { return probes_[address].get(); }
     std::size_t address_count() const noexcept { return states_.size(); }
+    /// "site/address": names an address across reloads, in the state file
+    /// and between the instances of a cluster.
+    std::string key(std::uint32_t address) const;
 
     /// Takes one probe result. Returns true when the address changed state.
     bool record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std::string message,
                 std::int64_t now);
     /// Probe durations by site name (kept across reloads for sites that stay).
     const std::map<std::string, Latency>& latencies() const noexcept { return latency_; }
+
+    /// This instance's own verdict on each address (unknown: not probed):
+    /// what peers are told, never the merged state.
+    std::vector<Verdict> own_verdicts() const;
+    /// The verdicts of the peers that count now (fresh and reachable), by
+    /// address index, and the quorum (SPEC 8). Returns true when an
+    /// address's served state changed.
+    bool set_cluster(std::vector<std::vector<Verdict>> peers, unsigned quorum);
+    /// The last merge: vantage points and whether fewer than the quorum.
+    unsigned vantage_points() const noexcept { return vantage_points_; }
+    bool degraded() const noexcept { return degraded_; }
+    unsigned quorum() const noexcept { return quorum_; }
+    /// How many vantage points see address `a` down (this one included).
+    unsigned seen_down(std::uint32_t a) const noexcept;
 
     /// Sets an operator override; returns true when it changed.
     /// `until`: Unix time at which the override ends by itself (0: never).
@@ -103,15 +124,23 @@ private:
         RiseFall rf;
         AddressInfo info;
     };
-    std::string key(std::uint32_t address) const;  ///< "site/address", stable across reloads
 
     std::shared_ptr<const steer::Catalog> catalog_;
     std::vector<std::shared_ptr<const config::Probe>> probes_;
     std::vector<AddressState> states_;
     std::vector<Override> overrides_;
     std::vector<std::int64_t> until_;  ///< per site: when its override ends (0: never)
+    /// Merges the verdicts and turns changes of the served state into
+    /// events (none when `quiet`: start, state file, reload).
+    bool settle(bool quiet, std::int64_t now);
+
     std::vector<Event> events_;
     std::map<std::string, Latency> latency_;
+    std::vector<std::vector<Verdict>> peers_;
+    unsigned quorum_ = 1;
+    unsigned vantage_points_ = 1;
+    bool degraded_ = false;
+    std::vector<std::uint8_t> served_;  ///< per address: the merged state queries are answered by
     std::uint64_t generation_ = 0;
 };
 

@@ -13,7 +13,6 @@
 #include <openssl/x509.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +43,7 @@
 #include <vector>
 
 #include "dnsd/core/name.hpp"
+#include "dnsd/core/spawn.hpp"
 
 namespace dnsd::health {
 
@@ -379,8 +379,7 @@ public:
         // Only reached when a probe's coroutine is destroyed unfinished (its
         // io_context goes away). After SIGKILL this wait is short, and it
         // leaves no zombie behind.
-        ::kill(-pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
+        kill_and_reap(pid_);
     }
 
     void kill_group() noexcept {
@@ -424,22 +423,6 @@ private:
     asio::posix::stream_descriptor exited_;  ///< the pidfd, readable once the child has exited
 };
 
-/// posix_spawn's attribute and file-action objects, destroyed on every path.
-struct SpawnSetup {
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    SpawnSetup() {
-        posix_spawnattr_init(&attr);
-        posix_spawn_file_actions_init(&actions);
-    }
-    ~SpawnSetup() {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attr);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
-
 /// Moves `fd` above 0-2, where the child's dup2 and opens would clobber it
 /// (possible when the daemon runs with a standard stream closed).
 Fd above_stdio(Fd fd) {
@@ -450,22 +433,9 @@ Fd above_stdio(Fd fd) {
 /// Starts probe.command with stdout on a pipe; `out` gets its read end.
 /// The error text, or empty.
 std::string spawn(const config::Probe& probe, const Address& target, pid_t& pid, Fd& out) {
-    const std::string& program = probe.command.front();
-    std::vector<char*> argv;
-    for (const auto& arg : probe.command) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-        const std::string_view var(*e);
-        if (var.starts_with("DNSD_ADDRESS=") || var.starts_with("DNSD_PORT=")) continue;
-        env.emplace_back(var);
-    }
+    std::vector<std::string> env = environment_without({"DNSD_ADDRESS", "DNSD_PORT"});
     env.push_back("DNSD_ADDRESS=" + target.str());
     if (probe.port) env.push_back("DNSD_PORT=" + std::to_string(probe.port));
-    std::vector<char*> envp;
-    for (auto& var : env) envp.push_back(var.data());
-    envp.push_back(nullptr);
 
     // O_CLOEXEC: no other child, spawned meanwhile by another thread, may
     // inherit the write end and keep the pipe open.
@@ -475,28 +445,12 @@ std::string spawn(const config::Probe& probe, const Address& target, pid_t& pid,
     Fd write_end = above_stdio(Fd(fds[1]));
     if (read_end.get() < 0 || write_end.get() < 0) return std::string("pipe: ") + std::strerror(errno);
 
-    SpawnSetup s;
-    // Its own process group (killed as a whole), no blocked signals, and
-    // default dispositions for signals the daemon may ignore (exec keeps
-    // ignored ones).
-    posix_spawnattr_setflags(
-        &s.attr, static_cast<short>(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
-    posix_spawnattr_setpgroup(&s.attr, 0);
-    sigset_t signals;
-    sigemptyset(&signals);
-    posix_spawnattr_setsigmask(&s.attr, &signals);
-    for (const int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2})
-        sigaddset(&signals, sig);
-    posix_spawnattr_setsigdefault(&s.attr, &signals);
-    // stdin and stderr on /dev/null: a probe reads nothing, and its noise
-    // does not belong in the daemon's log. Nothing else is inherited.
-    posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&s.actions, write_end.get(), 1);
-    posix_spawn_file_actions_addopen(&s.actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
-
-    const int error = ::posix_spawnp(&pid, program.c_str(), &s.actions, &s.attr, argv.data(), envp.data());
-    if (error != 0) return "spawn " + program + ": " + std::strerror(error);
+    Spawn s;
+    // stdout on the pipe; stderr on /dev/null: a probe's noise does not
+    // belong in the daemon's log.
+    posix_spawn_file_actions_adddup2(s.actions(), write_end.get(), 1);
+    posix_spawn_file_actions_addopen(s.actions(), 2, "/dev/null", O_WRONLY, 0);
+    if (auto error = s.start(probe.command, env, pid); !error.empty()) return error;
     out = std::move(read_end);
     return {};
 }
@@ -558,9 +512,7 @@ awaitable<Verdict> exec_probe(const config::Probe& probe, const Address& target,
     Fd out_fd;
     if (auto error = spawn(probe, target, pid, out_fd); !error.empty()) co_return fail(std::move(error));
     asio::posix::stream_descriptor exited(ex);
-    // Through syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C".
-    if (const long pidfd = ::syscall(SYS_pidfd_open, pid, 0); pidfd >= 0)
-        exited.assign(static_cast<int>(pidfd));
+    if (const int pidfd = open_pidfd(pid); pidfd >= 0) exited.assign(pidfd);
     Child child(pid, std::move(exited));
     asio::posix::stream_descriptor out(ex, out_fd.release());
 

@@ -43,6 +43,10 @@ struct Snapshot {
     std::vector<AddressInfo> info;    ///< per address index; may be empty (tests)
     std::uint64_t generation = 0;     ///< increases with every published change
     const void* catalog = nullptr;    ///< the steer::Catalog the indices refer to
+    /// With a [cluster]: the vantage points whose verdicts counted, and the
+    /// quorum (1 and 1 without one).
+    std::uint8_t vantage_points = 1;
+    std::uint8_t quorum = 1;
 };
 
 }  // namespace dnsd::health

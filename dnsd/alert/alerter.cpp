@@ -11,12 +11,9 @@
 #include <fcntl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <signal.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -39,7 +36,6 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <ctime>
 #include <deque>
 #include <mutex>
@@ -47,6 +43,8 @@
 #include <thread>
 #include <utility>
 #include <variant>
+
+#include "dnsd/core/spawn.hpp"
 
 namespace dnsd::alert {
 
@@ -263,22 +261,6 @@ awaitable<Outcome> post(ssl::context& tls, const config::Url& url, const std::st
 
 // ---- exec ----
 
-/// posix_spawn's attribute and file-action objects, destroyed on every path.
-struct SpawnSetup {
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    SpawnSetup() {
-        posix_spawnattr_init(&attr);
-        posix_spawn_file_actions_init(&actions);
-    }
-    ~SpawnSetup() {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attr);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
-
 /// The daemon's environment with the event's variables in place of any it
 /// already had.
 std::vector<std::string> environment(const Event& e, const std::string& instance, const std::string& json) {
@@ -287,13 +269,9 @@ std::vector<std::string> environment(const Event& e, const std::string& instance
         {"DNSD_STATE", e.state},        {"DNSD_PREVIOUS", e.previous}, {"DNSD_MESSAGE", e.message},
         {"DNSD_TIME", rfc3339(e.time)}, {"DNSD_INSTANCE", instance},   {"DNSD_EVENT_JSON", json},
     };
-    std::vector<std::string> env;
-    for (char** var = environ; *var; ++var) {
-        const std::string_view text(*var);
-        const auto name = text.substr(0, text.find('='));
-        if (std::none_of(std::begin(ours), std::end(ours), [&](const auto& o) { return o.first == name; }))
-            env.emplace_back(text);
-    }
+    std::vector<std::string_view> names;
+    for (const auto& o : ours) names.push_back(o.first);
+    std::vector<std::string> env = environment_without(names);
     // Every variable is set, empty or not, so that scripts under `set -u`
     // need no defaults.
     for (const auto& [name, value] : ours) env.push_back(std::string(name) + "=" + value);
@@ -301,37 +279,13 @@ std::vector<std::string> environment(const Event& e, const std::string& instance
 }
 
 /// Starts `command`; the error text, or empty.
-std::string spawn(const std::vector<std::string>& command, std::vector<std::string>& env, pid_t& pid) {
+std::string spawn(const std::vector<std::string>& command, const std::vector<std::string>& env, pid_t& pid) {
     if (command.empty() || command.front().empty()) return "no command";
-    std::vector<char*> argv;
-    for (const auto& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& var : env) envp.push_back(var.data());
-    envp.push_back(nullptr);
-
-    SpawnSetup s;
-    // Its own process group, so that a timeout kills what it started too;
-    // no blocked signals and default dispositions (exec keeps ignored ones,
-    // and the daemon may ignore some).
-    posix_spawnattr_setflags(
-        &s.attr, static_cast<short>(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
-    posix_spawnattr_setpgroup(&s.attr, 0);
-    sigset_t signals;
-    sigemptyset(&signals);
-    posix_spawnattr_setsigmask(&s.attr, &signals);
-    for (const int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2})
-        sigaddset(&signals, sig);
-    posix_spawnattr_setsigdefault(&s.attr, &signals);
-    // Nothing to read; stdout is not looked at. stderr stays the daemon's,
-    // so that a failing script's complaint lands in the daemon's log.
-    posix_spawn_file_actions_addopen(&s.actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&s.actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
-
-    const int error = ::posix_spawnp(&pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
-    if (error != 0) return "spawn " + command.front() + ": " + std::strerror(error);
-    return {};
+    Spawn s;
+    // stdout is not looked at. stderr stays the daemon's, so that a failing
+    // script's complaint lands in the daemon's log.
+    posix_spawn_file_actions_addopen(s.actions(), 1, "/dev/null", O_WRONLY, 0);
+    return s.start(command, env, pid);
 }
 
 /// A started command, reaped on every path: when it exits, or, when it is
@@ -339,18 +293,12 @@ std::string spawn(const std::vector<std::string>& command, std::vector<std::stri
 class Child {
 public:
     Child(pid_t pid, asio::any_io_executor ex) : pid_(pid), exited_(ex) {
-        // Through syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C".
-        if (const long fd = ::syscall(SYS_pidfd_open, pid, 0); fd >= 0) exited_.assign(static_cast<int>(fd));
+        if (const int fd = open_pidfd(pid); fd >= 0) exited_.assign(fd);
     }
     Child(const Child&) = delete;
     Child& operator=(const Child&) = delete;
     ~Child() {
-        if (pid_ <= 0) return;
-        // The pid is not reaped yet, so the group id cannot have been
-        // reused. After SIGKILL the wait is short.
-        ::kill(-pid_, SIGKILL);
-        while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-        }
+        if (pid_ > 0) kill_and_reap(pid_);
     }
 
     /// The wait status once it has exited; -1 when someone else reaped it

@@ -15,7 +15,7 @@ namespace {
 // Sections and keys of SPEC section 2 that later versions implement. They are
 // reported as unsupported rather than as unknown, so that an operator knows
 // the key is right and the binary is old.
-constexpr std::string_view kLaterTables[] = {"rate_limit", "cluster"};
+constexpr std::string_view kLaterTables[] = {"rate_limit"};
 constexpr std::string_view kLaterServerKeys[] = {"user"};
 
 bool contains(std::span<const std::string_view> list, std::string_view key) {
@@ -242,24 +242,66 @@ public:
                 }
             }
         }
-        if (const auto* n = t.get("token_file")) {
-            if (const auto* v = string(*n, "control.token_file")) {
-                std::filesystem::path p(*v);
-                if (p.is_relative()) p = std::filesystem::path(path_).parent_path() / p;
-                ctl.token_file = p.lexically_normal().string();
-                std::ifstream in(ctl.token_file);
-                std::string token;
-                if (!in || !std::getline(in, token)) {
-                    error(*n, "control.token_file", "cannot read " + ctl.token_file);
-                } else {
-                    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-                    if (token.size() < 16)
-                        error(*n, "control.token_file",
-                              "the token in " + ctl.token_file + " is shorter than 16 characters");
-                    else
-                        ctl.token = token;
+        if (const auto* n = t.get("token_file"))
+            token_file(*n, "control.token_file", ctl.token_file, ctl.token);
+    }
+
+    /// A bearer token from the first line of a file (relative to the config).
+    void token_file(const toml::node& n, std::string_view key, std::string& file, std::string& token) {
+        const auto* v = string(n, key);
+        if (!v) return;
+        std::filesystem::path p(*v);
+        if (p.is_relative()) p = std::filesystem::path(path_).parent_path() / p;
+        file = p.lexically_normal().string();
+        std::ifstream in(file);
+        std::string line_text;
+        if (!in || !std::getline(in, line_text)) {
+            error(n, key, "cannot read " + file);
+            return;
+        }
+        while (!line_text.empty() && (line_text.back() == '\r' || line_text.back() == ' '))
+            line_text.pop_back();
+        if (line_text.size() < 16)
+            error(n, key, "the token in " + file + " is shorter than 16 characters");
+        else
+            token = line_text;
+    }
+
+    void cluster(const toml::table& t, Cluster& c) {
+        unknown_keys(t, "cluster", {"peers", "quorum", "token_file", "interval"});
+        c.enabled = true;
+        c.line = line(t);
+        if (const auto* n = t.get("peers")) {
+            for (const auto& [text, ln] : strings(*n, "cluster.peers")) {
+                const auto url = parse_url(text);
+                if (!url || url->tls) {
+                    error(ln, "cluster.peers",
+                          "'" + text + "' is not a peer's control URL (\"http://192.0.2.53:8053\")");
+                    continue;
                 }
+                if (std::find(c.peers.begin(), c.peers.end(), text) != c.peers.end()) {
+                    error(ln, "cluster.peers", "'" + text + "' is listed twice");
+                    continue;
+                }
+                c.peers.push_back(text);
             }
+        }
+        if (c.peers.empty()) error(t, "cluster.peers", "expected at least one peer's control URL");
+        if (const auto* n = t.get("quorum")) {
+            if (auto v = integer(*n, "cluster.quorum", 1, 64)) {
+                c.quorum = static_cast<unsigned>(*v);
+                if (!c.peers.empty() && c.quorum > c.peers.size() + 1)
+                    error(*n, "cluster.quorum",
+                          std::to_string(c.quorum) + " is more vantage points than there are (" +
+                              std::to_string(c.peers.size() + 1) + ": the peers and this instance)");
+            }
+        } else {
+            // A majority of the vantage points by default.
+            c.quorum = static_cast<unsigned>((c.peers.size() + 1) / 2 + 1);
+        }
+        if (const auto* n = t.get("token_file")) token_file(*n, "cluster.token_file", c.token_file, c.token);
+        if (const auto* n = t.get("interval")) {
+            if (auto d = duration(*n, "cluster.interval", Duration{100})) c.interval = *d;
         }
     }
 
@@ -904,7 +946,8 @@ public:
                          "syntax: " + std::string(e.description()));
             return c;
         }
-        unknown_keys(root, "", {"server", "zone", "probes", "sites", "service", "geo", "control", "alert"});
+        unknown_keys(root, "",
+                     {"server", "zone", "probes", "sites", "service", "geo", "control", "alert", "cluster"});
         if (const auto* n = root.get("server")) {
             if (const auto* t = n->as_table()) {
                 server(*t, c.server);
@@ -922,6 +965,12 @@ public:
                 control(*t, c.control);
             else
                 error(*n, "control", "expected a table ([control])");
+        }
+        if (const auto* n = root.get("cluster")) {
+            if (const auto* t = n->as_table())
+                cluster(*t, c.cluster);
+            else
+                error(*n, "cluster", "expected a table ([cluster])");
         }
         if (const auto* n = root.get("geo")) {
             if (const auto* t = n->as_table())
@@ -968,7 +1017,37 @@ public:
             }
         }
         if (!any_zone_entry) diags_.error(path_, 0, "zone: no [[zone]] configured; dnsd needs at least one");
+        cross_checks(c);
         return c;
+    }
+
+    /// What only the whole file can tell: errors, and warnings about
+    /// settings that work but defeat their purpose.
+    void cross_checks(const Config& c) {
+        if (c.cluster.enabled && !c.control.enabled)
+            error(c.cluster.line, "cluster",
+                  "needs [control]: peers read each other's verdicts from the control endpoint");
+        if (c.cluster.enabled && c.cluster.token_file.empty())
+            diags_.warning(path_, c.cluster.line,
+                           "cluster: no token_file: anyone who reaches the control endpoint may read this "
+                           "instance's verdicts, and peers are asked without a token");
+        // A TTL far beyond the failover time keeps clients on a failed site
+        // for the TTL, whatever the probes notice (SPEC 3).
+        for (const auto& svc : c.services) {
+            Duration slowest{0};
+            for (auto i : svc.sites)
+                if (c.sites[i].probe && failover_time(*c.sites[i].probe) > slowest)
+                    slowest = failover_time(*c.sites[i].probe);
+            const auto ttl = Duration{std::int64_t{svc.ttl} * 1000};
+            if (slowest.count() == 0 || ttl <= Duration{60'000} || ttl <= 2 * slowest) continue;
+            diags_.warning(path_, svc.line,
+                           "service.ttl: " + std::to_string(svc.ttl) +
+                               "s is long beside a worst-case failover of " +
+                               std::to_string((slowest.count() + 999) / 1000) +
+                               "s: resolvers may keep a failed site's addresses for up to " +
+                               std::to_string(svc.ttl + (slowest.count() + 999) / 1000) +
+                               "s; a TTL of 60s or less (or twice the failover time) keeps failover quick");
+        }
     }
 
 private:

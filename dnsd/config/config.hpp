@@ -102,6 +102,17 @@ struct Control {
     int line = 0;
 };
 
+/// Other dnsd instances whose probe verdicts count (SPEC section 8).
+struct Cluster {
+    bool enabled = false;
+    std::vector<std::string> peers;  ///< control URLs, as written
+    unsigned quorum = 1;             ///< vantage points (this one included) that must see an address down
+    std::string token;  ///< read from token_file; empty: peers are asked and answered without one
+    std::string token_file;
+    Duration interval{1000};  ///< how often each peer is asked
+    int line = 0;
+};
+
 struct Geo {
     std::vector<std::string> databases;  ///< mmdb paths, resolved against the config file's directory
     bool ecs = true;                     ///< honour EDNS Client Subnet (RFC 7871)
@@ -160,6 +171,7 @@ struct Config {
     std::vector<Service> services;
     Geo geo;
     Control control;
+    Cluster cluster;
     std::vector<Alert> alerts;  ///< in the order of the file
 };
 

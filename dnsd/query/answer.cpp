@@ -665,6 +665,9 @@ std::size_t explain(std::span<const std::uint8_t> request, std::span<std::uint8_
          svc.fallback == config::Service::Fallback::all    ? "all"
          : svc.fallback == config::Service::Fallback::none ? "none"
                                                            : cat.sites[svc.fallback_site].name.c_str());
+    if (h.quorum > 1 || h.vantage_points > 1)
+        line("cluster: %u vantage points count, quorum %u%s", h.vantage_points, h.quorum,
+             h.vantage_points < h.quorum ? " (degraded: deciding from those reachable)" : "");
     for (Family f : {Family::v4, Family::v6}) {
         const char* fam = f == Family::v4 ? "A" : "AAAA";
         // A copy of the worker's random source: explaining must not move

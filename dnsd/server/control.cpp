@@ -22,6 +22,7 @@ namespace {
 
 struct Context {
     std::string token;
+    std::string peer_token;
     ControlHooks hooks;
 };
 
@@ -51,11 +52,17 @@ std::string error_body(std::string_view message) {
 }
 
 /// 0 when the request may change state, else the status to refuse it with.
-http::status authorize(const Context& ctx, const http::request<http::string_body>& req) {
+http::status authorize(const std::string& token, const http::request<http::string_body>& req) {
     const auto header = req[http::field::authorization];
     if (header.empty() || !header.starts_with("Bearer ")) return http::status::unauthorized;
-    if (ctx.token.empty() || !same_secret(header.substr(7), ctx.token)) return http::status::forbidden;
+    if (token.empty() || !same_secret(header.substr(7), token)) return http::status::forbidden;
     return http::status::ok;
+}
+
+http::response<http::string_body> refuse(const http::request<http::string_body>& req, http::status a) {
+    return reply(
+        req, a,
+        error_body(a == http::status::unauthorized ? "Authorization: Bearer TOKEN required" : "wrong token"));
 }
 
 asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
@@ -67,6 +74,13 @@ asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
         co_return reply(req, http::status::ok, ctx.hooks.metrics(), "text/plain; version=0.0.4");
     if (req.method() == http::verb::get && (target == "/status" || target.starts_with("/status?")))
         co_return reply(req, http::status::ok, ctx.hooks.status());
+    if (req.method() == http::verb::get && target == "/cluster/verdicts" && ctx.hooks.verdicts) {
+        // Peers ask with the cluster token (when one is configured).
+        if (!ctx.peer_token.empty())
+            if (const auto a = authorize(ctx.peer_token, req); a != http::status::ok)
+                co_return refuse(req, a);
+        co_return reply(req, http::status::ok, ctx.hooks.verdicts());
+    }
     if (req.method() == http::verb::get && target.starts_with("/explain?")) {
         // name=...&client=... (no escapes needed for names and addresses)
         std::string name, client;
@@ -90,10 +104,7 @@ asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
                         error_body("no such resource (GET /status, POST "
                                    "/sites/NAME/override, POST /reload)"));
     }
-    if (const auto a = authorize(ctx, req); a != http::status::ok)
-        co_return reply(req, a,
-                        error_body(a == http::status::unauthorized ? "Authorization: Bearer TOKEN required"
-                                                                   : "wrong token"));
+    if (const auto a = authorize(ctx.token, req); a != http::status::ok) co_return refuse(req, a);
     constexpr std::string_view kSites = "/sites/", kOverride = "/override";
     if (target.starts_with(kSites) && target.ends_with(kOverride) &&
         target.size() > kSites.size() + kOverride.size()) {
@@ -181,8 +192,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Context> ctx, std::shared_ptr<
 
 }  // namespace
 
-void start_control(asio::io_context& io, const Endpoint& endpoint, std::string token, ControlHooks hooks) {
-    auto ctx = std::make_shared<Context>(Context{std::move(token), std::move(hooks)});
+void start_control(asio::io_context& io, const Endpoint& endpoint, std::string token, std::string peer_token,
+                   ControlHooks hooks) {
+    auto ctx = std::make_shared<Context>(Context{std::move(token), std::move(peer_token), std::move(hooks)});
     auto acceptor = std::make_shared<tcp::acceptor>(io);
     const tcp::endpoint ep(to_asio(endpoint.address), endpoint.port);
     boost::system::error_code ec;

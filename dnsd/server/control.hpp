@@ -32,13 +32,17 @@ struct ControlHooks {
     /// The explanation of `name` for a client at `client` (empty: the
     /// endpoint's own view), as lines; fills an error and returns 404/400.
     std::function<int(const std::string& name, const std::string& client, std::string& body)> explain;
+    /// GET /cluster/verdicts (with [cluster]): this instance's own probe
+    /// verdicts, JSON. Empty function: no such resource.
+    std::function<std::string()> verdicts;
     /// Starts a reload; `done(ok, message)` is called later, on any thread.
     std::function<void(std::function<void(bool, std::string)> done)> reload;
 };
 
 /// Accepts connections on `endpoint` until the io_context stops. Throws
 /// std::runtime_error when the address cannot be bound.
+/// `peer_token`: what peers must show to read /cluster/verdicts (empty: anyone).
 void start_control(boost::asio::io_context& io, const Endpoint& endpoint, std::string token,
-                   ControlHooks hooks);
+                   std::string peer_token, ControlHooks hooks);
 
 }  // namespace dnsd::server

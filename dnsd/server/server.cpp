@@ -23,6 +23,7 @@
 #include "dnsd/query/answer.hpp"
 #include "dnsd/server/control.hpp"
 #include "dnsd/server/notify.hpp"
+#include "dnsd/server/peers.hpp"
 #include "dnsd/server/worker.hpp"
 #include "health/board.hpp"
 #include "health/monitor.hpp"
@@ -199,7 +200,9 @@ struct Server::Impl {
         const steer::Catalog& cat = board->catalog();
         for (const auto& e : events) {
             spdlog::info("health: {}", e.text);
-            if (e.kind == health::Event::Kind::override_set) {
+            if (e.kind == health::Event::Kind::verdict_up || e.kind == health::Event::Kind::verdict_down) {
+                continue;  // logged; what changes answers is the merged state
+            } else if (e.kind == health::Event::Kind::override_set) {
                 raise({"override", cat.sites[e.index].name, "",
                        health::to_string(board->override_of(e.index)), "", e.text});
             } else {
@@ -211,6 +214,78 @@ struct Server::Impl {
         health_slot.publish(board->snapshot());
         site_changes(false);
         if (!events.empty()) save_state();  // the state file holds states, not every result
+    }
+
+    // ---- cluster (state thread) ----
+
+    std::unique_ptr<Peers> peers;
+    config::Cluster peers_config;
+    bool cluster_degraded = false;
+
+    static bool same_cluster(const config::Cluster& a, const config::Cluster& b) {
+        return a.enabled == b.enabled && a.peers == b.peers && a.quorum == b.quorum && a.token == b.token &&
+               a.interval == b.interval;
+    }
+
+    /// Starts asking the peers (again, when the [cluster] changed).
+    void update_peers(const config::Config& next) {
+        if (peers && same_cluster(peers_config, next.cluster)) return;
+        peers.reset();
+        peers_config = next.cluster;
+        if (next.cluster.enabled)
+            peers = std::make_unique<Peers>(state, next.cluster, [this] { peers_changed(); });
+        peers_changed();
+    }
+
+    /// Merges the fresh peers' verdicts into the board (SPEC 8).
+    void peers_changed() {
+        const steer::Catalog& cat = board->catalog();
+        std::vector<std::vector<health::Verdict>> views;
+        if (peers) {
+            std::map<std::string, std::uint32_t> index;
+            for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) index[board->key(a)] = a;
+            for (const auto& p : peers->states()) {
+                if (!p.reachable || !peers->fresh(p)) continue;
+                std::vector<health::Verdict> v(cat.addresses.size(), health::Verdict::unknown);
+                for (const auto& [key, up] : p.verdicts)
+                    if (auto it = index.find(key); it != index.end())
+                        v[it->second] = up ? health::Verdict::up : health::Verdict::down;
+                views.push_back(std::move(v));
+            }
+        }
+        const unsigned vantage_before = board->vantage_points();
+        const bool changed = board->set_cluster(std::move(views), peers ? peers_config.quorum : 1);
+        if (peers && board->degraded() != cluster_degraded) {
+            cluster_degraded = board->degraded();
+            const std::string text = cluster_degraded
+                                         ? "cluster degraded: " + std::to_string(board->vantage_points()) +
+                                               " of " + std::to_string(peers_config.peers.size() + 1) +
+                                               " vantage points reachable, fewer than the quorum " +
+                                               std::to_string(peers_config.quorum) + "; deciding from those"
+                                         : "cluster: " + std::to_string(board->vantage_points()) +
+                                               " vantage points reachable, quorum " +
+                                               std::to_string(peers_config.quorum) + " met again";
+            if (cluster_degraded)
+                spdlog::warn("{}", text);
+            else
+                spdlog::info("{}", text);
+            raise({"cluster", "", "", cluster_degraded ? "degraded" : "ok",
+                   cluster_degraded ? "ok" : "degraded", text});
+        }
+        if (changed || vantage_before != board->vantage_points()) health_changed();
+    }
+
+    /// GET /cluster/verdicts: this instance's own verdicts, never merged ones.
+    std::string verdicts_json() {
+        namespace json = boost::json;
+        json::object verdicts;
+        const auto own = board->own_verdicts();
+        for (std::uint32_t a = 0; a < own.size(); ++a)
+            if (own[a] != health::Verdict::unknown)
+                verdicts[board->key(a)] = own[a] == health::Verdict::up ? "up" : "down";
+        return json::serialize(
+                   json::object{{"instance", cfg.server.identity}, {"verdicts", std::move(verdicts)}}) +
+               "\n";
     }
 
     /// Per site and family (IPv4, IPv6): whether it was up at the last look.
@@ -305,6 +380,7 @@ struct Server::Impl {
 
     void start_monitor() {
         if (!alerter) update_alerter(cfg);
+        if (!peers && cfg.cluster.enabled) update_peers(cfg);
         if (site_seen.empty()) site_changes(true);
         monitor = std::make_unique<health::Monitor>(state, board, [this] { health_changed(); });
         monitor->start();
@@ -322,6 +398,8 @@ struct Server::Impl {
         health_slot.publish(board->snapshot());
         site_seen.clear();
         site_changes(true);
+        update_peers(next);
+        if (peers) peers_changed();  // the new board's addresses
         // The view being replaced may still take a few counts from workers
         // mid-batch; it is folded into the totals one reload later.
         if (previous_view) fold_counts(*previous_view, retired);
@@ -459,10 +537,23 @@ struct Server::Impl {
             for (auto i : svc.sites) names.push_back(json::string(cat.sites[i].name));
             services.push_back(json::object{{"name", name_to_text(svc.name)}, {"sites", std::move(names)}});
         }
-        return json::serialize(json::object{{"generation", snap->generation},
-                                            {"sites", std::move(sites)},
-                                            {"services", std::move(services)}}) +
-               "\n";
+        json::object doc{{"generation", snap->generation},
+                         {"sites", std::move(sites)},
+                         {"services", std::move(services)}};
+        if (peers) {
+            json::array list;
+            for (const auto& p : peers->states()) {
+                json::object o{{"url", p.url}, {"reachable", p.reachable}, {"counted", p.reachable && peers->fresh(p)}};
+                if (!p.instance.empty()) o["instance"] = p.instance;
+                if (!p.error.empty()) o["error"] = p.error;
+                list.push_back(std::move(o));
+            }
+            doc["cluster"] = json::object{{"quorum", board->quorum()},
+                                          {"vantage_points", board->vantage_points()},
+                                          {"degraded", board->degraded()},
+                                          {"peers", std::move(list)}};
+        }
+        return json::serialize(doc) + "\n";
     }
 
     /// GET /: a page a person would rather look at than read: the sites on a
@@ -825,6 +916,21 @@ struct Server::Impl {
         for (int i = 0; i < 3; ++i)
             m += std::string("dnsd_alerts_total{outcome=\"") + outcomes[i] + "\"} " +
                  std::to_string(alerts[i]) + "\n";
+        if (peers) {
+            m += "# HELP dnsd_cluster_vantage_points Vantage points whose verdicts count now (this one included).\n"
+                 "# TYPE dnsd_cluster_vantage_points gauge\n";
+            m += "dnsd_cluster_vantage_points " + std::to_string(board->vantage_points()) + "\n";
+            m += "# HELP dnsd_cluster_quorum Vantage points that must see an address down.\n"
+                 "# TYPE dnsd_cluster_quorum gauge\n";
+            m += "dnsd_cluster_quorum " + std::to_string(board->quorum()) + "\n";
+            m += "# HELP dnsd_cluster_degraded 1 when fewer vantage points than the quorum count.\n"
+                 "# TYPE dnsd_cluster_degraded gauge\n";
+            m += std::string("dnsd_cluster_degraded ") + (board->degraded() ? "1" : "0") + "\n";
+            m += "# HELP dnsd_cluster_peer_up 1 when the peer answered its last request.\n"
+                 "# TYPE dnsd_cluster_peer_up gauge\n";
+            for (const auto& p : peers->states())
+                m += "dnsd_cluster_peer_up{peer=\"" + label(p.url) + "\"} " + (p.reachable ? "1" : "0") + "\n";
+        }
         m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
         m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(reloads_ok.load()) + "\n";
         m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(reloads_failed.load()) + "\n";
@@ -884,7 +990,9 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
                 impl->reload();
             });
         };
-        start_control(impl_->state, impl_->cfg.control.listen, impl_->cfg.control.token, std::move(hooks));
+        if (impl_->cfg.cluster.enabled) hooks.verdicts = [impl] { return impl->verdicts_json(); };
+        start_control(impl_->state, impl_->cfg.control.listen, impl_->cfg.control.token,
+                      impl_->cfg.cluster.token, std::move(hooks));
     }
 }
 
@@ -899,6 +1007,7 @@ void Server::stop_state() {
     asio::post(impl_->state, [this] {
         if (impl_->monitor) impl_->monitor->stop();
         impl_->alerter.reset();  // stops its thread; what is still queued is dropped
+        impl_->peers.reset();
         impl_->state_work.reset();
         impl_->state.stop();
     });

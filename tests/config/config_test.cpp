@@ -356,3 +356,51 @@ TEST_CASE("config: server.notify and server.query_log") {
     CHECK(m[0] == "d.toml:2: server.notify: expected a string");  // sorted by line, then message
     CHECK(m[2].rfind("d.toml:3: server.query_log: ", 0) == 0);
 }
+
+TEST_CASE("config: [cluster], and what check warns about") {
+    const std::string control = "[control]\nlisten = \"127.0.0.1:8053\"\n";
+    auto r =
+        read(control + "[cluster]\npeers = [\"http://192.0.2.2:8053\", \"http://ns3.example.test:8053/\"]\n" +
+             kZone);
+    REQUIRE(r.config.cluster.enabled);
+    CHECK(r.config.cluster.peers.size() == 2);
+    CHECK(r.config.cluster.quorum == 2);  // a majority of three by default
+    CHECK(r.config.cluster.interval == Duration{1000});
+    const auto m = r.messages();
+    REQUIRE(m.size() == 1);  // no token: a warning, not an error
+    CHECK(m[0].find("warning: cluster: no token_file") != std::string::npos);
+    CHECK_FALSE(r.diags.has_errors());
+
+    auto bad = read(
+        "[cluster]\npeers = [\"https://192.0.2.2:8053\", \"192.0.2.3\"]\nquorum = 4\ninterval = \"10ms\"\n"
+        "token_file = \"/nonexistent/token\"\n" +
+            kZone,
+        "c.toml");
+    const auto e = bad.messages();
+    REQUIRE(e.size() == 6);
+    CHECK(e[0] == "c.toml:1: cluster.peers: expected at least one peer's control URL");
+    CHECK(e[1] ==
+          "c.toml:1: cluster: needs [control]: peers read each other's verdicts from the control endpoint");
+    CHECK(e[2] ==
+          "c.toml:2: cluster.peers: 'https://192.0.2.2:8053' is not a peer's control URL "
+          "(\"http://192.0.2.53:8053\")");
+    CHECK(e[3] ==
+          "c.toml:2: cluster.peers: '192.0.2.3' is not a peer's control URL (\"http://192.0.2.53:8053\")");
+    CHECK(e[4] == "c.toml:4: cluster.interval: must be at least 100ms");
+    CHECK(e[5] == "c.toml:5: cluster.token_file: cannot read /nonexistent/token");
+
+    // A long TTL beside quick probes.
+    auto ttl = read(
+        "[sites.a]\naddresses = [\"192.0.2.1\"]\nprobe = { type = \"tcp\", port = 80 }\n"
+        "[[service]]\nname = \"www.example.test.\"\nsites = [\"a\"]\nttl = 300\n" +
+            kZone,
+        "t.toml");
+    const auto w = ttl.messages();
+    REQUIRE(w.size() == 1);
+    CHECK(w[0] ==
+          "t.toml:4: warning: service.ttl: 300s is long beside a worst-case failover of 7s: resolvers may "
+          "keep a "
+          "failed site's addresses for up to 307s; a TTL of 60s or less (or twice the failover time) keeps "
+          "failover "
+          "quick");
+}

@@ -1,0 +1,137 @@
+#include "dnsd/server/peers.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace dnsd::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct Peers::Shared {
+    config::Cluster cluster;
+    std::function<void()> changed;
+    std::vector<PeerState> states;
+    bool stopped = false;
+};
+
+namespace {
+
+/// One GET of the peer's verdicts; fills `into` or returns the error.
+asio::awaitable<std::string> fetch(const config::Cluster& cluster, const std::string& url_text,
+                                   PeerState& into) {
+    const auto url = config::parse_url(url_text);
+    if (!url) co_return "not an http:// URL";
+    auto ex = co_await asio::this_coro::executor;
+    // Bounded as a whole: a peer that accepts and stalls costs one timeout.
+    const auto timeout = std::min<std::chrono::milliseconds>(cluster.interval * 2, std::chrono::seconds(2));
+    beast::tcp_stream stream(ex);
+    stream.expires_after(timeout);
+    boost::system::error_code ec;
+    tcp::resolver resolver(ex);
+    const auto found = co_await resolver.async_resolve(url->host, std::to_string(url->port),
+                                                       asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return "resolve " + url->host + ": " + ec.message();
+    co_await stream.async_connect(found, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return "connect: " + ec.message();
+    std::string target = url->target;
+    if (target.empty() || target == "/") target.clear();
+    while (!target.empty() && target.back() == '/') target.pop_back();
+    http::request<http::empty_body> req{http::verb::get, target + "/cluster/verdicts", 11};
+    req.set(http::field::host, url->host);
+    req.set(http::field::user_agent, "dnsd");
+    if (!cluster.token.empty()) req.set(http::field::authorization, "Bearer " + cluster.token);
+    co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return "send: " + ec.message();
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(4 << 20);
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return "read: " + ec.message();
+    const auto& res = parser.get();
+    if (res.result() != http::status::ok) co_return "HTTP " + std::to_string(res.result_int());
+    const auto doc = boost::json::parse(res.body(), ec);
+    const auto* root = ec ? nullptr : doc.if_object();
+    const auto* verdicts = root ? root->if_contains("verdicts") : nullptr;
+    if (!verdicts || !verdicts->is_object()) co_return "not a verdicts document";
+    into.verdicts.clear();
+    for (const auto& [key, v] : verdicts->get_object())
+        if (v.is_string()) into.verdicts[std::string(key)] = v.get_string() == "up";
+    if (const auto* inst = root->if_contains("instance"); inst && inst->is_string())
+        into.instance = std::string(inst->get_string());
+    co_return std::string();
+}
+
+asio::awaitable<void> poll(std::shared_ptr<Peers::Shared> shared, std::size_t index) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex);
+    unsigned failures = 0;
+    while (!shared->stopped) {
+        PeerState fetched;
+        const std::string url = shared->states[index].url;
+        std::string error;
+        try {
+            error = co_await fetch(shared->cluster, url, fetched);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        if (shared->stopped) co_return;
+        auto& state = shared->states[index];
+        const bool was = state.reachable;
+        state.reachable = error.empty();
+        state.error = error;
+        if (error.empty()) {
+            state.verdicts = std::move(fetched.verdicts);
+            state.instance = std::move(fetched.instance);
+            state.fetched = Clock::now();
+            failures = 0;
+        } else {
+            ++failures;
+        }
+        if (error.empty() || was) shared->changed();
+        // A peer that does not answer is asked less often, up to 10 s apart.
+        auto wait = shared->cluster.interval;
+        for (unsigned i = 1; i < failures && wait < std::chrono::seconds(10); ++i) wait *= 2;
+        timer.expires_after(std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(10)));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+}  // namespace
+
+Peers::Peers(asio::io_context& io, const config::Cluster& cluster, std::function<void()> changed)
+    : shared_(std::make_shared<Shared>()) {
+    shared_->cluster = cluster;
+    shared_->changed = std::move(changed);
+    for (const auto& url : cluster.peers) {
+        PeerState p;
+        p.url = url;
+        shared_->states.push_back(std::move(p));
+    }
+    for (std::size_t i = 0; i < shared_->states.size(); ++i)
+        asio::co_spawn(io, poll(shared_, i), asio::detached);
+}
+
+Peers::~Peers() {
+    shared_->stopped = true;
+    shared_->changed = nullptr;
+}
+
+const std::vector<PeerState>& Peers::states() const noexcept {
+    return shared_->states;
+}
+
+bool Peers::fresh(const PeerState& p) const noexcept {
+    const auto window =
+        std::max<std::chrono::milliseconds>(shared_->cluster.interval * 3, std::chrono::seconds(3));
+    return p.fetched != Clock::time_point{} && Clock::now() - p.fetched <= window;
+}
+
+}  // namespace dnsd::server
