@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""Three dnsd instances on 127.0.0.1-3 in one [cluster] with quorum 2, each
+probing from its own address (the probe `source` option), against health
+listeners that fail the probes of chosen source addresses: a site seen down
+by one instance stays up in every instance's answers; seen down by two, it
+fails over in all three; a killed instance changes nothing for the other
+two, which still need both their verdicts to fail a site over."""
+import argparse
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import dns.message
+import dns.query
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dnsclient  # noqa: E402
+
+INSTANCES = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+SITES = {"a": "127.0.0.10", "b": "127.0.0.11"}
+TOKEN = "cluster-test-peer-token-42"
+
+CONFIG = """[server]
+listen = ["{me}:{port}"]
+threads = 1
+identity = "{me}"
+[control]
+listen = "{me}:{cport}"
+[cluster]
+peers = [{peers}]
+quorum = 2
+token_file = "peer-token"
+interval = "250ms"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+[probes.web]
+type = "http"
+port = {hport}
+path = "/health"
+interval = "250ms"
+timeout = "200ms"
+rise = 2
+fall = 2
+source = "{me}"
+[sites.a]
+addresses = ["127.0.0.10"]
+probe = "web"
+[sites.b]
+addresses = ["127.0.0.11"]
+probe = "web"
+[[service]]
+name = "www.example.test."
+sites = ["a", "b"]
+policy = "failover"
+ttl = 5
+"""
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+class Health:
+    """A site's health endpoint that fails the probes of blocked sources."""
+
+    def __init__(self, host, port):
+        self.blocked = set()
+        health = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                status = 503 if self.client_address[0] in health.blocked else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.server = http.server.ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def answer(me, port):
+    r = dns.query.udp(dns.message.make_query("www.example.test.", "A"), me, port=port, timeout=2)
+    return sorted(rr.address for rrset in r.answer for rr in rrset)
+
+
+def status(me, cport):
+    with urllib.request.urlopen(f"http://{me}:{cport}/status", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def all_answer(members, port, want, limit):
+    """Seconds until every instance in `members` answers `want`, or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        if all(answer(me, port) == want for me in members):
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    return None
+
+
+def steady(members, port, want, seconds):
+    """Every answer of every instance in `members` is `want` for `seconds`."""
+    t0, seen = time.monotonic(), set()
+    while time.monotonic() - t0 < seconds:
+        for me in members:
+            seen.add(tuple(answer(me, port)))
+        time.sleep(0.05)
+    return seen == {tuple(want)}, seen
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dnsd", required=True)
+    args = ap.parse_args()
+    dnsd = os.path.abspath(args.dnsd)
+    try:
+        for host in INSTANCES[1:] + list(SITES.values()):
+            socket.create_server((host, 0)).close()
+    except OSError:
+        print("SKIP: cannot bind 127.0.0.2-11 (loopback is only 127.0.0.1 here)")
+        return 77
+    work = tempfile.mkdtemp(prefix="dnsd-cluster-")
+    procs, listeners = {}, []
+    try:
+        port, cport, hport = dnsclient.free_port(), dnsclient.free_port(), dnsclient.free_port("127.0.0.10")
+        health = {}
+        for name, host in SITES.items():
+            health[name] = Health(host, hport)
+            listeners.append(health[name])
+        for me in INSTANCES:
+            d = os.path.join(work, me)
+            os.makedirs(d)
+            with open(os.path.join(d, "peer-token"), "w") as f:
+                f.write(TOKEN + "\n")
+            with open(os.path.join(d, "example.test.zone"), "w") as f:
+                f.write(dnsclient.SMALL_ZONE)
+            peers = ", ".join(f'"http://{p}:{cport}"' for p in INSTANCES if p != me)
+            with open(os.path.join(d, "dnsd.toml"), "w") as f:
+                f.write(CONFIG.format(me=me, port=port, cport=cport, hport=hport, peers=peers))
+        for me in INSTANCES:
+            d = os.path.join(work, me)
+            procs[me] = subprocess.Popen([dnsd, "run", "-c", "dnsd.toml"], cwd=d,
+                                         stdout=open(os.path.join(d, "dnsd.log"), "w"), stderr=subprocess.STDOUT)
+        for me in INSTANCES:
+            dnsclient.wait_for_dns(port, host=me, proc=procs[me])
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if all(status(me, cport).get("cluster", {}).get("vantage_points") == 3 for me in INSTANCES):
+                break
+            time.sleep(0.1)
+        doc = status(INSTANCES[0], cport)["cluster"]
+        check(doc["vantage_points"] == 3 and doc["quorum"] == 2 and not doc["degraded"]
+              and all(p["reachable"] for p in doc["peers"]), "every instance counts three vantage points")
+        check(all_answer(INSTANCES, port, ["127.0.0.10"], 5) is not None, "all three answer site a")
+        # Without the token a peer's verdicts are not given out.
+        try:
+            urllib.request.urlopen(f"http://127.0.0.2:{cport}/cluster/verdicts", timeout=5)
+            code = 200
+        except urllib.error.HTTPError as e:
+            code = e.code
+        check(code == 401, "GET /cluster/verdicts without the peer token: 401")
+
+        # 1. One vantage point sees a down: no failover anywhere.
+        health["a"].blocked = {"127.0.0.1"}
+        ok, seen = steady(INSTANCES, port, ["127.0.0.10"], 3)
+        check(ok, f"a seen down by one instance only: every answer stays a ({seen})")
+        x = status("127.0.0.1", cport)
+        check(x["sites"][0]["addresses"][0]["last"]["ok"] is False and x["sites"][0]["addresses"][0]["up"] is True,
+              "127.0.0.1's own probe fails, yet it serves a as up (outvoted)")
+        q = dns.message.make_query("www.example.test.", "TXT", rdclass="CH")
+        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
+        lines = [b"".join(rr.strings).decode() for rrset in r.answer for rr in rrset]
+        check("cluster: 3 vantage points count, quorum 2" in lines, "the explanation shows the cluster")
+
+        # 2. Two see it down: all three fail over.
+        health["a"].blocked = {"127.0.0.1", "127.0.0.2"}
+        t = all_answer(INSTANCES, port, ["127.0.0.11"], 6)
+        print(f"     all three on b after {t if t is None else round(t, 2)}s")
+        check(t is not None, "a seen down by two of three: all three fail over to b")
+        check(answer("127.0.0.3", port) == ["127.0.0.11"], "... including the one whose own probes pass")
+        health["a"].blocked = set()
+        check(all_answer(INSTANCES, port, ["127.0.0.10"], 6) is not None, "a healthy again everywhere")
+
+        # 3. An instance dies: nothing changes for the other two.
+        dnsclient.stop(procs.pop("127.0.0.1"))
+        ok, seen = steady(INSTANCES[1:], port, ["127.0.0.10"], 2)
+        check(ok, "127.0.0.1 killed: the other two still answer a")
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            y = status("127.0.0.2", cport)["cluster"]
+            if y["vantage_points"] == 2:
+                break
+            time.sleep(0.1)
+        check(y["vantage_points"] == 2 and not y["degraded"]
+              and [p["reachable"] for p in y["peers"]] == [False, True], "127.0.0.2 counts two vantage points now")
+        health["a"].blocked = {"127.0.0.2"}
+        ok, seen = steady(INSTANCES[1:], port, ["127.0.0.10"], 2.5)
+        check(ok, "one of the two remaining sees a down: no failover")
+        health["a"].blocked = {"127.0.0.2", "127.0.0.3"}
+        check(all_answer(INSTANCES[1:], port, ["127.0.0.11"], 6) is not None, "both see a down: both fail over")
+    finally:
+        for proc in procs.values():
+            dnsclient.stop(proc)
+        for listener in listeners:
+            listener.stop()
+        if failures:
+            for me in INSTANCES:
+                path = os.path.join(work, me, "dnsd.log")
+                if os.path.exists(path):
+                    with open(path) as f:
+                        print(f"--- {me} dnsd.log (tail)\n" + f.read()[-1500:])
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
