@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -51,6 +52,24 @@ std::string error_body(std::string_view message) {
     return json::serialize(json::object{{"error", message}}) + "\n";
 }
 
+/// A query string value with %XX escapes and '+' decoded.
+std::string percent_decoded(std::string_view in) {
+    std::string out;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '+') {
+            out += ' ';
+        } else if (in[i] == '%' && i + 2 < in.size() &&
+                   std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+                   std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+            out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += in[i];
+        }
+    }
+    return out;
+}
+
 /// 0 when the request may change state, else the status to refuse it with.
 http::status authorize(const std::string& token, const http::request<http::string_body>& req) {
     const auto header = req[http::field::authorization];
@@ -82,21 +101,26 @@ asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
         co_return reply(req, http::status::ok, ctx.hooks.verdicts());
     }
     if (req.method() == http::verb::get && target.starts_with("/explain?")) {
-        // name=...&client=... (no escapes needed for names and addresses)
-        std::string name, client;
+        // name=...&client=...&type=A|AAAA, percent-encoded or not.
+        std::string name, client, type;
         std::string_view query = target.substr(9);
         while (!query.empty()) {
             const auto amp = query.find('&');
             const std::string_view pair = query.substr(0, amp);
             const auto eq = pair.find('=');
             if (eq != std::string_view::npos) {
-                if (pair.substr(0, eq) == "name") name = pair.substr(eq + 1);
-                if (pair.substr(0, eq) == "client") client = pair.substr(eq + 1);
+                const auto key = pair.substr(0, eq);
+                const std::string value = percent_decoded(pair.substr(eq + 1));
+                if (key == "name") name = value;
+                if (key == "client") client = value;
+                if (key == "type") type = value;
             }
             query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
         }
+        if (!type.empty() && type != "A" && type != "AAAA")
+            co_return reply(req, http::status::bad_request, error_body("type= must be A or AAAA"));
         std::string body;
-        const int status = ctx.hooks.explain(name, client, body);
+        const int status = ctx.hooks.explain(name, client, type, body);
         co_return reply(req, static_cast<http::status>(status), body);
     }
     if (req.method() != http::verb::post) {

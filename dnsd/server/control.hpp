@@ -30,8 +30,11 @@ struct ControlHooks {
                       std::string& body)>
         set_override;
     /// The explanation of `name` for a client at `client` (empty: the
-    /// endpoint's own view), as lines; fills an error and returns 404/400.
-    std::function<int(const std::string& name, const std::string& client, std::string& body)> explain;
+    /// endpoint's own view), as lines, of one family when `type` is A or
+    /// AAAA; fills an error and returns 404/400.
+    std::function<int(const std::string& name, const std::string& client, const std::string& type,
+                      std::string& body)>
+        explain;
     /// GET /cluster/verdicts (with [cluster]): this instance's own probe
     /// verdicts, JSON. Empty function: no such resource.
     std::function<std::string()> verdicts;

@@ -83,7 +83,8 @@ asio::awaitable<void> poll(std::shared_ptr<Peers::Shared> shared, std::size_t in
         }
         if (shared->stopped) co_return;
         auto& state = shared->states[index];
-        const bool was = state.reachable;
+        const bool was = state.reachable || !state.tried;
+        state.tried = true;
         state.reachable = error.empty();
         state.error = error;
         if (error.empty()) {

@@ -20,6 +20,7 @@ namespace dnsd::server {
 
 struct PeerState {
     std::string url;
+    bool tried = false;                               ///< asked at least once (at start, not yet)
     bool reachable = false;                           ///< the last request was answered
     std::string error;                                ///< why not, when not
     std::string instance;                             ///< its identity, from its answer

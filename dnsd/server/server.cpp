@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -255,7 +256,10 @@ struct Server::Impl {
         }
         const unsigned vantage_before = board->vantage_points();
         const bool changed = board->set_cluster(std::move(views), peers ? peers_config.quorum : 1);
-        if (peers && board->degraded() != cluster_degraded) {
+        // Not before every peer was asked once: at start nobody is reachable yet.
+        const bool settled = peers && std::all_of(peers->states().begin(), peers->states().end(),
+                                                  [](const PeerState& p) { return p.tried; });
+        if (settled && board->degraded() != cluster_degraded) {
             cluster_degraded = board->degraded();
             const std::string text = cluster_degraded
                                          ? "cluster degraded: " + std::to_string(board->vantage_points()) +
@@ -537,13 +541,13 @@ struct Server::Impl {
             for (auto i : svc.sites) names.push_back(json::string(cat.sites[i].name));
             services.push_back(json::object{{"name", name_to_text(svc.name)}, {"sites", std::move(names)}});
         }
-        json::object doc{{"generation", snap->generation},
-                         {"sites", std::move(sites)},
-                         {"services", std::move(services)}};
+        json::object doc{
+            {"generation", snap->generation}, {"sites", std::move(sites)}, {"services", std::move(services)}};
         if (peers) {
             json::array list;
             for (const auto& p : peers->states()) {
-                json::object o{{"url", p.url}, {"reachable", p.reachable}, {"counted", p.reachable && peers->fresh(p)}};
+                json::object o{
+                    {"url", p.url}, {"reachable", p.reachable}, {"counted", p.reachable && peers->fresh(p)}};
                 if (!p.instance.empty()) o["instance"] = p.instance;
                 if (!p.error.empty()) o["error"] = p.error;
                 list.push_back(std::move(o));
@@ -723,7 +727,8 @@ struct Server::Impl {
     /// GET /explain: the CH TXT explanation, through the real query path:
     /// a CH TXT query for `name` with ECS for `client`, answered by the
     /// current view, its TXT strings returned as JSON lines.
-    int explain(const std::string& name, const std::string& client, std::string& body) {
+    int explain(const std::string& name, const std::string& client, const std::string& type,
+                std::string& body) {
         namespace json = boost::json;
         auto fail = [&](int status, const std::string& why) {
             body = json::serialize(json::object{{"error", why}}) + "\n";
@@ -774,7 +779,10 @@ struct Server::Impl {
             const std::size_t rdlen = (out[pos + 10] << 8) | out[pos + 11];
             const std::size_t len = out[pos + 12];
             if (pos + 12 + rdlen > r.size || len + 1 > rdlen) break;
-            lines.push_back(json::string(reinterpret_cast<const char*>(&out[pos + 13]), len));
+            const std::string_view text(reinterpret_cast<const char*>(&out[pos + 13]), len);
+            // Lines about the other family are left out when one is asked.
+            if (!(type == "A" && text.starts_with("AAAA ")) && !(type == "AAAA" && text.starts_with("A ")))
+                lines.push_back(json::string(text));
             pos += 12 + rdlen;
         }
         if (lines.empty()) return fail(404, name + " is not a service name here");
@@ -917,7 +925,8 @@ struct Server::Impl {
             m += std::string("dnsd_alerts_total{outcome=\"") + outcomes[i] + "\"} " +
                  std::to_string(alerts[i]) + "\n";
         if (peers) {
-            m += "# HELP dnsd_cluster_vantage_points Vantage points whose verdicts count now (this one included).\n"
+            m += "# HELP dnsd_cluster_vantage_points Vantage points whose verdicts count now (this one "
+                 "included).\n"
                  "# TYPE dnsd_cluster_vantage_points gauge\n";
             m += "dnsd_cluster_vantage_points " + std::to_string(board->vantage_points()) + "\n";
             m += "# HELP dnsd_cluster_quorum Vantage points that must see an address down.\n"
@@ -929,7 +938,8 @@ struct Server::Impl {
             m += "# HELP dnsd_cluster_peer_up 1 when the peer answered its last request.\n"
                  "# TYPE dnsd_cluster_peer_up gauge\n";
             for (const auto& p : peers->states())
-                m += "dnsd_cluster_peer_up{peer=\"" + label(p.url) + "\"} " + (p.reachable ? "1" : "0") + "\n";
+                m +=
+                    "dnsd_cluster_peer_up{peer=\"" + label(p.url) + "\"} " + (p.reachable ? "1" : "0") + "\n";
         }
         m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
         m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(reloads_ok.load()) + "\n";
@@ -981,9 +991,8 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
                                     std::string& body) {
             return impl->set_override(site, state, until, body);
         };
-        hooks.explain = [impl](const std::string& name, const std::string& client, std::string& body) {
-            return impl->explain(name, client, body);
-        };
+        hooks.explain = [impl](const std::string& name, const std::string& client, const std::string& type,
+                               std::string& body) { return impl->explain(name, client, type, body); };
         hooks.reload = [impl](std::function<void(bool, std::string)> done) {
             asio::post(impl->main, [impl, done = std::move(done)]() mutable {
                 impl->reload_waiters.push_back(std::move(done));

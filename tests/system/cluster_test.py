@@ -223,6 +223,25 @@ def main():
         check(ok, "one of the two remaining sees a down: no failover")
         health["a"].blocked = {"127.0.0.2", "127.0.0.3"}
         check(all_answer(INSTANCES[1:], port, ["127.0.0.11"], 6) is not None, "both see a down: both fail over")
+
+        # 4. Alone: below the quorum, 127.0.0.3 decides from its own view and says so.
+        dnsclient.stop(procs.pop("127.0.0.2"))
+        health["a"].blocked = set()
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and not status("127.0.0.3", cport)["cluster"]["degraded"]:
+            time.sleep(0.1)
+        z = status("127.0.0.3", cport)["cluster"]
+        check(z["degraded"] and z["vantage_points"] == 1, "the last instance is degraded: 1 vantage point, quorum 2")
+        with urllib.request.urlopen(f"http://127.0.0.3:{cport}/metrics", timeout=5) as page:
+            check("dnsd_cluster_degraded 1" in page.read().decode(), "/metrics: dnsd_cluster_degraded 1")
+        r = dns.query.udp(dns.message.make_query("www.example.test.", "TXT", rdclass="CH"), "127.0.0.3", port=port,
+                          timeout=2)
+        lines = [b"".join(rr.strings).decode() for rrset in r.answer for rr in rrset]
+        check("cluster: 1 vantage points count, quorum 2 (degraded: deciding from those reachable)" in lines,
+              "the explanation says it is degraded")
+        check(all_answer(["127.0.0.3"], port, ["127.0.0.10"], 6) is not None, "and answers by its own probes: a")
+        with open(os.path.join(work, "127.0.0.3", "dnsd.log")) as f:
+            check("cluster degraded: 1 of 3 vantage points reachable" in f.read(), "the log says so")
     finally:
         for proc in procs.values():
             dnsclient.stop(proc)

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
+import dns.edns
 import dns.message
 import dns.query
 
@@ -38,10 +39,24 @@ file = "example.test.zone"
 location = {{ lat = 52.37, lon = 4.90 }}
 addresses = ["192.0.2.1"]
 [sites.nyc]
+location = {{ lat = 40.71, lon = -74.01 }}
 addresses = ["192.0.2.2"]
 [[service]]
 name = "www.example.test."
 sites = ["ams", "nyc"]
+[[service]]
+name = "near.example.test."
+sites = ["ams", "nyc"]
+policy = "nearest"
+[[geo.networks]]
+prefix = "10.1.0.0/16"
+location = {{ lat = 52.37, lon = 4.90 }}
+[[geo.networks]]
+prefix = "10.2.0.0/16"
+location = {{ lat = 40.71, lon = -74.01 }}
+[[geo.networks]]
+prefix = "2001:db8:2::/48"
+location = {{ lat = 40.71, lon = -74.01 }}
 """
 
 failures = []
@@ -79,6 +94,38 @@ def answer(port):
     got = sorted(rr.address for rrset in r.answer for rr in rrset)
     ANSWERED[tuple(got)] = ANSWERED.get(tuple(got), 0) + 1
     return got
+
+
+def explain_txt(port, ecs=None):
+    """The CH TXT explanation of near.example.test, as dig would ask it."""
+    options = [dns.edns.ECSOption(*ecs)] if ecs else []
+    q = dns.message.make_query("near.example.test.", "TXT", rdclass="CH", use_edns=0, options=options)
+    r = dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
+    return [b"".join(rr.strings).decode() for rrset in r.answer for rr in rrset]
+
+
+def explanation_cases(port, cport):
+    """What the explanation says for several clients (SPEC 4)."""
+    lines = explain_txt(port, ("10.1.2.0", 24))
+    check("client 10.1.2.0/24 (ECS, from 127.0.0.1)" in lines and "location 52.37,4.90 (geo.networks, /16)" in lines
+          and "A site ams: 1/1 up, override auto, 0 km: chosen" in lines
+          and "A site nyc: 1/1 up, override auto, 5863 km: standby" in lines
+          and "A answer: 192.0.2.1, ttl 30, ECS scope 16" in lines, f"explanation for an ECS client near ams: {lines}")
+    lines = explain_txt(port, ("10.2.0.0", 16))
+    check("client 10.2.0.0/16 (ECS, from 127.0.0.1)" in lines
+          and "A site nyc: 1/1 up, override auto, 0 km: chosen" in lines
+          and "A answer: 192.0.2.2, ttl 30, ECS scope 16" in lines, f"explanation for an ECS client near nyc: {lines}")
+    lines = explain_txt(port)
+    check("client 127.0.0.1 (source address)" in lines
+          and "location unknown (not in geo.networks or the databases)" in lines
+          and "A site ams: 1/1 up, override auto, distance unknown: chosen" in lines
+          and "A answer: 192.0.2.1, ttl 30, ECS scope 0" in lines, f"explanation without ECS: {lines}")
+    r = ctl(cport, "explain", "near.example.test", "--client", "2001:db8:2::1", "--type", "A")
+    check(r.returncode == 0 and "client 2001:db8:2::1/128 (ECS, from 127.0.0.1)" in r.stdout
+          and "location 40.71,-74.01 (geo.networks, /48)" in r.stdout and "A answer: 192.0.2.2" in r.stdout
+          and "AAAA" not in r.stdout, "dnsdctl explain --client (IPv6) --type A: " + r.stdout.replace("\n", " | "))
+    status, _ = http(f"http://127.0.0.1:{cport}/explain?name=near.example.test&type=MX")
+    check(status == 400, "GET /explain with type=MX: 400")
 
 
 def main():
@@ -129,6 +176,7 @@ def main():
               and "A answer: 192.0.2.2" in r.stdout and "AAAA" not in r.stdout, "dnsdctl explain")
         r = ctl(cport, "auto", "ams")
         check(r.returncode == 0 and answer(port) == ["192.0.2.1"], "dnsdctl auto ams: back")
+        explanation_cases(port, cport)
         # An override for a while: it ends by itself, within a second of its time.
         r = ctl(cport, "drain", "ams", "--for", "2s")
         check(r.returncode == 0 and "override drain until" in r.stdout, "dnsdctl drain --for 2s")
