@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -15,7 +16,7 @@ namespace {
 // Sections and keys of SPEC section 2 that later versions implement. They are
 // reported as unsupported rather than as unknown, so that an operator knows
 // the key is right and the binary is old.
-constexpr std::string_view kLaterTables[] = {"rate_limit"};
+constexpr std::array<std::string_view, 0> kLaterTables{};
 constexpr std::string_view kLaterServerKeys[] = {"user"};
 
 bool contains(std::span<const std::string_view> list, std::string_view key) {
@@ -253,6 +254,14 @@ public:
         std::filesystem::path p(*v);
         if (p.is_relative()) p = std::filesystem::path(path_).parent_path() / p;
         file = p.lexically_normal().string();
+        // Only a regular file: /dev/zero would be read until memory runs out,
+        // a FIFO would block the reader.
+        std::error_code ec;
+        const auto status = std::filesystem::status(file, ec);
+        if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+            error(n, key, "cannot read " + file + ": not a regular file");
+            return;
+        }
         std::ifstream in(file);
         std::string line_text;
         if (!in || !std::getline(in, line_text)) {
@@ -265,6 +274,19 @@ public:
             error(n, key, "the token in " + file + " is shorter than 16 characters");
         else
             token = line_text;
+    }
+
+    void rate_limit(const toml::table& t, RateLimit& r) {
+        unknown_keys(t, "rate_limit", {"responses_per_second", "burst", "slip"});
+        r.line = line(t);
+        if (const auto* n = t.get("responses_per_second"))
+            if (auto v = integer(*n, "rate_limit.responses_per_second", 0, 1'000'000))
+                r.per_second = static_cast<std::uint32_t>(*v);
+        if (const auto* n = t.get("burst"))
+            if (auto v = integer(*n, "rate_limit.burst", 0, 10'000'000))
+                r.burst = static_cast<std::uint32_t>(*v);
+        if (const auto* n = t.get("slip"))
+            if (auto v = integer(*n, "rate_limit.slip", 0, 10)) r.slip = static_cast<std::uint32_t>(*v);
     }
 
     void cluster(const toml::table& t, Cluster& c) {
@@ -947,7 +969,8 @@ public:
             return c;
         }
         unknown_keys(root, "",
-                     {"server", "zone", "probes", "sites", "service", "geo", "control", "alert", "cluster"});
+                     {"server", "zone", "probes", "sites", "service", "geo", "control", "alert", "cluster",
+                      "rate_limit"});
         if (const auto* n = root.get("server")) {
             if (const auto* t = n->as_table()) {
                 server(*t, c.server);
@@ -965,6 +988,12 @@ public:
                 control(*t, c.control);
             else
                 error(*n, "control", "expected a table ([control])");
+        }
+        if (const auto* n = root.get("rate_limit")) {
+            if (const auto* t = n->as_table())
+                rate_limit(*t, c.rate_limit);
+            else
+                error(*n, "rate_limit", "expected a table ([rate_limit])");
         }
         if (const auto* n = root.get("cluster")) {
             if (const auto* t = n->as_table())

@@ -102,6 +102,14 @@ struct Control {
     int line = 0;
 };
 
+/// Response rate limiting (SPEC [rate_limit]), per client /24 or /56.
+struct RateLimit {
+    std::uint32_t per_second = 0;  ///< responses_per_second; 0: off
+    std::uint32_t burst = 0;       ///< bucket size; 0: responses_per_second
+    std::uint32_t slip = 2;        ///< every Nth limited answer sent truncated; 0: none, 1: all
+    int line = 0;
+};
+
 /// Other dnsd instances whose probe verdicts count (SPEC section 8).
 struct Cluster {
     bool enabled = false;
@@ -172,6 +180,7 @@ struct Config {
     Geo geo;
     Control control;
     Cluster cluster;
+    RateLimit rate_limit;
     std::vector<Alert> alerts;  ///< in the order of the file
 };
 

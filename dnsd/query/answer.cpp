@@ -867,6 +867,21 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
     return r;
 }
 
+std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
+                            const View& view) noexcept {
+    Query q;
+    if (wire::parse_query(request, q) != wire::Verdict::ok || !q.has_question) return 0;
+    if (q.has_edns && q.edns_version > 0) return 0;
+    q.has_ecs = q.ecs_echo = false;  // nothing in it depends on the client
+    Writer w(response.first(512));
+    w.put_bytes(request.data(), wire::kHeaderSize);
+    Counts c;
+    const bool question = put_question(w, request, q);
+    put_opt(w, q, view, rcode::NOERROR, c);
+    return finish(w, q, static_cast<std::uint16_t>(reply_flags(q, true) | flag::TC), rcode::NOERROR, c,
+                  question);
+}
+
 // ---- AXFR ----
 
 AxfrStream::AxfrStream(std::span<const std::uint8_t> request, const Query& query, const Zone& zone) noexcept

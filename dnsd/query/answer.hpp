@@ -60,6 +60,11 @@ struct Result {
 Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
               const Client& client) noexcept;
 
+/// A reply with the question and TC set and nothing else (rate limiting:
+/// "ask again over TCP"); 0 when the request is not a query to answer.
+std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
+                            const View& view) noexcept;
+
 /// Produces the messages of a zone transfer one at a time (RFC 5936): the
 /// SOA, every other record, the SOA again, packed into messages of up to
 /// 64 KiB with name compression. Keeps a reference to the zone: the caller

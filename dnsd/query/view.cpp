@@ -276,6 +276,7 @@ std::shared_ptr<const View> View::load(const config::Config& cfg, Diagnostics& d
                          std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)),
                          std::move(locator), cfg.geo.ecs);
     view->served_ = std::move(served);
+    view->rate_limit_ = cfg.rate_limit;
     return view;
 }
 

@@ -69,7 +69,10 @@ public:
     const std::string& identity() const noexcept { return identity_; }
     const std::string& version() const noexcept { return version_; }
     std::uint16_t udp_payload() const noexcept { return udp_payload_; }
-    unsigned query_log() const noexcept { return query_log_; }  ///< log one query in this many (0: none)
+    unsigned query_log() const noexcept { return query_log_; }
+    const config::RateLimit& rate_limit() const noexcept {
+        return rate_limit_;
+    }  ///< log one query in this many (0: none)
     const Acl& transfer_allow() const noexcept { return transfer_allow_; }
 
     /// For tests: a view over already built zones.
@@ -93,6 +96,7 @@ private:
     std::string version_;
     std::uint16_t udp_payload_ = 1232;
     unsigned query_log_ = 0;
+    config::RateLimit rate_limit_;
     Acl transfer_allow_;
     Acl explain_allow_;
     std::shared_ptr<const steer::Catalog> catalog_;

@@ -941,6 +941,14 @@ struct Server::Impl {
                 m +=
                     "dnsd_cluster_peer_up{peer=\"" + label(p.url) + "\"} " + (p.reachable ? "1" : "0") + "\n";
         }
+        m += "# HELP dnsd_rate_limited_total UDP answers held back by response rate limiting.\n"
+             "# TYPE dnsd_rate_limited_total counter\n";
+        for (bool truncated : {false, true}) {
+            std::uint64_t n = 0;
+            for (const auto& w : workers) n += w->stats().limited(truncated);
+            m += std::string("dnsd_rate_limited_total{action=\"") + (truncated ? "truncated" : "dropped") +
+                 "\"} " + std::to_string(n) + "\n";
+        }
         m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
         m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(reloads_ok.load()) + "\n";
         m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(reloads_failed.load()) + "\n";
@@ -978,9 +986,11 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
     unsigned n = impl_->cfg.server.threads;
     if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
     TcpLimits limits;
-    for (unsigned i = 0; i < n; ++i)
+    for (unsigned i = 0; i < n; ++i) {
         impl_->workers.push_back(std::make_unique<Worker>(i, impl_->slot, impl_->health_slot,
                                                           impl_->cfg.server.listen, limits, n > 1));
+        impl_->workers.back()->set_workers(n);
+    }
     if (impl_->cfg.control.enabled) {
         Impl* impl = impl_.get();
         ControlHooks hooks;

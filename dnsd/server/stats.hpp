@@ -23,6 +23,14 @@ public:
         by_[tcp ? 1 : 0][type_slot(qtype)][rcode & 0xF].fetch_add(1, std::memory_order_relaxed);
     }
 
+    /// Answers held back by rate limiting: 0 dropped, 1 sent truncated.
+    void count_limited(bool truncated) noexcept {
+        limited_[truncated ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::uint64_t limited(bool truncated) const noexcept {
+        return limited_[truncated ? 1 : 0].load(std::memory_order_relaxed);
+    }
+
     std::uint64_t get(int transport, std::size_t type_slot, unsigned rcode) const noexcept {
         return by_[transport][type_slot][rcode].load(std::memory_order_relaxed);
     }
@@ -35,6 +43,7 @@ private:
     }
 
     std::atomic<std::uint64_t> by_[2][kTypeSlots][16] = {};
+    std::atomic<std::uint64_t> limited_[2] = {};
 };
 
 }  // namespace dnsd::server

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "dnsd/query/answer.hpp"
@@ -88,6 +89,21 @@ std::size_t reply_cmsg(const msghdr& in, std::uint8_t* out) noexcept {
     return 0;
 }
 
+/// Queues the reply in tx[replies] to the sender of datagram `i`.
+void queue_reply(UdpBatch& b, const msghdr& h, int i, unsigned& replies, std::size_t size) noexcept {
+    b.out_iov[replies] = {b.tx[replies], size};
+    msghdr& o = b.out[replies].msg_hdr;
+    o.msg_name = &b.addr[i];
+    o.msg_namelen = h.msg_namelen;
+    o.msg_iov = &b.out_iov[replies];
+    o.msg_iovlen = 1;
+    const std::size_t clen = reply_cmsg(h, b.out_cmsg[replies]);
+    o.msg_control = clen ? b.out_cmsg[replies] : nullptr;
+    o.msg_controllen = clen;
+    o.msg_flags = 0;
+    ++replies;
+}
+
 /// Receives up to kBatch datagrams, answers them, sends the answers.
 /// Returns how many were received (0: the socket is drained).
 unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
@@ -107,28 +123,41 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
 
     const query::View& view = w.view();           // one atomic load per batch
     const health::Snapshot& health = w.health();  // and one more
+    // Rate limiting: each worker sees its share of a network's queries
+    // (SO_REUSEPORT spreads source ports evenly), so it allows its share.
+    config::RateLimit limit = view.rate_limit();
+    std::uint64_t now_ms = 0;
+    if (limit.per_second) {
+        const unsigned n = w.workers();
+        const std::uint32_t burst = limit.burst ? limit.burst : limit.per_second;
+        limit.per_second = limit.per_second / n ? limit.per_second / n : 1;
+        limit.burst = burst / n ? burst / n : 1;
+        now_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::steady_clock::now().time_since_epoch())
+                                                .count());
+    }
     unsigned replies = 0;
     for (int i = 0; i < got; ++i) {
         const msghdr& h = b.in[i].msg_hdr;
         if (h.msg_flags & MSG_TRUNC) continue;  // oversized: not a query we answer
         const auto client = Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&b.addr[i]));
         if (!client) continue;
+        const auto action = w.rate_limiter().check(*client, now_ms, limit);
+        if (action != RateLimiter::Action::answer) {
+            w.stats().count_limited(action == RateLimiter::Action::truncate);
+            if (action == RateLimiter::Action::drop) continue;
+            const std::size_t n =
+                query::truncated_reply({b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view);
+            if (n == 0) continue;
+            queue_reply(b, h, i, replies, n);
+            continue;
+        }
         const auto r = query::answer(
             {b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
             query::Client{*client, query::Transport::udp, &health, &w.random(), &w.geo_cache()});
         if (r.size == 0) continue;
         w.count(view, r, false, {b.rx[i], b.in[i].msg_len}, *client);
-        b.out_iov[replies] = {b.tx[replies], r.size};
-        msghdr& o = b.out[replies].msg_hdr;
-        o.msg_name = &b.addr[i];
-        o.msg_namelen = h.msg_namelen;
-        o.msg_iov = &b.out_iov[replies];
-        o.msg_iovlen = 1;
-        const std::size_t clen = reply_cmsg(h, b.out_cmsg[replies]);
-        o.msg_control = clen ? b.out_cmsg[replies] : nullptr;
-        o.msg_controllen = clen;
-        o.msg_flags = 0;
-        ++replies;
+        queue_reply(b, h, i, replies, r.size);
     }
     unsigned sent = 0;
     while (sent < replies) {

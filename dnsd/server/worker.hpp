@@ -16,6 +16,7 @@
 #include "dnsd/geo/locator.hpp"
 #include "dnsd/query/answer.hpp"
 #include "dnsd/query/view.hpp"
+#include "dnsd/server/rate_limit.hpp"
 #include "dnsd/server/server.hpp"
 #include "dnsd/server/stats.hpp"
 #include "dnsd/steer/decide.hpp"
@@ -47,6 +48,10 @@ public:
     void stop();   ///< asks the loop to stop and joins
 
     unsigned index() const noexcept { return index_; }
+    /// Response rate limiting of this worker's UDP answers.
+    RateLimiter& rate_limiter() noexcept { return rate_limiter_; }
+    unsigned workers() const noexcept { return workers_; }
+    void set_workers(unsigned n) noexcept { workers_ = n; }
     asio::io_context& io() noexcept { return io_; }
     const query::View& view() noexcept { return view_.get(); }
     const health::Snapshot& health() noexcept { return health_.get(); }
@@ -79,6 +84,8 @@ private:
     geo::Cache geo_cache_;
     TcpLimits limits_;
     unsigned tcp_connections_ = 0;
+    RateLimiter rate_limiter_;
+    unsigned workers_ = 1;
     std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
     /// One line for the sampled query log (server.query_log): off the
     /// hot path's budget, it may allocate.

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""Response rate limiting with the real dnsd: a flood from one /24 on
+loopback is cut to the configured rate (every second limited answer sent
+truncated, the rest dropped), while another client's queries all get full
+answers, and TCP from the flooded network is still answered."""
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import dns.flags
+import dns.message
+import dns.query
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dnsclient  # noqa: E402
+
+RATE, BURST = 50, 50
+
+CONFIG = """[server]
+listen = ["127.0.0.1:{port}"]
+threads = 1
+[rate_limit]
+responses_per_second = {rate}
+burst = {burst}
+slip = 2
+[control]
+listen = "127.0.0.1:{cport}"
+[[zone]]
+origin = "example.test."
+file = "example.test.zone"
+"""
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def flood(source, port, seconds, result):
+    """As many queries as the socket takes, from `source`; counts the replies."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source, 0))
+    s.setblocking(False)
+    wire = dns.message.make_query("ns1.example.test.", "A").to_wire()
+    sent = full = truncated = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            s.sendto(wire, ("127.0.0.1", port))
+            sent += 1
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                break
+            if dns.message.from_wire(data).flags & dns.flags.TC:
+                truncated += 1
+            else:
+                full += 1
+        time.sleep(0.0002)
+    time.sleep(0.3)
+    while True:
+        try:
+            data = s.recv(4096)
+        except BlockingIOError:
+            break
+        if dns.message.from_wire(data).flags & dns.flags.TC:
+            truncated += 1
+        else:
+            full += 1
+    s.close()
+    result.update(sent=sent, full=full, truncated=truncated)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dnsd", required=True)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="dnsd-rrl-")
+    proc = None
+    try:
+        port, cport = dnsclient.free_port(), dnsclient.free_port()
+        with open(os.path.join(work, "example.test.zone"), "w") as f:
+            f.write(dnsclient.SMALL_ZONE)
+        with open(os.path.join(work, "dnsd.toml"), "w") as f:
+            f.write(CONFIG.format(port=port, cport=cport, rate=RATE, burst=BURST))
+        proc = subprocess.Popen([os.path.abspath(args.dnsd), "run", "-c", "dnsd.toml"], cwd=work,
+                                stdout=open(os.path.join(work, "dnsd.log"), "w"), stderr=subprocess.STDOUT)
+        dnsclient.wait_for_dns(port, proc=proc, host="127.0.0.1")
+        time.sleep(1.1)  # the start-up probe queries' bucket refills
+
+        seconds = 2.0
+        result = {}
+        flooder = threading.Thread(target=flood, args=("127.0.0.9", port, seconds, result))
+        flooder.start()
+        # Another client, 10 queries a second from another /24: all answered in full.
+        other_full = other_sent = 0
+        end = time.monotonic() + seconds
+        q = dns.message.make_query("ns1.example.test.", "A")
+        while time.monotonic() < end:
+            other_sent += 1
+            r = dns.query.udp(q, "127.0.0.1", port=port, source="127.0.1.9", timeout=1)
+            other_full += not (r.flags & dns.flags.TC) and len(r.answer) == 1
+            time.sleep(0.1)
+        flooder.join()
+        allowed = BURST + RATE * seconds
+        print(f"     flood: {result['sent']} sent, {result['full']} answered, {result['truncated']} truncated;"
+              f" other client: {other_full}/{other_sent}")
+        check(result["sent"] > 4 * allowed, "the flood sends well above the rate")
+        check(allowed * 0.8 <= result["full"] <= allowed * 1.2 + 10,
+              f"the flooded /24 gets about burst + rate x time full answers ({allowed:.0f})")
+        limited = result["sent"] - result["full"]
+        check(abs(result["truncated"] - limited / 2) <= limited * 0.1 + 10,
+              "every second limited answer is sent truncated (slip 2)")
+        check(other_full == other_sent, "the other client's queries all get full answers")
+        r = dns.query.tcp(q, "127.0.0.1", port=port, source="127.0.0.9", timeout=2)
+        check(len(r.answer) == 1, "TCP from the flooded network is answered (not limited)")
+        with urllib.request.urlopen(f"http://127.0.0.1:{cport}/metrics", timeout=5) as page:
+            text = page.read().decode()
+        check('dnsd_rate_limited_total{action="truncated"}' in text
+              and f'dnsd_rate_limited_total{{action="truncated"}} {result["truncated"]}' in text,
+              "/metrics counts the truncated answers")
+    finally:
+        dnsclient.stop(proc)
+        if failures:
+            with open(os.path.join(work, "dnsd.log")) as f:
+                print("--- dnsd.log\n" + f.read()[-2000:])
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
