@@ -190,9 +190,16 @@ public:
 
     void read_file(const std::string& path, std::string origin, unsigned depth, const std::string& from,
                    int from_line) {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) {
-            const std::string why = std::error_code(errno, std::generic_category()).message();
+        // Only regular files: /dev/zero would be read until memory runs
+        // out, a FIFO would block the loader, a directory reads as empty.
+        std::error_code ec;
+        const auto status = std::filesystem::status(path, ec);
+        const bool special = std::filesystem::exists(status) && !std::filesystem::is_regular_file(status);
+        std::ifstream in;
+        if (!special) in.open(path, std::ios::binary);
+        if (special || !in) {
+            const std::string why = special ? std::string("not a regular file")
+                                            : std::error_code(errno, std::generic_category()).message();
             if (from.empty()) {
                 diags_.error(path, 0, "cannot read zone file: " + why);
             } else {

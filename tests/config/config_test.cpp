@@ -1,3 +1,12 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "tests/messages.hpp"
@@ -403,4 +412,46 @@ TEST_CASE("config: [cluster], and what check warns about") {
           "failed site's addresses for up to 307s; a TTL of 60s or less (or twice the failover time) keeps "
           "failover "
           "quick");
+}
+
+TEST_CASE("config: a token_file that is not a regular file is refused") {
+    // A FIFO would block the reader until something wrote to it, /dev/zero
+    // would be read until memory ran out.
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("dnsd-config-test-" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const std::string fifo = (dir / "token").string();
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    // Should the reader open the FIFO anyway, a writer that opens and closes
+    // it lets the read end (and this test fail) instead of hanging.
+    std::atomic<bool> done{false};
+    std::thread unblock([&] {
+        while (!done) {
+            const int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+            if (fd >= 0) {
+                close(fd);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    });
+    auto r = read("[control]\ntoken_file = \"token\"\n" + kZone, (dir / "c.toml").string());
+    done = true;
+    unblock.join();
+    CHECK(r.messages() ==
+          std::vector<std::string>{(dir / "c.toml").string() + ":2: control.token_file: cannot read " + fifo +
+                                   ": not a regular file"});
+
+    auto d = read("[cluster]\npeers = [\"http://192.0.2.2:8053\"]\ntoken_file = \"/\"\n[control]\n" + kZone,
+                  "c.toml");
+    CHECK(d.messages() ==
+          std::vector<std::string>{"c.toml:3: cluster.token_file: cannot read /: not a regular file"});
+    if (std::filesystem::exists("/dev/zero")) {
+        auto zero = read("[control]\ntoken_file = \"/dev/zero\"\n" + kZone, "c.toml");
+        CHECK(zero.messages() ==
+              std::vector<std::string>{
+                  "c.toml:2: control.token_file: cannot read /dev/zero: not a regular file"});
+    }
+    std::filesystem::remove_all(dir);
 }

@@ -1,3 +1,12 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "tests/messages.hpp"
@@ -191,4 +200,50 @@ TEST_CASE("reader: unbalanced parentheses") {
     CHECK(r.messages().at(0) == "t.zone:2: syntax: '(' not closed before the end of the file");
     auto r2 = read("$TTL 1\na A 192.0.2.1 )\n");
     CHECK(r2.messages().at(0) == "t.zone:2: syntax: ')' without '('");
+}
+
+TEST_CASE("reader: a zone file or $INCLUDE that is not a regular file is refused") {
+    // A FIFO would block the loader until something wrote to it, /dev/zero
+    // would be read until memory ran out, a directory would read as empty.
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("dnsd-reader-test-" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const std::string fifo = (dir / "fifo").string();
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    // Should the reader open the FIFO anyway, a writer that opens and closes
+    // it lets the read end (and this test fail) instead of hanging.
+    std::atomic<bool> done{false};
+    std::thread unblock([&] {
+        while (!done) {
+            const int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+            if (fd >= 0) {
+                close(fd);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    });
+
+    Diagnostics diags;
+    auto top = read_zone_file(fifo, kOrigin, diags);
+    auto included = read("$INCLUDE fifo\n", (dir / "t.zone").string());
+    done = true;
+    unblock.join();
+    CHECK(top.empty());
+    CHECK(test::messages(diags) ==
+          std::vector<std::string>{fifo + ": cannot read zone file: not a regular file"});
+    CHECK(included.messages() == std::vector<std::string>{(dir / "t.zone").string() + ":1: $INCLUDE " + fifo +
+                                                          ": cannot read: not a regular file"});
+
+    const std::string data = std::string(DNSD_SOURCE_DIR) + "/tests/zones/data/";
+    auto directory = read("$TTL 60\n$INCLUDE inc\n", data + "t.zone");
+    CHECK(directory.messages() == std::vector<std::string>{data + "t.zone:2: $INCLUDE " + data +
+                                                           "inc: cannot read: not a regular file"});
+    if (std::filesystem::exists("/dev/zero")) {
+        auto zero = read("$INCLUDE /dev/zero\n");
+        CHECK(zero.messages() ==
+              std::vector<std::string>{"t.zone:1: $INCLUDE /dev/zero: cannot read: not a regular file"});
+    }
+    std::filesystem::remove_all(dir);
 }

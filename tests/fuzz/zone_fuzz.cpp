@@ -1,0 +1,81 @@
+// Fuzzes the zone file reader and the zone checks: the input is a master
+// file for "example.test.", read as View::load reads one, then built into a
+// Zone as View::load builds it. Diagnostics are expected; a crash, a
+// sanitizer report, a leak, a hang, or a built zone that lost a record's
+// name or RRset is a finding.
+//
+// The file is named inside a private temporary directory (created once per
+// process, removed at exit) that holds one small include file, so relative
+// $INCLUDEs either read that file or fail; absolute ones reach the real file
+// system, where the reader must refuse what is not a regular file.
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsd/core/name.hpp"
+#include "zones/reader.hpp"
+#include "zones/zone.hpp"
+
+namespace {
+
+std::string& temp_dir() {
+    static std::string dir;
+    return dir;
+}
+
+void remove_temp_dir() {
+    std::error_code ec;
+    if (!temp_dir().empty()) std::filesystem::remove_all(temp_dir(), ec);
+}
+
+const std::string& zone_name() {
+    static const std::string name = [] {
+        char tmpl[] = "/tmp/dnsd-zone-fuzz.XXXXXX";
+        if (!mkdtemp(tmpl)) std::abort();
+        temp_dir() = tmpl;
+        std::atexit(remove_temp_dir);
+        std::ofstream(temp_dir() + "/inc.zone") << "inc 60 A 192.0.2.1\n  AAAA 2001:db8::1\n";
+        return temp_dir() + "/example.test.zone";
+    }();
+    return name;
+}
+
+const std::string& origin() {
+    static const std::string o = *dnsd::name_from_text("example.test.");
+    return o;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string& name = zone_name();
+    dnsd::Diagnostics diags;
+    auto records =
+        dnsd::zones::read_zone_text({reinterpret_cast<const char*>(data), size}, name, origin(), diags);
+    for (const auto& r : records)
+        if (r.owner.empty() || r.owner.size() > dnsd::kMaxNameLength || r.rdata.size() > 0xffff) std::abort();
+    // As View::load: a file that could not be read has nothing more to report.
+    if (records.empty() && diags.has_errors()) return 0;
+    const std::vector<dnsd::zones::Record> kept = records;
+    const auto zone = dnsd::zones::Zone::build(origin(), std::move(records), name, diags);
+    if (!zone) return 0;
+    if (zone->origin_lower() != dnsd::name_lower(origin()) || !zone->rrset(zone->apex(), 6)) std::abort();
+    for (std::size_t i = 1; i < zone->node_count(); ++i) {
+        const auto n = static_cast<std::int32_t>(i);
+        if (zone->node(n).parent == dnsd::zones::kNone || zone->node(n).parent >= n) std::abort();
+        if (dnsd::name_lower(zone->name(n)) != zone->lower_name(n)) std::abort();
+    }
+    for (const auto& r : kept) {
+        const auto lower = dnsd::name_lower(r.owner);
+        const auto node = zone->find(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size());
+        if (node == dnsd::zones::kNone || !zone->rrset(node, r.type)) std::abort();
+    }
+    return 0;
+}
