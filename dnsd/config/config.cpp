@@ -98,9 +98,10 @@ public:
     }
 
     void server(const toml::table& t, Server& s) {
-        unknown_keys(t, "server",
-                     {"listen", "threads", "identity", "udp_payload", "transfer_allow", "explain_allow",
-                      "state_file", "notify", "query_log"});
+        unknown_keys(
+            t, "server",
+            {"listen", "threads", "identity", "udp_payload", "transfer_allow", "explain_allow", "state_file",
+             "notify", "query_log", "tcp_connections", "tcp_per_client", "tcp_idle_timeout", "tcp_lifetime"});
         if (const auto* n = t.get("listen")) {
             s.listen.clear();
             const auto entries = strings(*n, "server.listen");
@@ -154,6 +155,16 @@ public:
                 s.notify.push_back(*ep);
             }
         }
+        if (const auto* n = t.get("tcp_connections"))
+            if (auto v = integer(*n, "server.tcp_connections", 1, 65'535))
+                s.tcp_connections = static_cast<unsigned>(*v);
+        if (const auto* n = t.get("tcp_per_client"))
+            if (auto v = integer(*n, "server.tcp_per_client", 1, 65'535))
+                s.tcp_per_client = static_cast<unsigned>(*v);
+        if (const auto* n = t.get("tcp_idle_timeout"))
+            if (auto d = duration(*n, "server.tcp_idle_timeout", Duration{100})) s.tcp_idle_timeout = *d;
+        if (const auto* n = t.get("tcp_lifetime"))
+            if (auto d = duration(*n, "server.tcp_lifetime", Duration{1000})) s.tcp_lifetime = *d;
         if (const auto* n = t.get("query_log")) {
             if (auto v = integer(*n, "server.query_log", 0, 1'000'000'000))
                 s.query_log = static_cast<unsigned>(*v);

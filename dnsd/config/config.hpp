@@ -136,8 +136,13 @@ struct Server {
     Acl transfer_allow;                ///< who may AXFR
     Acl explain_allow;                 ///< who may ask CH TXT explanations and health.server
     std::string state_file;            ///< overrides and last health; empty: none
+    std::string user;                  ///< drop privileges to this user after binding; empty: stay
     std::vector<Endpoint> notify;      ///< secondaries to NOTIFY after a reload changes a serial
     unsigned query_log = 0;            ///< log one query in this many (0: none)
+    unsigned tcp_connections = 256;    ///< open TCP connections per worker, at most
+    unsigned tcp_per_client = 16;      ///< from one client address per worker, at most
+    Duration tcp_idle_timeout{10'000};
+    Duration tcp_lifetime{120'000};
 };
 
 struct Zone {

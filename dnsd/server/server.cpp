@@ -472,16 +472,25 @@ struct Server::Impl {
             asio::post(state, [this, message] { raise({"reload", "", "", "failed", "", message}); });
         } else {
             message += "reloaded " + cfg.path + ": " + std::to_string(view->zones().size()) + " zones";
-            if (next.server.listen != cfg.server.listen || next.server.threads != cfg.server.threads) {
-                spdlog::warn("reload: changes to server.listen and server.threads need a restart");
-                message += "\nchanges to server.listen and server.threads need a restart";
+            const auto& a = next.server;
+            const auto& b = cfg.server;
+            if (a.listen != b.listen || a.threads != b.threads || a.tcp_connections != b.tcp_connections ||
+                a.tcp_per_client != b.tcp_per_client || a.tcp_idle_timeout != b.tcp_idle_timeout ||
+                a.tcp_lifetime != b.tcp_lifetime || a.user != b.user) {
+                spdlog::warn("reload: changes to server.listen, threads, user and tcp_* need a restart");
+                message += "\nchanges to server.listen, threads, user and tcp_* need a restart";
             }
             asio::post(state, [this, view, copy = next] { swap_board(view, copy); });
-            const auto keep_listen = cfg.server.listen;
-            const auto keep_threads = cfg.server.threads;
+            // What was set up at start stays as it was until a restart.
+            const auto kept = cfg.server;
             cfg = std::move(next);
-            cfg.server.listen = keep_listen;
-            cfg.server.threads = keep_threads;
+            cfg.server.listen = kept.listen;
+            cfg.server.threads = kept.threads;
+            cfg.server.user = kept.user;
+            cfg.server.tcp_connections = kept.tcp_connections;
+            cfg.server.tcp_per_client = kept.tcp_per_client;
+            cfg.server.tcp_idle_timeout = kept.tcp_idle_timeout;
+            cfg.server.tcp_lifetime = kept.tcp_lifetime;
             spdlog::info("reloaded {}: {} zones", cfg.path, view->zones().size());
         }
         loading = false;
@@ -949,6 +958,14 @@ struct Server::Impl {
             m += std::string("dnsd_rate_limited_total{action=\"") + (truncated ? "truncated" : "dropped") +
                  "\"} " + std::to_string(n) + "\n";
         }
+        m += "# HELP dnsd_tcp_refused_total TCP connections closed at once: over tcp_connections or "
+             "tcp_per_client.\n"
+             "# TYPE dnsd_tcp_refused_total counter\n";
+        {
+            std::uint64_t n = 0;
+            for (const auto& w : workers) n += w->stats().tcp_refused();
+            m += "dnsd_tcp_refused_total " + std::to_string(n) + "\n";
+        }
         m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
         m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(reloads_ok.load()) + "\n";
         m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(reloads_failed.load()) + "\n";
@@ -986,6 +1003,12 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
     unsigned n = impl_->cfg.server.threads;
     if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
     TcpLimits limits;
+    const auto& sc = impl_->cfg.server;
+    limits.max_connections_per_worker = sc.tcp_connections;
+    limits.max_per_client = sc.tcp_per_client;
+    limits.idle_timeout_ms = static_cast<unsigned>(sc.tcp_idle_timeout.count());
+    limits.lifetime_ms =
+        static_cast<unsigned>(std::min<std::int64_t>(sc.tcp_lifetime.count(), 1'000'000'000));
     for (unsigned i = 0; i < n; ++i) {
         impl_->workers.push_back(std::make_unique<Worker>(i, impl_->slot, impl_->health_slot,
                                                           impl_->cfg.server.listen, limits, n > 1));

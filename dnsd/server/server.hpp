@@ -15,10 +15,13 @@
 
 namespace dnsd::server {
 
-/// Limits of the TCP transport (RFC 7766 6.2.3 asks for both).
+/// Limits of the TCP transport (RFC 7766 6.2.3), from [server] tcp_*.
 struct TcpLimits {
     unsigned max_connections_per_worker = 256;
-    unsigned idle_timeout_ms = 10'000;
+    unsigned max_per_client = 16;       ///< per worker, per client address
+    unsigned idle_timeout_ms = 10'000;  ///< between queries
+    unsigned lifetime_ms = 120'000;     ///< of a connection, however busy
+    unsigned message_ms = 30'000;       ///< for one message to arrive or leave (slow readers and writers)
 };
 
 /// The zone serials last served, from the state file (its "serials"

@@ -31,6 +31,10 @@ public:
         return limited_[truncated ? 1 : 0].load(std::memory_order_relaxed);
     }
 
+    /// TCP connections closed at accept: over a connection cap.
+    void count_tcp_refused() noexcept { tcp_refused_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t tcp_refused() const noexcept { return tcp_refused_.load(std::memory_order_relaxed); }
+
     std::uint64_t get(int transport, std::size_t type_slot, unsigned rcode) const noexcept {
         return by_[transport][type_slot][rcode].load(std::memory_order_relaxed);
     }
@@ -44,6 +48,7 @@ private:
 
     std::atomic<std::uint64_t> by_[2][kTypeSlots][16] = {};
     std::atomic<std::uint64_t> limited_[2] = {};
+    std::atomic<std::uint64_t> tcp_refused_{0};
 };
 
 }  // namespace dnsd::server

@@ -1,6 +1,7 @@
 // DNS over TCP (RFC 7766): length-prefixed messages, several per
-// connection, answered in order; an idle timeout between queries and a cap
-// on connections per worker. Each connection is a coroutine that owns its
+// connection, answered in order; an idle timeout between queries, a time
+// limit per message and per connection, and caps on connections per worker
+// and per client. Each connection is a coroutine that owns its
 // socket and its two buffers, allocated once when the connection opens.
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -44,28 +45,39 @@ asio::awaitable<bool> write_within(tcp::socket& socket, asio::const_buffer buffe
     co_return !ec;
 }
 
+/// Holds a connection's place in the worker's counts while it lives.
 struct ConnectionSlot {
-    unsigned& count;
-    explicit ConnectionSlot(unsigned& c) : count(c) { ++count; }
-    ~ConnectionSlot() { --count; }
+    Worker& w;
+    Address client;
+    ConnectionSlot(Worker& worker, const Address& a) : w(worker), client(a) { w.tcp_opened(client); }
+    ~ConnectionSlot() { w.tcp_closed(client); }
     ConnectionSlot(const ConnectionSlot&) = delete;
     ConnectionSlot& operator=(const ConnectionSlot&) = delete;
 };
 
 asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client) {
-    ConnectionSlot slot(w.tcp_connections());
-    const auto idle = std::chrono::milliseconds(w.tcp_limits().idle_timeout_ms);
+    ConnectionSlot slot(w, client);
+    const auto& limits = w.tcp_limits();
+    const auto idle = std::chrono::milliseconds(limits.idle_timeout_ms);
     // A whole message must arrive and leave within this, whatever the idle
     // timeout: a reader that trickles bytes does not hold a slot for long.
-    const auto transfer = std::chrono::milliseconds(30'000);
+    const auto transfer = std::chrono::milliseconds(limits.message_ms);
+    // And no connection lives forever, however busy: a slot comes back.
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.lifetime_ms);
+    auto left = [&](std::chrono::milliseconds most) {
+        const auto remaining =
+            std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        return remaining < most ? remaining : most;
+    };
     std::vector<std::uint8_t> in(wire::kMaxMessage);
     std::vector<std::uint8_t> out(2 + wire::kMaxMessage);
     for (;;) {
         std::uint8_t len_bytes[2];
-        if (!co_await read_within(socket, asio::buffer(len_bytes), idle)) break;
+        if (left(idle).count() <= 0) break;
+        if (!co_await read_within(socket, asio::buffer(len_bytes), left(idle))) break;
         const std::size_t len = wire::get16(len_bytes);
         if (len < wire::kHeaderSize) break;  // nothing sensible to answer: close
-        if (!co_await read_within(socket, asio::buffer(in.data(), len), transfer)) break;
+        if (!co_await read_within(socket, asio::buffer(in.data(), len), left(transfer))) break;
 
         const auto view = w.view_ref();
         const auto r = query::answer(
@@ -81,14 +93,14 @@ asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client)
                 const std::size_t n = stream.next({out.data() + 2, wire::kMaxMessage});
                 if (n == 0) break;
                 wire::put16(out.data(), static_cast<std::uint16_t>(n));
-                ok = co_await write_within(socket, asio::buffer(out.data(), n + 2), transfer);
+                ok = co_await write_within(socket, asio::buffer(out.data(), n + 2), left(transfer));
             }
             if (!ok) break;
             continue;
         }
         if (r.size == 0) break;
         wire::put16(out.data(), static_cast<std::uint16_t>(r.size));
-        if (!co_await write_within(socket, asio::buffer(out.data(), r.size + 2), transfer)) break;
+        if (!co_await write_within(socket, asio::buffer(out.data(), r.size + 2), left(transfer))) break;
     }
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -101,10 +113,11 @@ asio::awaitable<void> tcp_accept_loop(Worker& w, tcp::acceptor& acceptor) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) continue;  // e.g. EMFILE: keep accepting later connections
-        if (w.tcp_connections() >= w.tcp_limits().max_connections_per_worker) {
-            boost::system::error_code ignored;
-            socket.close(ignored);
+        if (ec) {
+            // E.g. EMFILE: the error repeats at once until a descriptor is
+            // free, so wait a little instead of spinning; UDP goes on.
+            asio::steady_timer pause(w.io(), std::chrono::milliseconds(50));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
         boost::system::error_code pe;
@@ -112,6 +125,15 @@ asio::awaitable<void> tcp_accept_loop(Worker& w, tcp::acceptor& acceptor) {
         if (pe) continue;
         const auto client = Address::from_sockaddr(peer.data());
         if (!client) continue;
+        // Over a cap, closed at once: the client sees a reset and retries
+        // elsewhere or later; nothing is queued.
+        if (w.tcp_connections() >= w.tcp_limits().max_connections_per_worker ||
+            w.tcp_connections_of(*client) >= w.tcp_limits().max_per_client) {
+            w.stats().count_tcp_refused();
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
         socket.set_option(tcp::no_delay(true), pe);
         asio::co_spawn(w.io(), tcp_session(w, std::move(socket), *client), asio::detached);
     }

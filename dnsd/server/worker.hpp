@@ -72,7 +72,32 @@ public:
     /// The view with a reference count, for work that outlives one query (AXFR).
     std::shared_ptr<const query::View> view_ref() noexcept { return view_.shared(); }
     const TcpLimits& tcp_limits() const noexcept { return limits_; }
-    unsigned& tcp_connections() noexcept { return tcp_connections_; }
+    unsigned tcp_connections() const noexcept { return tcp_connections_; }
+    /// Open connections from `client` on this worker (a short list: the
+    /// worker holds at most max_connections_per_worker).
+    unsigned tcp_connections_of(const Address& client) const noexcept {
+        for (const auto& [a, n] : tcp_clients_)
+            if (a == client) return n;
+        return 0;
+    }
+    void tcp_opened(const Address& client) {
+        ++tcp_connections_;
+        for (auto& [a, n] : tcp_clients_)
+            if (a == client) {
+                ++n;
+                return;
+            }
+        tcp_clients_.emplace_back(client, 1u);
+    }
+    void tcp_closed(const Address& client) noexcept {
+        --tcp_connections_;
+        for (std::size_t i = 0; i < tcp_clients_.size(); ++i)
+            if (tcp_clients_[i].first == client && --tcp_clients_[i].second == 0) {
+                tcp_clients_[i] = tcp_clients_.back();
+                tcp_clients_.pop_back();
+                return;
+            }
+    }
 
 private:
     unsigned index_;
@@ -84,6 +109,7 @@ private:
     geo::Cache geo_cache_;
     TcpLimits limits_;
     unsigned tcp_connections_ = 0;
+    std::vector<std::pair<Address, unsigned>> tcp_clients_;
     RateLimiter rate_limiter_;
     unsigned workers_ = 1;
     std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
