@@ -410,7 +410,7 @@ class Dnsd(Server):
                         % ORIGIN)
 
     def command(self):
-        return [self.binary, "run", "-c", self.conf]
+        return [self.binary, "run", "-c", self.conf, "--allow-root"]
 
 
 # --- the nearest mix: a steered service, queried with ECS ------------------

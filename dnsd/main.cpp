@@ -5,8 +5,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <system_error>
 
@@ -14,17 +18,21 @@
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/version.hpp"
 #include "dnsd/query/view.hpp"
+#include "dnsd/server/privileges.hpp"
 #include "dnsd/server/server.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    R"(usage: dnsd run -c FILE     serve in the foreground (SIGHUP reloads, SIGTERM stops)
+    R"(usage: dnsd run -c FILE [--allow-root]
+                            serve in the foreground (SIGHUP reloads, SIGTERM stops)
        dnsd check -c FILE   check the configuration and every zone it names
        dnsd --version
        dnsd --help
 
-dnsd is an authoritative DNS server for multi-site failover.
+dnsd is an authoritative DNS server for multi-site failover. Started as
+root it needs server.user (privileges are dropped after binding), or
+--allow-root (or DNSD_ALLOW_ROOT=1 in the environment) to stay root.
 )";
 
 int usage_error(const char* message) {
@@ -83,7 +91,7 @@ int check(const std::string& path) {
     return 0;
 }
 
-int run(const std::string& path) {
+int run(const std::string& path, bool allow_root) {
     auto logger = spdlog::stderr_color_mt("dnsd");
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
@@ -104,8 +112,30 @@ int run(const std::string& path) {
         spdlog::error("{}: not starting: the configuration has errors", path);
         return 1;
     }
+    // An internet-facing server has no business keeping root.
+    const std::string user = cfg.server.user;
+    if (::geteuid() == 0 && user.empty() && !allow_root) {
+        spdlog::error(
+            "{}: not starting as root without server.user (privileges are dropped to it after "
+            "binding); pass --allow-root to run as root anyway",
+            path);
+        return 1;
+    }
+    const std::string state_file = cfg.server.state_file;
     try {
         dnsd::server::Server server(std::move(cfg), std::move(view));
+        if (!user.empty()) {
+            dnsd::server::drop_privileges(user);
+            spdlog::info("running as user {} (uid {}, gid {})", user, ::getuid(), ::getgid());
+            if (!state_file.empty()) {
+                const auto dir = std::filesystem::path(state_file).parent_path();
+                if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
+                    spdlog::error(
+                        "state file {}: its directory is not writable by {}: overrides and health "
+                        "will not be saved",
+                        state_file, user);
+            }
+        }
         return server.run();
     } catch (const std::exception& e) {
         // Sockets that cannot be opened or bound (address in use, no such
@@ -130,12 +160,16 @@ int main(int argc, char** argv) {
     }
     if (cmd != "run" && cmd != "check") return usage_error(("unknown command: " + cmd).c_str());
     std::string config;
+    const char* env_allow = std::getenv("DNSD_ALLOW_ROOT");
+    bool allow_root = env_allow && std::strcmp(env_allow, "1") == 0;
     for (int i = 2; i < argc; ++i) {
         if ((std::strcmp(argv[i], "-c") == 0 || std::strcmp(argv[i], "--config") == 0) && i + 1 < argc)
             config = argv[++i];
+        else if (cmd == "run" && std::strcmp(argv[i], "--allow-root") == 0)
+            allow_root = true;
         else
             return usage_error((std::string("unexpected argument: ") + argv[i]).c_str());
     }
     if (config.empty()) return usage_error("-c FILE is required");
-    return cmd == "check" ? check(config) : run(config);
+    return cmd == "check" ? check(config) : run(config, allow_root);
 }

@@ -1,5 +1,6 @@
 #include "dnsd/config/config.hpp"
 
+#include <pwd.h>
 #include <toml++/toml.h>
 #include <algorithm>
 #include <array>
@@ -12,18 +13,6 @@
 
 namespace dnsd::config {
 namespace {
-
-// Sections and keys of SPEC section 2 that later versions implement. They are
-// reported as unsupported rather than as unknown, so that an operator knows
-// the key is right and the binary is old.
-constexpr std::array<std::string_view, 0> kLaterTables{};
-constexpr std::string_view kLaterServerKeys[] = {"user"};
-
-bool contains(std::span<const std::string_view> list, std::string_view key) {
-    for (auto k : list)
-        if (k == key) return true;
-    return false;
-}
 
 // Everything a reader of one file needs to report problems.
 class Reader {
@@ -49,12 +38,7 @@ public:
             if (ok) continue;
             const std::string full =
                 prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
-            if ((prefix.empty() && contains(kLaterTables, key)) ||
-                (prefix == "server" && contains(kLaterServerKeys, key))) {
-                error(v, full, "not supported by this version of dnsd");
-            } else {
-                error(v, full, "unknown key");
-            }
+            error(v, full, "unknown key");
         }
     }
 
@@ -98,10 +82,10 @@ public:
     }
 
     void server(const toml::table& t, Server& s) {
-        unknown_keys(
-            t, "server",
-            {"listen", "threads", "identity", "udp_payload", "transfer_allow", "explain_allow", "state_file",
-             "notify", "query_log", "tcp_connections", "tcp_per_client", "tcp_idle_timeout", "tcp_lifetime"});
+        unknown_keys(t, "server",
+                     {"listen", "threads", "identity", "udp_payload", "transfer_allow", "explain_allow",
+                      "state_file", "notify", "query_log", "tcp_connections", "tcp_per_client",
+                      "tcp_idle_timeout", "tcp_lifetime", "user"});
         if (const auto* n = t.get("listen")) {
             s.listen.clear();
             const auto entries = strings(*n, "server.listen");
@@ -153,6 +137,15 @@ public:
                     continue;
                 }
                 s.notify.push_back(*ep);
+            }
+        }
+        if (const auto* n = t.get("user")) {
+            if (const auto* v = string(*n, "server.user")) {
+                // Checked here so that `dnsd check` on the target machine says so.
+                if (v->empty() || !::getpwnam(v->c_str()))
+                    error(*n, "server.user", "no user named '" + *v + "' on this machine");
+                else
+                    s.user = *v;
             }
         }
         if (const auto* n = t.get("tcp_connections"))

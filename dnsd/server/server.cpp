@@ -25,6 +25,7 @@
 #include "dnsd/server/control.hpp"
 #include "dnsd/server/notify.hpp"
 #include "dnsd/server/peers.hpp"
+#include "dnsd/server/privileges.hpp"
 #include "dnsd/server/worker.hpp"
 #include "health/board.hpp"
 #include "health/monitor.hpp"
@@ -442,6 +443,7 @@ struct Server::Impl {
             reload_again = true;
             return;
         }
+        notify_service_manager("RELOADING=1");
         if (loader.joinable()) loader.join();
         const std::string path = cfg.path;
         loader = std::thread([this, path, served = slot.load()->served_serials()] {
@@ -494,6 +496,7 @@ struct Server::Impl {
             spdlog::info("reloaded {}: {} zones", cfg.path, view->zones().size());
         }
         loading = false;
+        notify_service_manager("READY=1");
         if (reload_again) {
             reload_again = false;
             reload();
@@ -1066,8 +1069,10 @@ int Server::run() {
     const auto view = impl_->slot.load();
     spdlog::info("dnsd serving {} zones on {} (udp+tcp) with {} workers", view->zones().size(), where,
                  impl_->workers.size());
+    notify_service_manager("READY=1");
     impl_->wait_signal();
     impl_->main.run();
+    notify_service_manager("STOPPING=1");
     for (auto& w : impl_->workers) w->stop();
     if (impl_->loader.joinable()) impl_->loader.join();
     stop_state();

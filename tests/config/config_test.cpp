@@ -80,7 +80,7 @@ TEST_CASE("config: every error with file, line and key, all of them") {
         "udp_payload = 100\n"                                     // 5
         "transfer_allow = [\"10.0.0.1/8\"]\n"                     // 6
         "tcp_timeout = 3\n"                                       // 7
-        "user = \"dnsd\"\n"                                       // 8
+        "user = \"no-such-user-x\"\n"                             // 8
         "[[zone]]\n"                                              // 9
         "origin = \"a..b\"\n"                                     // 10
         "file = \"\"\n"                                           // 11
@@ -105,7 +105,7 @@ TEST_CASE("config: every error with file, line and key, all of them") {
         "d.toml:6: server.transfer_allow: '10.0.0.1/8' is not an address or network (\"192.0.2.0/24\", "
         "\"::1\")",
         "d.toml:7: server.tcp_timeout: unknown key",
-        "d.toml:8: server.user: not supported by this version of dnsd",
+        "d.toml:8: server.user: no user named 'no-such-user-x' on this machine",
         "d.toml:10: zone.origin: 'a..b' is not a domain name",
         "d.toml:11: zone.file: empty path",
         "d.toml:12: zone.origin: missing (the zone's name, e.g. \"gslb.example.com.\")",
