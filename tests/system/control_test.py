@@ -96,6 +96,22 @@ def answer(port):
     return got
 
 
+def saved_overrides(done, limit=3):
+    """The state file's overrides once `done(overrides)` holds (or after
+    `limit` seconds): it is written just after the new state is published."""
+    saved, deadline = {}, time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with open("state.json") as f:
+                saved = json.load(f).get("overrides", {})
+            if done(saved):
+                break
+        except (FileNotFoundError, ValueError):
+            pass
+        time.sleep(0.02)
+    return saved
+
+
 def explain_txt(port, ecs=None):
     """The CH TXT explanation of near.example.test, as dig would ask it."""
     options = [dns.edns.ECSOption(*ecs)] if ecs else []
@@ -161,8 +177,8 @@ def main():
         r = ctl(cport, "drain", "ams")
         check(r.returncode == 0 and "override drain" in r.stdout, "dnsdctl drain ams")
         check(answer(port) == ["192.0.2.2"], "a drained site is not answered while another is up")
-        with open("state.json") as f:
-            check(json.load(f).get("overrides") == {"ams": "drain"}, "the override reaches the state file")
+        check(saved_overrides(lambda o: o == {"ams": "drain"}) == {"ams": "drain"},
+              "the override reaches the state file")
         r = ctl(cport, "status")
         check(r.returncode == 0 and "drain" in r.stdout and "192.0.2.2" in r.stdout, "dnsdctl status shows it")
         with urllib.request.urlopen(base + "/", timeout=10) as page:
@@ -181,8 +197,7 @@ def main():
         r = ctl(cport, "drain", "ams", "--for", "2s")
         check(r.returncode == 0 and "override drain until" in r.stdout, "dnsdctl drain --for 2s")
         check(answer(port) == ["192.0.2.2"], "drained for now")
-        with open("state.json") as f:
-            saved = json.load(f).get("overrides", {}).get("ams", {})
+        saved = saved_overrides(lambda o: isinstance(o.get("ams"), dict)).get("ams", {})
         check(isinstance(saved, dict) and saved.get("state") == "drain" and saved.get("until", 0) > 0,
               "the state file keeps the end time")
         deadline = time.monotonic() + 6

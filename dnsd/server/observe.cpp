@@ -1,0 +1,461 @@
+// What the control endpoint shows and sets, on the state thread: /status,
+// the status page, overrides, /explain (through the real query path) and
+// /metrics.
+
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsd/core/name.hpp"
+#include "dnsd/core/version.hpp"
+#include "dnsd/query/answer.hpp"
+#include "dnsd/server/server_impl.hpp"
+
+namespace dnsd::server {
+
+std::string Server::Impl::status_json() {
+    namespace json = boost::json;
+    const auto snap = health_slot.load();  // what the workers answer from
+    const steer::Catalog& cat = board->catalog();
+    json::array sites;
+    for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
+        const auto& site = cat.sites[s];
+        json::object o{{"name", site.name}, {"override", health::to_string(board->override_of(s))}};
+        if (board->override_until(s)) o["override_until"] = board->override_until(s);
+        if (!site.cname.empty()) {
+            o["cname"] = name_to_text(site.cname);
+        } else {
+            for (Family f : {Family::v4, Family::v6}) {
+                const auto sh = steer::site_health(cat, s, f, *snap);
+                o[f == Family::v4 ? "ipv4" : "ipv6"] =
+                    json::object{{"state", sh.total ? (sh.is_up ? "up" : "down") : "none"},
+                                 {"up", sh.up},
+                                 {"total", sh.total}};
+            }
+        }
+        if (site.located) o["location"] = json::object{{"lat", site.lat}, {"lon", site.lon}};
+        json::array addresses;
+        for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
+            if (cat.address_site[a] != s) continue;
+            const auto& info = snap->info[a];
+            json::object ao{{"address", cat.addresses[a].str()},
+                            {"up", snap->up[a] != 0},
+                            {"probed", info.probed},
+                            {"since", info.since}};
+            if (info.has_result)
+                ao["last"] = json::object{
+                    {"ok", info.last_ok}, {"latency_ms", info.latency_ms}, {"message", info.message}};
+            addresses.push_back(std::move(ao));
+        }
+        o["addresses"] = std::move(addresses);
+        sites.push_back(std::move(o));
+    }
+    json::array services;
+    for (const auto& svc : cat.services) {
+        json::array names;
+        for (auto i : svc.sites) names.push_back(json::string(cat.sites[i].name));
+        services.push_back(json::object{{"name", name_to_text(svc.name)}, {"sites", std::move(names)}});
+    }
+    json::object doc{
+        {"generation", snap->generation}, {"sites", std::move(sites)}, {"services", std::move(services)}};
+    if (peers) {
+        json::array list;
+        for (const auto& p : peers->states()) {
+            json::object o{
+                {"url", p.url}, {"reachable", p.reachable}, {"counted", p.reachable && peers->fresh(p)}};
+            if (!p.instance.empty()) o["instance"] = p.instance;
+            if (!p.error.empty()) o["error"] = p.error;
+            list.push_back(std::move(o));
+        }
+        doc["cluster"] = json::object{{"quorum", board->quorum()},
+                                      {"vantage_points", board->vantage_points()},
+                                      {"degraded", board->degraded()},
+                                      {"peers", std::move(list)}};
+    }
+    return json::serialize(doc) + "\n";
+}
+
+std::string Server::Impl::status_page() {
+    const auto snap = health_slot.load();
+    const steer::Catalog& cat = board->catalog();
+    auto esc = [](const std::string& in) {
+        std::string out;
+        for (char ch : in) {
+            switch (ch) {
+                case '&':
+                    out += "&amp;";
+                    break;
+                case '<':
+                    out += "&lt;";
+                    break;
+                case '>':
+                    out += "&gt;";
+                    break;
+                case '"':
+                    out += "&quot;";
+                    break;
+                case '\'':
+                    out += "&#39;";
+                    break;
+                default:
+                    out += ch;
+            }
+        }
+        return out;
+    };
+    auto site_state = [&](std::uint32_t s) -> std::string {
+        const auto ov = board->override_of(s);
+        if (ov == health::Override::down) return "down";
+        if (!cat.sites[s].cname.empty()) return ov == health::Override::drain ? "drain" : "up";
+        const auto v4 = steer::site_health(cat, s, Family::v4, *snap);
+        const auto v6 = steer::site_health(cat, s, Family::v6, *snap);
+        const bool up = (v4.total && v4.is_up) || (v6.total && v6.is_up);
+        if (ov == health::Override::drain && up) return "drain";
+        return up ? "up" : "down";
+    };
+    std::string h =
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">"
+        "<title>dnsd status</title><style>"
+        "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
+        "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
+        ".up{color:#1a7f37}.down{color:#c62828;font-weight:bold}.drain{color:#b26a00}"
+        "svg{background:#f4f7fb;border:1px solid #ccd}</style></head><body><h1>dnsd " +
+        esc(slot.load()->identity()) + "</h1>";
+    // The plot: longitude and latitude as x and y (equirectangular).
+    h += "<svg width=\"720\" height=\"360\" viewBox=\"0 0 720 360\" role=\"img\" "
+         "aria-label=\"sites by location\">";
+    for (int lon = -150; lon <= 150; lon += 30)
+        h += "<line x1=\"" + std::to_string((lon + 180) * 2) + "\" y1=\"0\" x2=\"" +
+             std::to_string((lon + 180) * 2) + "\" y2=\"360\" stroke=\"#dde\"/>";
+    for (int lat = -60; lat <= 60; lat += 30)
+        h += "<line x1=\"0\" y1=\"" + std::to_string((90 - lat) * 2) + "\" x2=\"720\" y2=\"" +
+             std::to_string((90 - lat) * 2) + "\" stroke=\"#dde\"/>";
+    h += "<line x1=\"0\" y1=\"180\" x2=\"720\" y2=\"180\" stroke=\"#aab\"/>"
+         "<line x1=\"360\" y1=\"0\" x2=\"360\" y2=\"360\" stroke=\"#aab\"/>"
+         "<text x=\"4\" y=\"176\" font-size=\"11\" fill=\"#667\">equator</text>"
+         "<text x=\"364\" y=\"354\" font-size=\"11\" fill=\"#667\">0\u00b0 longitude</text>";
+    for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
+        const auto& site = cat.sites[s];
+        if (!site.located) continue;
+        const std::string shown = site_state(s);
+        const char* colour = shown == "up" ? "#2e9d4f" : shown == "drain" ? "#e69500" : "#d32f2f";
+        const std::string x = std::to_string(static_cast<int>((site.lon + 180) * 2));
+        const std::string y = std::to_string(static_cast<int>((90 - site.lat) * 2));
+        h += "<circle cx=\"" + x + "\" cy=\"" + y + "\" r=\"7\" fill=\"" + colour + "\"><title>" +
+             esc(site.name) + ": " + shown + "</title></circle><text x=\"" + x + "\" y=\"" + y +
+             "\" dx=\"10\" dy=\"5\" font-size=\"14\" font-weight=\"bold\">" + esc(site.name) + "</text>";
+    }
+    h += "</svg><p class=\"legend\"><span style=\"color:#2e9d4f\">\u25cf</span> up "
+         "<span style=\"color:#e69500\">\u25cf</span> drained "
+         "<span style=\"color:#d32f2f\">\u25cf</span> down &nbsp; generation " +
+         std::to_string(snap->generation) + "</p>";
+    h += "<h2>Sites</h2><table><tr><th>site</th><th>state</th><th>override</th><th>address</th>"
+         "<th>address state</th><th>last probe</th></tr>";
+    for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
+        const auto& site = cat.sites[s];
+        const std::string shown = site_state(s);
+        const std::string head = "<td>" + esc(site.name) + "</td><td class=\"" + shown + "\">" + shown +
+                                 "</td><td>" + health::to_string(board->override_of(s)) + "</td>";
+        bool first = true;
+        for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
+            if (cat.address_site[a] != s) continue;
+            const auto& info = snap->info[a];
+            const bool up = snap->up[a] != 0;
+            std::string last = info.probed ? "no result yet" : "not probed";
+            if (info.has_result)
+                last = std::string(info.last_ok ? "passed" : "failed") + " in " +
+                       std::to_string(info.latency_ms) + " ms: " + esc(info.message);
+            h += "<tr>" + (first ? head : "<td></td><td></td><td></td>") + "<td>" + cat.addresses[a].str() +
+                 "</td><td class=\"" + (up ? "up\">up" : "down\">down") + "</td><td>" + last + "</td></tr>";
+            first = false;
+        }
+        if (first)
+            h += "<tr>" + head + "<td>" +
+                 (site.cname.empty() ? "" : "CNAME " + esc(name_to_text(site.cname))) +
+                 "</td><td></td><td></td></tr>";
+    }
+    h += "</table><h2>Services</h2><table><tr><th>name</th><th>policy</th><th>sites</th>"
+         "<th>answering now (IPv4)</th></tr>";
+    static constexpr const char* kPolicy[] = {"nearest", "failover", "weighted", "all"};
+    for (const auto& svc : cat.services) {
+        std::string names;
+        for (auto i : svc.sites) names += (names.empty() ? "" : ", ") + esc(cat.sites[i].name);
+        // What a client of unknown location gets now (nearest: the
+        // listed order; weighted and max_answers: one draw).
+        steer::Random random;
+        const auto choice = steer::decide(cat, svc, Family::v4, steer::Client{}, *snap, random);
+        std::string now;
+        if (choice.kind == steer::Choice::Kind::cname)
+            now = "CNAME " + esc(name_to_text(cat.sites[choice.site].cname));
+        for (unsigned i = 0; i < choice.count; ++i)
+            now += (now.empty() ? "" : ", ") + cat.addresses[choice.address[i]].str();
+        if (choice.kind == steer::Choice::Kind::nodata) now = "nothing (NODATA)";
+        if (choice.fallback) now += " (fallback)";
+        if (svc.policy == config::Service::Policy::nearest) now += " (client of unknown location)";
+        h += "<tr><td>" + esc(name_to_text(svc.name)) + "</td><td>" +
+             kPolicy[static_cast<unsigned>(svc.policy)] + "</td><td>" + names + "</td><td>" + now +
+             "</td></tr>";
+    }
+    h += "</table><p>JSON: <a href=\"/status\">/status</a></p></body></html>\n";
+    return h;
+}
+
+int Server::Impl::set_override(const std::string& site, const std::string& wanted, std::int64_t until,
+                               std::string& body) {
+    namespace json = boost::json;
+    const steer::Catalog& cat = board->catalog();
+    std::uint32_t s = 0;
+    while (s < cat.sites.size() && cat.sites[s].name != site) ++s;
+    if (s == cat.sites.size()) {
+        body = json::serialize(json::object{{"error", "no site named " + site}}) + "\n";
+        return 404;
+    }
+    health::Override o;
+    if (wanted == "up")
+        o = health::Override::up;
+    else if (wanted == "down")
+        o = health::Override::down;
+    else if (wanted == "drain")
+        o = health::Override::drain;
+    else if (wanted == "auto")
+        o = health::Override::none;
+    else {
+        body = json::serialize(json::object{{"error", "state must be up, down, drain or auto"}}) + "\n";
+        return 400;
+    }
+    if (until && until <= health::unix_now()) {
+        body = json::serialize(json::object{{"error", "until is in the past"}}) + "\n";
+        return 400;
+    }
+    if (board->set_override(s, o, until) && monitor) monitor->notify();  // publish, log, save
+    json::object reply{{"site", site}, {"override", health::to_string(o)}};
+    if (until && o != health::Override::none) reply["until"] = until;
+    body = json::serialize(reply) + "\n";
+    return 200;
+}
+
+int Server::Impl::explain(const std::string& name, const std::string& client, const std::string& type,
+                          std::string& body) {
+    namespace json = boost::json;
+    auto fail = [&](int status, const std::string& why) {
+        body = json::serialize(json::object{{"error", why}}) + "\n";
+        return status;
+    };
+    const auto wire = name_from_text(name.empty() || name.back() == '.' ? name : name + ".");
+    if (name.empty() || !wire) return fail(400, "name= must be a domain name");
+    std::optional<Address> where;
+    if (!client.empty() && !(where = Address::parse(client)))
+        return fail(400, "client= must be an IP address");
+    std::vector<std::uint8_t> q;
+    auto put16 = [&](unsigned v) {
+        q.push_back(static_cast<std::uint8_t>(v >> 8));
+        q.push_back(static_cast<std::uint8_t>(v));
+    };
+    for (unsigned v : {0x4242u, 0u, 1u, 0u, 0u, 1u}) put16(v);
+    q.insert(q.end(), wire->begin(), wire->end());
+    put16(16);  // TXT
+    put16(3);   // CH
+    const auto bytes = where ? where->view() : std::span<const std::uint8_t>{};
+    q.push_back(0);
+    put16(41);
+    put16(1232);
+    put16(0);
+    put16(0);
+    put16(where ? 8 + static_cast<unsigned>(bytes.size()) : 0);
+    if (where) {
+        put16(8);
+        put16(4 + static_cast<unsigned>(bytes.size()));
+        put16(where->family == Family::v4 ? 1 : 2);
+        q.push_back(static_cast<std::uint8_t>(where->bits()));
+        q.push_back(0);
+        q.insert(q.end(), bytes.begin(), bytes.end());
+    }
+    std::vector<std::uint8_t> out(65535);
+    const auto snap = health_slot.load();
+    const auto view = slot.load();
+    const auto r = query::answer(q, out, *view,
+                                 query::Client{*Address::parse("127.0.0.1"), query::Transport::tcp,
+                                               snap.get(), nullptr, nullptr, true});
+    if (r.size < 12 || (out[3] & 0xF) != 0) return fail(404, name + " is not a service name here");
+    // The answer section: TXT records written by the explanation (the
+    // owner is a pointer, one string each).
+    json::array lines;
+    std::size_t pos = 12 + wire->size() + 4;
+    const unsigned an = (out[6] << 8) | out[7];
+    for (unsigned i = 0; i < an && pos + 13 <= r.size; ++i) {
+        const std::size_t rdlen = (out[pos + 10] << 8) | out[pos + 11];
+        const std::size_t len = out[pos + 12];
+        if (pos + 12 + rdlen > r.size || len + 1 > rdlen) break;
+        const std::string_view text(reinterpret_cast<const char*>(&out[pos + 13]), len);
+        // Lines about the other family are left out when one is asked.
+        if (!(type == "A" && text.starts_with("AAAA ")) && !(type == "AAAA" && text.starts_with("A ")))
+            lines.push_back(json::string(text));
+        pos += 12 + rdlen;
+    }
+    if (lines.empty()) return fail(404, name + " is not a service name here");
+    body = json::serialize(json::object{{"name", name}, {"lines", std::move(lines)}}) + "\n";
+    return 200;
+}
+
+void Server::Impl::fold_counts(const query::View& v, Totals& into) {
+    const auto& counters = v.counters();
+    for (std::size_t z = 0; z < v.zones().size(); ++z)
+        if (const auto n = counters.zone_total(z))
+            into.zones["zone=\"" + label_value(name_to_text(v.zones()[z]->origin())) + "\""] += n;
+    const steer::Catalog& cat = v.catalog();
+    for (std::size_t i = 0; i < cat.services.size(); ++i) {
+        const auto& svc = cat.services[i];
+        const std::string service = "service=\"" + label_value(name_to_text(svc.name)) + "\"";
+        const std::size_t n = svc.sites.size();
+        for (std::size_t slot = 0; slot < n + query::Counters::kExtra; ++slot) {
+            const auto count = counters.decision_total(i, slot);
+            if (count == 0) continue;
+            std::string key = service;
+            if (slot < n)
+                key += ",outcome=\"site\",site=\"" + label_value(cat.sites[svc.sites[slot]].name) + "\"";
+            else
+                key += std::string(",outcome=\"") + query::Counters::extra_name(slot - n) + "\",site=\"\"";
+            into.decisions[key] += count;
+        }
+    }
+}
+
+std::string Server::Impl::label_value(const std::string& v) {
+    std::string out;
+    for (char ch : v) {
+        if (ch == '\\' || ch == '"') out += '\\';
+        if (ch == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += ch;
+    }
+    return out;
+}
+
+std::string Server::Impl::metrics_text() {
+    static constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                              "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                              "NXRRSET", "NOTAUTH", "NOTZONE"};
+    const auto label = label_value;
+    std::string m;
+    m += "# HELP dnsd_build_info The running dnsd.\n# TYPE dnsd_build_info gauge\n";
+    m += std::string("dnsd_build_info{version=\"") + kVersion + "\"} 1\n";
+    m += "# HELP dnsd_queries_total Queries answered, by transport, query type and rcode.\n"
+         "# TYPE dnsd_queries_total counter\n";
+    for (int t = 0; t < 2; ++t)
+        for (std::size_t ty = 0; ty < Stats::kTypeSlots; ++ty)
+            for (unsigned rc = 0; rc < 16; ++rc) {
+                std::uint64_t n = 0;
+                for (const auto& w : workers) n += w->stats().get(t, ty, rc);
+                if (n == 0) continue;
+                m += std::string("dnsd_queries_total{transport=\"") + (t ? "tcp" : "udp") + "\",type=\"" +
+                     Stats::kTypeNames[ty] + "\",rcode=\"" +
+                     (rc < std::size(kRcodes) ? kRcodes[rc] : std::to_string(rc).c_str()) + "\"} " +
+                     std::to_string(n) + "\n";
+            }
+    Totals totals = retired;
+    if (previous_view) fold_counts(*previous_view, totals);
+    fold_counts(*slot.load(), totals);
+    m += "# HELP dnsd_zone_queries_total Queries answered from each zone.\n"
+         "# TYPE dnsd_zone_queries_total counter\n";
+    for (const auto& [labels, n] : totals.zones)
+        m += "dnsd_zone_queries_total{" + labels + "} " + std::to_string(n) + "\n";
+    m += "# HELP dnsd_decisions_total Steered answers by service and outcome: the site chosen, several "
+         "sites, none (NODATA) or the fallback.\n# TYPE dnsd_decisions_total counter\n";
+    for (const auto& [labels, n] : totals.decisions)
+        m += "dnsd_decisions_total{" + labels + "} " + std::to_string(n) + "\n";
+    m += "# HELP dnsd_probe_duration_seconds Probe durations by site.\n"
+         "# TYPE dnsd_probe_duration_seconds histogram\n";
+    for (const auto& [site, lat] : board->latencies()) {
+        const std::string name = "site=\"" + label(site) + "\"";
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < std::size(health::Latency::kBoundsMs); ++i) {
+            cumulative += lat.buckets[i];
+            char le[32];
+            std::snprintf(le, sizeof le, "%g", health::Latency::kBoundsMs[i] / 1000.0);
+            m += "dnsd_probe_duration_seconds_bucket{" + name + ",le=\"" + le + "\"} " +
+                 std::to_string(cumulative) + "\n";
+        }
+        m += "dnsd_probe_duration_seconds_bucket{" + name + ",le=\"+Inf\"} " + std::to_string(lat.count) +
+             "\n";
+        char sum[32];
+        std::snprintf(sum, sizeof sum, "%.3f", static_cast<double>(lat.sum_ms) / 1000.0);
+        m += "dnsd_probe_duration_seconds_sum{" + name + "} " + sum + "\n";
+        m += "dnsd_probe_duration_seconds_count{" + name + "} " + std::to_string(lat.count) + "\n";
+    }
+    const auto snap = health_slot.load();
+    const steer::Catalog& cat = board->catalog();
+    m += "# HELP dnsd_address_up 1 when the address is up (probes, or no probe).\n"
+         "# TYPE dnsd_address_up gauge\n";
+    for (std::uint32_t a = 0; a < cat.addresses.size(); ++a)
+        m += "dnsd_address_up{site=\"" + label(cat.sites[cat.address_site[a]].name) + "\",address=\"" +
+             cat.addresses[a].str() + "\"} " + (snap->up[a] ? "1" : "0") + "\n";
+    m += "# HELP dnsd_site_up 1 when the site can serve the family (min_up and overrides).\n"
+         "# TYPE dnsd_site_up gauge\n";
+    for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
+        for (Family f : {Family::v4, Family::v6}) {
+            const auto sh = steer::site_health(cat, s, f, *snap);
+            if (sh.total == 0) continue;
+            m += "dnsd_site_up{site=\"" + label(cat.sites[s].name) + "\",family=\"" +
+                 (f == Family::v4 ? "ipv4" : "ipv6") + "\"} " + (sh.is_up ? "1" : "0") + "\n";
+        }
+    m += "# HELP dnsd_site_override The operator override of a site (1 for the one set).\n"
+         "# TYPE dnsd_site_override gauge\n";
+    for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
+        m += "dnsd_site_override{site=\"" + label(cat.sites[s].name) + "\",override=\"" +
+             health::to_string(board->override_of(s)) + "\"} 1\n";
+    m += "# HELP dnsd_alerts_total Alert deliveries (event and target) by outcome.\n"
+         "# TYPE dnsd_alerts_total counter\n";
+    const std::uint64_t alerts[3] = {alerts_retired[0] + (alerter ? alerter->delivered() : 0),
+                                     alerts_retired[1] + (alerter ? alerter->failed() : 0),
+                                     alerts_retired[2] + (alerter ? alerter->dropped() : 0)};
+    const char* outcomes[3] = {"delivered", "failed", "dropped"};
+    for (int i = 0; i < 3; ++i)
+        m += std::string("dnsd_alerts_total{outcome=\"") + outcomes[i] + "\"} " + std::to_string(alerts[i]) +
+             "\n";
+    if (peers) {
+        m += "# HELP dnsd_cluster_vantage_points Vantage points whose verdicts count now (this one "
+             "included).\n"
+             "# TYPE dnsd_cluster_vantage_points gauge\n";
+        m += "dnsd_cluster_vantage_points " + std::to_string(board->vantage_points()) + "\n";
+        m += "# HELP dnsd_cluster_quorum Vantage points that must see an address down.\n"
+             "# TYPE dnsd_cluster_quorum gauge\n";
+        m += "dnsd_cluster_quorum " + std::to_string(board->quorum()) + "\n";
+        m += "# HELP dnsd_cluster_degraded 1 when fewer vantage points than the quorum count.\n"
+             "# TYPE dnsd_cluster_degraded gauge\n";
+        m += std::string("dnsd_cluster_degraded ") + (board->degraded() ? "1" : "0") + "\n";
+        m += "# HELP dnsd_cluster_peer_up 1 when the peer answered its last request.\n"
+             "# TYPE dnsd_cluster_peer_up gauge\n";
+        for (const auto& p : peers->states())
+            m += "dnsd_cluster_peer_up{peer=\"" + label(p.url) + "\"} " + (p.reachable ? "1" : "0") + "\n";
+    }
+    m += "# HELP dnsd_rate_limited_total UDP answers held back by response rate limiting.\n"
+         "# TYPE dnsd_rate_limited_total counter\n";
+    for (bool truncated : {false, true}) {
+        std::uint64_t n = 0;
+        for (const auto& w : workers) n += w->stats().limited(truncated);
+        m += std::string("dnsd_rate_limited_total{action=\"") + (truncated ? "truncated" : "dropped") +
+             "\"} " + std::to_string(n) + "\n";
+    }
+    m += "# HELP dnsd_tcp_refused_total TCP connections closed at once: over tcp_connections or "
+         "tcp_per_client.\n"
+         "# TYPE dnsd_tcp_refused_total counter\n";
+    {
+        std::uint64_t n = 0;
+        for (const auto& w : workers) n += w->stats().tcp_refused();
+        m += "dnsd_tcp_refused_total " + std::to_string(n) + "\n";
+    }
+    m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
+    m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(reloads_ok.load()) + "\n";
+    m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(reloads_failed.load()) + "\n";
+    return m;
+}
+
+}  // namespace dnsd::server
