@@ -393,6 +393,27 @@ int Server::run() {
     const auto view = impl_->slot.load();
     spdlog::info("dnsd serving {} zones on {} (udp+tcp) with {} workers", view->zones().size(), where,
                  impl_->workers.size());
+    // The rest of the start-up summary: what steers, who watches, who hears.
+    const auto& cfg = impl_->cfg;
+    const steer::Catalog& cat = view->catalog();
+    std::size_t probed = 0;
+    for (const auto& site : cfg.sites)
+        if (site.probe) probed += site.addresses.size();
+    spdlog::info("{} services over {} sites ({} addresses, {} probed); geo: {}; rate limit: {}",
+                 cat.services.size(), cat.sites.size(), cat.addresses.size(), probed,
+                 view->locator() ? std::to_string(cfg.geo.databases.size()) + " databases, " +
+                                       std::to_string(cfg.geo.networks.size()) + " networks"
+                                 : std::string("off"),
+                 cfg.rate_limit.per_second
+                     ? std::to_string(cfg.rate_limit.per_second) + "/s per client network"
+                     : std::string("off"));
+    spdlog::info("control: {}; cluster: {}; alerts: {} targets; state file: {}",
+                 cfg.control.enabled ? cfg.control.listen.str() : std::string("off"),
+                 cfg.cluster.enabled ? std::to_string(cfg.cluster.peers.size()) + " peers, quorum " +
+                                           std::to_string(cfg.cluster.quorum)
+                                     : std::string("off"),
+                 cfg.alerts.size(),
+                 cfg.server.state_file.empty() ? std::string("none") : cfg.server.state_file);
     notify_service_manager("READY=1");
     impl_->wait_signal();
     impl_->main.run();

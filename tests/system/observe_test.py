@@ -271,6 +271,8 @@ def main():
         with open("dnsd.log") as f:
             log = f.read()
         check("site a IPv4 is down" in log, "the log has the site state change")
+        check("1 services over 2 sites (2 addresses, 2 probed)" in log and "alerts: 2 targets" in log,
+              "the log starts with a summary")
         sampled = [line for line in log.splitlines() if " query 127.0.0.1 udp www.example.test. type 1 rcode 0" in line]
         # One in 500 per worker: the query loop's share, give or take the
         # few other queries of the test.
