@@ -25,6 +25,7 @@ import dns.query
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dnsclient  # noqa: E402
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INSTANCES = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 SITES = {"a": "127.0.0.10", "b": "127.0.0.11"}
 TOKEN = "cluster-test-peer-token-42"
@@ -218,6 +219,12 @@ def main():
             time.sleep(0.1)
         check(y["vantage_points"] == 2 and not y["degraded"]
               and [p["reachable"] for p in y["peers"]] == [False, True], "127.0.0.2 counts two vantage points now")
+        r = subprocess.run([sys.executable, os.path.join(REPO, "tools", "dnsdctl"), "--url",
+                            f"http://127.0.0.2:{cport}", "status"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and "cluster: 2 vantage points count, quorum 2 (ok)" in r.stdout
+              and f"peer http://127.0.0.1:{cport} 127.0.0.1: UNREACHABLE (connect: " in r.stdout
+              and f"peer http://127.0.0.3:{cport} 127.0.0.3: counted" in r.stdout,
+              "dnsdctl status shows the cluster: " + r.stdout.split("cluster:")[-1].replace("\n", " | "))
         health["a"].blocked = {"127.0.0.2"}
         ok, seen = steady(INSTANCES[1:], port, ["127.0.0.10"], 2.5)
         check(ok, "one of the two remaining sees a down: no failover")
