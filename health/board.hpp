@@ -25,12 +25,7 @@
 
 namespace dnsd::health {
 
-/// The wall clock in Unix seconds, as the board and the state file count it.
-inline std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using dnsd::unix_now;  ///< the board counts in Unix seconds
 
 /// A change worth telling the operator about (logged, later alerted).
 struct Event {

@@ -42,6 +42,8 @@
 #include <utility>
 #include <vector>
 
+#include "dnsd/core/deadline.hpp"
+#include "dnsd/core/duration.hpp"
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/spawn.hpp"
 
@@ -76,21 +78,6 @@ Verdict pass(std::string message) {
 Verdict fail(std::string message) {
     return {false, std::move(message)};
 }
-
-struct Deadline {
-    Clock::time_point at;
-    Duration timeout;
-
-    std::string timed_out() const { return "timeout after " + std::to_string(timeout.count()) + "ms"; }
-
-    /// "stage: error". An error at or past the deadline is the deadline's
-    /// doing (the stream was cut off, whatever error that produced), so it
-    /// reads as the timeout.
-    std::string describe(std::string_view stage, const boost::system::error_code& ec) const {
-        if (ec == beast::error::timeout || Clock::now() >= at) return timed_out();
-        return std::string(stage) + ": " + ec.message();
-    }
-};
 
 /// Runs `op` until `deadline`. nullopt when the deadline came first; `op`
 /// has then been cancelled and has finished. `op` must not throw before

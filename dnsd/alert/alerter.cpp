@@ -44,6 +44,8 @@
 #include <utility>
 #include <variant>
 
+#include "dnsd/core/deadline.hpp"
+#include "dnsd/core/duration.hpp"
 #include "dnsd/core/spawn.hpp"
 
 namespace dnsd::alert {
@@ -66,26 +68,6 @@ constexpr std::size_t kNameLimit = 100;  // of a target's description in log lin
 
 /// Why an attempt failed; nullopt when it succeeded.
 using Outcome = std::optional<std::string>;
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-struct Deadline {
-    Clock::time_point at;
-    Duration timeout;
-
-    std::string timed_out() const { return "timeout after " + std::to_string(timeout.count()) + "ms"; }
-
-    /// "stage: error". An error at or past the deadline is the deadline's
-    /// doing (the stream was cut off, whatever error that produced).
-    std::string describe(std::string_view stage, const boost::system::error_code& ec) const {
-        if (ec == beast::error::timeout || Clock::now() >= at) return timed_out();
-        return std::string(stage) + ": " + ec.message();
-    }
-};
 
 /// The target as log lines name it.
 std::string describe(const config::Alert& target) {
