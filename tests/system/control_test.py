@@ -59,13 +59,7 @@ prefix = "2001:db8:2::/48"
 location = {{ lat = 40.71, lon = -74.01 }}
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+check, failures = dnsclient.check, dnsclient.failures
 
 
 def http(url, method="GET", body=None, token=None):

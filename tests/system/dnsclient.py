@@ -16,6 +16,16 @@ import dns.query
 # on high loopback ports: it may stay root (see `dnsd --help`).
 os.environ.setdefault("DNSD_ALLOW_ROOT", "1")
 
+# Every system test's checks: one line each, and the failures for its exit code.
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
 # The smallest zone the system tests serve beside their services.
 SMALL_ZONE = """$TTL 300
 @ SOA ns1 hostmaster 1 3600 600 86400 60

@@ -70,13 +70,7 @@ ttl = 5
 {extra}
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+check, failures = dnsclient.check, dnsclient.failures
 
 
 Listener = dnsclient.Listener

@@ -51,13 +51,7 @@ BACK = RISE * INTERVAL + TIMEOUT  # a healthy listener again: up after rise pass
 TOKEN = "faults-test-token-0123456789"
 ZONE_BASE = 1000  # zone serials in cases 3 and 4: ZONE_BASE + the version's number
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+check, failures = dnsclient.check, dnsclient.failures
 
 
 # ---- configuration ----------------------------------------------------------

@@ -69,13 +69,7 @@ policy = "failover"
 ttl = {ttl}
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+check, failures = dnsclient.check, dnsclient.failures
 
 
 class Webhook:

@@ -37,13 +37,7 @@ origin = "example.test."
 file = "example.test.zone"
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+check, failures = dnsclient.check, dnsclient.failures
 
 
 def flood(source, port, seconds, result):

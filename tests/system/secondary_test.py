@@ -74,13 +74,7 @@ zone:
     allow-notify: 127.0.0.1 NOKEY
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+check, failures = dnsclient.check, dnsclient.failures
 
 
 def ask(port, name, rdtype):

@@ -34,13 +34,7 @@ origin = "example.test."
 file = "example.test.zone"
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+check, failures = dnsclient.check, dnsclient.failures
 
 
 QUERY = dns.message.make_query("ns1.example.test.", "A").to_wire()
