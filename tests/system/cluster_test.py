@@ -36,6 +36,7 @@ threads = 1
 identity = "{me}"
 [control]
 listen = "{me}:{cport}"
+token_file = "peer-token"
 [cluster]
 peers = [{peers}]
 quorum = 2
@@ -219,6 +220,18 @@ def main():
               and f"peer http://127.0.0.1:{cport} 127.0.0.1: UNREACHABLE (connect: " in r.stdout
               and f"peer http://127.0.0.3:{cport} 127.0.0.3: counted" in r.stdout,
               "dnsdctl status shows the cluster: " + r.stdout.split("cluster:")[-1].replace("\n", " | "))
+        # An override on every instance at once, one of them gone.
+        ctl = [sys.executable, os.path.join(REPO, "tools", "dnsdctl"), "--token-file",
+               os.path.join(work, "127.0.0.2", "peer-token")]
+        for me in INSTANCES:
+            ctl += ["--url", f"http://{me}:{cport}"]
+        r = subprocess.run(ctl + ["drain", "a"], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 3 and r.stdout.count("site a: override drain") == 2
+              and f"== http://127.0.0.3:{cport}" in r.stdout and "cannot reach dnsd at http://127.0.0.1" in r.stderr,
+              "dnsdctl drain with three URLs: the two alive drain, the dead one is reported (exit 3)")
+        check(all_answer(INSTANCES[1:], port, ["127.0.0.11"], 3) is not None, "both answer b while a is drained")
+        subprocess.run(ctl + ["auto", "a"], capture_output=True, text=True, timeout=60)
+        check(all_answer(INSTANCES[1:], port, ["127.0.0.10"], 3) is not None, "dnsdctl auto a: back on both")
         health["a"].blocked = {"127.0.0.2"}
         ok, seen = steady(INSTANCES[1:], port, ["127.0.0.10"], 2.5)
         check(ok, "one of the two remaining sees a down: no failover")
