@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """TCP limits with the real dnsd (RFC 7766 6.2.3): connections per client
 and per worker, the idle timeout, a lifetime that ends even a busy
-connection, a slow writer cut off, and UDP unaffected while TCP is at its
-caps."""
+connection, slow writers and readers cut off, and UDP unaffected while TCP
+is at its caps."""
 import argparse
 import os
 import shutil
@@ -162,6 +162,37 @@ def main():
         if not cut:
             cut = closed_within(s, 2) is not None
         check(cut and time.monotonic() - t0 < 4.5, "a trickling writer is cut off")
+        s.close()
+
+        # A slow reader: queries pipelined without ever reading the answers.
+        # Once the socket buffers fill, dnsd's writes wait, and the lifetime
+        # (or the message timeout) ends the connection: draining it later
+        # reaches the end instead of waiting forever.
+        s = connect(port, "127.0.0.9")
+        s.setblocking(False)
+        batch = framed(QUERY) * 200
+        t0 = time.monotonic()
+        sent = 0
+        while time.monotonic() - t0 < 3.5:
+            try:
+                sent += s.send(batch)
+            except BlockingIOError:
+                time.sleep(0.05)
+            except OSError:
+                break
+        s.setblocking(True)
+        s.settimeout(3)
+        ended = False
+        try:
+            while True:
+                if not s.recv(1 << 16):
+                    ended = True
+                    break
+        except ConnectionResetError:
+            ended = True
+        except socket.timeout:
+            pass
+        check(ended and sent > 100_000, f"a reader that never reads is cut off ({sent} bytes of queries sent)")
         s.close()
 
         with urllib.request.urlopen(f"http://127.0.0.1:{cport}/metrics", timeout=5) as page:
