@@ -1,6 +1,6 @@
 #pragma once
 /// Query counters of one worker, for /metrics: by transport, query type and
-/// rcode. Incremented by the worker's own thread with relaxed atomic adds
+/// rcode. Incremented by the worker's own thread (the one writer) with relaxed atomics
 /// (no lock, no allocation), read by the state thread when scraped.
 
 #include <array>
@@ -20,7 +20,10 @@ public:
 
     /// Counts one answered query (from query::Result's qtype and rcode).
     void count(bool tcp, std::uint16_t qtype, unsigned rcode) noexcept {
-        by_[tcp ? 1 : 0][type_slot(qtype)][rcode & 0xF].fetch_add(1, std::memory_order_relaxed);
+        // One writer (the worker's thread): a plain load and store, no
+        // locked read-modify-write; the scraper still reads whole values.
+        auto& c = by_[tcp ? 1 : 0][type_slot(qtype)][rcode & 0xF];
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 
     /// Answers held back by rate limiting: 0 dropped, 1 sent truncated.

@@ -36,10 +36,25 @@ struct UdpBatch {
     alignas(cmsghdr) std::uint8_t out_cmsg[kBatch][kCmsgSize];
     std::uint8_t rx[kBatch][kRxSize + kSkew];
     std::uint8_t tx[kBatch][kTxSize + kSkew];
+    unsigned filled = 0;  ///< entries the last recvmmsg filled (to reset)
 };
 
 UdpBatchPtr make_udp_batch() {
-    return UdpBatchPtr(new UdpBatch());
+    UdpBatchPtr b(new UdpBatch());
+    // The receive headers point at fixed buffers: set once here; each batch
+    // only resets what recvmmsg changed in the entries it filled.
+    for (unsigned i = 0; i < kBatch; ++i) {
+        b->in_iov[i] = {b->rx[i], kRxSize};
+        msghdr& h = b->in[i].msg_hdr;
+        h.msg_name = &b->addr[i];
+        h.msg_namelen = sizeof b->addr[i];
+        h.msg_iov = &b->in_iov[i];
+        h.msg_iovlen = 1;
+        h.msg_control = b->in_cmsg[i];
+        h.msg_controllen = kCmsgSize;
+        h.msg_flags = 0;
+    }
+    return b;
 }
 void delete_udp_batch(UdpBatch* b) noexcept {
     delete b;
@@ -90,7 +105,8 @@ std::size_t reply_cmsg(const msghdr& in, std::uint8_t* out) noexcept {
 }
 
 /// Queues the reply in tx[replies] to the sender of datagram `i`.
-void queue_reply(UdpBatch& b, const msghdr& h, int i, unsigned& replies, std::size_t size) noexcept {
+[[gnu::always_inline]] inline void queue_reply(UdpBatch& b, const msghdr& h, int i, unsigned& replies,
+                                               std::size_t size) noexcept {
     b.out_iov[replies] = {b.tx[replies], size};
     msghdr& o = b.out[replies].msg_hdr;
     o.msg_name = &b.addr[i];
@@ -107,18 +123,14 @@ void queue_reply(UdpBatch& b, const msghdr& h, int i, unsigned& replies, std::si
 /// Receives up to kBatch datagrams, answers them, sends the answers.
 /// Returns how many were received (0: the socket is drained).
 unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
-    for (unsigned i = 0; i < kBatch; ++i) {
-        b.in_iov[i] = {b.rx[i], kRxSize};
+    for (unsigned i = 0; i < b.filled; ++i) {
         msghdr& h = b.in[i].msg_hdr;
-        h.msg_name = &b.addr[i];
         h.msg_namelen = sizeof b.addr[i];
-        h.msg_iov = &b.in_iov[i];
-        h.msg_iovlen = 1;
-        h.msg_control = b.in_cmsg[i];
         h.msg_controllen = kCmsgSize;
         h.msg_flags = 0;
     }
     const int got = ::recvmmsg(fd, b.in, kBatch, MSG_DONTWAIT, nullptr);
+    b.filled = got > 0 ? static_cast<unsigned>(got) : 0;
     if (got <= 0) return 0;
 
     const query::View& view = w.view();           // one atomic load per batch
@@ -142,7 +154,8 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
         if (h.msg_flags & MSG_TRUNC) continue;  // oversized: not a query we answer
         const auto client = Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&b.addr[i]));
         if (!client) continue;
-        const auto action = w.rate_limiter().check(*client, now_ms, limit);
+        const auto action =
+            limit.per_second ? w.rate_limiter().check(*client, now_ms, limit) : RateLimiter::Action::answer;
         if (action != RateLimiter::Action::answer) {
             w.stats().count_limited(action == RateLimiter::Action::truncate);
             if (action == RateLimiter::Action::drop) continue;
