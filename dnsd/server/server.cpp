@@ -385,7 +385,15 @@ void Server::stop_state() {
 }
 
 int Server::run() {
-    asio::post(impl_->state, [this] { impl_->start_monitor(); });
+    asio::post(impl_->state, [this] {
+        impl_->start_monitor();
+        // Secondaries hear of every zone at start too (as NSD and BIND do):
+        // the zones may have changed while dnsd was down, and a NOTIFY for
+        // a serial they hold already costs them one SOA query.
+        const auto view = impl_->slot.load();
+        for (const auto& z : view->zones())
+            send_notify(impl_->state, impl_->cfg.server.notify, std::string(z->origin()), z->serial());
+    });
     impl_->state_thread = std::thread([this] { impl_->state.run(); });
     for (auto& w : impl_->workers) w->start();
     std::string where;

@@ -5,7 +5,7 @@ without steering fails open), answers static names as dnsd does, receives
 NOTIFY after reloads and serves the new serial: when the zone file changed
 (its serial), and when only services changed (dnsd's serial rule: the
 served serial plus one). The served serial survives a restart through the
-state file."""
+state file, and a zone changed while dnsd was down is announced at start."""
 import argparse
 import os
 import shutil
@@ -167,6 +167,14 @@ def main():
         dnsclient.stop(dnsd)
         dnsd = start_dnsd()
         check(serial(port) == 102, "a restart keeps serial 102 (the state file)")
+
+        # 4. A zone changed while dnsd was down: NOTIFY at start.
+        dnsclient.stop(dnsd)
+        write(110, text="three", b_addresses='"192.0.2.2", "192.0.2.3"')
+        dnsd = start_dnsd()
+        t = wait_serial(nsd_port, 110, 10)
+        check(t is not None and rrs(ask(nsd_port, "txt.example.test.", "TXT")) == ['"three"'],
+              f"a zone changed while dnsd was down reaches NSD at start (NOTIFY; after {t}s)")
         with open(os.path.join(work, "dnsd.log")) as f:
             log = f.read()
         check("notify example.test. serial 101 to 127.0.0.1:%d: acknowledged" % nsd_port in log,
