@@ -80,15 +80,13 @@ struct Server::Impl {
     /// `quiet` only takes the new state (start, and a reload's new catalog).
     void site_changes(bool quiet);
 
-    /// An event for the operator (SPEC 7): queued for every [[alert]]
-    /// target, delivered on the alerter's own thread. State thread only.
-    struct Notice {
-        std::string kind, site, address, state, previous, message;
-    };
     std::unique_ptr<alert::Alerter> alerter;
     std::uint64_t alerts_retired[3] = {};  ///< delivered, failed, dropped by replaced alerters
 
-    void raise(Notice n);
+    /// An event for the operator (SPEC 7): queued for every [[alert]]
+    /// target, delivered on the alerter's own thread (which stamps the time).
+    /// State thread only.
+    void raise(alert::Event e);
 
     static bool same_alerts(const std::vector<config::Alert>& a, const std::vector<config::Alert>& b);
 

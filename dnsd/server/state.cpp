@@ -126,10 +126,8 @@ void Server::Impl::site_changes(bool quiet) {
         }
 }
 
-void Server::Impl::raise(Notice n) {
-    if (!alerter) return;
-    alerter->send(alert::Event{std::move(n.kind), std::move(n.site), std::move(n.address), std::move(n.state),
-                               std::move(n.previous), std::move(n.message), health::unix_now()});
+void Server::Impl::raise(alert::Event e) {
+    if (alerter) alerter->send(std::move(e));
 }
 
 bool Server::Impl::same_alerts(const std::vector<config::Alert>& a, const std::vector<config::Alert>& b) {

@@ -1,14 +1,8 @@
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include <catch2/catch.hpp>
 
+#include "tests/fifo.hpp"
 #include "tests/messages.hpp"
 
 #include "dnsd/config/config.hpp"
@@ -417,28 +411,10 @@ TEST_CASE("config: [cluster], and what check warns about") {
 TEST_CASE("config: a token_file that is not a regular file is refused") {
     // A FIFO would block the reader until something wrote to it, /dev/zero
     // would be read until memory ran out.
-    const auto dir =
-        std::filesystem::temp_directory_path() / ("dnsd-config-test-" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    const std::string fifo = (dir / "token").string();
-    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
-    // Should the reader open the FIFO anyway, a writer that opens and closes
-    // it lets the read end (and this test fail) instead of hanging.
-    std::atomic<bool> done{false};
-    std::thread unblock([&] {
-        while (!done) {
-            const int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
-            if (fd >= 0) {
-                close(fd);
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-    });
+    const test::Fifo token("dnsd-config-test", "token");
+    const auto& dir = token.dir();
+    const std::string& fifo = token.path();
     auto r = read("[control]\ntoken_file = \"token\"\n" + kZone, (dir / "c.toml").string());
-    done = true;
-    unblock.join();
     CHECK(r.messages() ==
           std::vector<std::string>{(dir / "c.toml").string() + ":2: control.token_file: cannot read " + fifo +
                                    ": not a regular file"});
@@ -453,5 +429,4 @@ TEST_CASE("config: a token_file that is not a regular file is refused") {
               std::vector<std::string>{
                   "c.toml:2: control.token_file: cannot read /dev/zero: not a regular file"});
     }
-    std::filesystem::remove_all(dir);
 }

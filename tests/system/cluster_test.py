@@ -10,7 +10,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -133,11 +132,7 @@ def main():
     ap.add_argument("--dnsd", required=True)
     args = ap.parse_args()
     dnsd = os.path.abspath(args.dnsd)
-    try:
-        for host in INSTANCES[1:] + list(SITES.values()):
-            socket.create_server((host, 0)).close()
-    except OSError:
-        print("SKIP: cannot bind 127.0.0.2-11 (loopback is only 127.0.0.1 here)")
+    if not dnsclient.loopback_aliases(*INSTANCES[1:], *SITES.values()):
         return 77
     work = tempfile.mkdtemp(prefix="dnsd-cluster-")
     procs, listeners = {}, []

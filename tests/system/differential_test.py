@@ -387,34 +387,15 @@ def raw_cases():
     ]
 
 
-NSD_CONF = """server:
-    ip-address: 127.0.0.1@{port}
-    server-count: 1
-    username: ""
-    chroot: ""
-    zonesdir: "{dir}"
-    database: ""
-    zonelistfile: "{dir}/zone.list"
-    xfrdfile: "{dir}/xfrd.state"
-    xfrdir: "{dir}"
-    pidfile: "{dir}/nsd.pid"
-    logfile: "{dir}/nsd.log"
-    verbosity: 1
-    # Debian builds NSD with response rate limiting: off, or the test's
-    # burst of queries from one address is answered with TC or dropped.
-    rrl-ratelimit: 0
-    rrl-whitelist-ratelimit: 0
-    # NSD by default adds the zone's NS RRset to the authority section of
-    # positive answers; RFC 2181 and common practice (Knot, gdnsd, dnsd) do
-    # not need it. Minimal responses make the sections comparable.
-    minimal-responses: no
+# NSD by default adds the zone's NS RRset to the authority section of
+# positive answers; RFC 2181 and common practice (Knot, gdnsd, dnsd) do not
+# need it. Minimal responses make the sections comparable.
+NSD_SERVER = """    minimal-responses: no
     ipv4-edns-size: 1232
     hide-version: yes
     hide-identity: yes
-remote-control:
-    control-enable: no
-zone:
-    name: "{origin}"
+"""
+NSD_ZONE = """    name: "{origin}"
     zonefile: "{zone}"
     provide-xfr: 127.0.0.1 NOKEY
 """
@@ -490,7 +471,7 @@ def main():
         while dnsd_port == nsd_port:
             dnsd_port = dnsclient.free_port()
         with open(os.path.join(work, "nsd.conf"), "w") as f:
-            f.write(NSD_CONF.format(port=nsd_port, dir=work, origin=ORIGIN, zone=ZONE))
+            f.write(dnsclient.nsd_conf(nsd_port, work, NSD_ZONE.format(origin=ORIGIN, zone=ZONE), NSD_SERVER))
         with open(os.path.join(work, "dnsd.toml"), "w") as f:
             f.write(DNSD_CONF.format(port=dnsd_port, origin=ORIGIN, zone=ZONE))
         nsd = start([nsd_bin, "-d", "-c", os.path.join(work, "nsd.conf")], os.path.join(work, "nsd.out"))

@@ -51,6 +51,45 @@ def free_port(host="127.0.0.1"):
     raise RuntimeError("no free port found")
 
 
+def nsd_conf(port, work, zone, server_extra=""):
+    """An NSD configuration for a test: one server on 127.0.0.1@port with
+    everything (pid, logs, transfer state) in `work`, no remote control, and
+    `zone`, the body of its zone: clause."""
+    return f"""server:
+    ip-address: 127.0.0.1@{port}
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "{work}"
+    database: ""
+    zonelistfile: "{work}/zone.list"
+    xfrdfile: "{work}/xfrd.state"
+    xfrdir: "{work}"
+    pidfile: "{work}/nsd.pid"
+    logfile: "{work}/nsd.log"
+    verbosity: 1
+    # Debian builds NSD with response rate limiting: off, or a test's
+    # burst of queries from one address is answered with TC or dropped.
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+{server_extra}remote-control:
+    control-enable: no
+zone:
+{zone}"""
+
+
+def loopback_aliases(*hosts):
+    """True when every 127.x.y.z in `hosts` can be bound (Linux routes all of
+    127.0.0.0/8 to lo); otherwise prints why the test is skipped."""
+    try:
+        for host in hosts:
+            socket.create_server((host, 0)).close()
+        return True
+    except OSError:
+        print(f"SKIP: cannot bind {', '.join(hosts)} (loopback is only 127.0.0.1 here)")
+        return False
+
+
 def has_ipv6_loopback():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:

@@ -810,10 +810,7 @@ def main():
     ap.add_argument("--dnsd", required=True)
     args = ap.parse_args()
     dnsd = os.path.abspath(args.dnsd)
-    try:
-        socket.create_server(("127.0.0.2", 0)).close()
-    except OSError:
-        print("SKIP: cannot bind 127.0.0.2 (loopback is only 127.0.0.1 here)")
+    if not dnsclient.loopback_aliases("127.0.0.2"):
         return 77
     work = tempfile.mkdtemp(prefix="dnsd-faults-")
     hosts = {}

@@ -51,24 +51,7 @@ policy = "failover"
 ttl = 20
 """
 
-NSD_CONF = """server:
-    ip-address: 127.0.0.1@{port}
-    server-count: 1
-    username: ""
-    chroot: ""
-    zonesdir: "{dir}"
-    database: ""
-    zonelistfile: "{dir}/zone.list"
-    xfrdfile: "{dir}/xfrd.state"
-    xfrdir: "{dir}"
-    pidfile: "{dir}/nsd.pid"
-    logfile: "{dir}/nsd.log"
-    verbosity: 2
-    rrl-ratelimit: 0
-remote-control:
-    control-enable: no
-zone:
-    name: "example.test"
+NSD_ZONE = """    name: "example.test"
     zonefile: "secondary.zone"
     request-xfr: AXFR 127.0.0.1@{primary} NOKEY
     allow-notify: 127.0.0.1 NOKEY
@@ -131,7 +114,7 @@ def main():
         write(100)
         dnsd = start_dnsd()
         with open(os.path.join(work, "nsd.conf"), "w") as f:
-            f.write(NSD_CONF.format(port=nsd_port, dir=work, primary=port))
+            f.write(dnsclient.nsd_conf(nsd_port, work, NSD_ZONE.format(primary=port)))
         nsd = subprocess.Popen([nsd_bin, "-d", "-c", os.path.join(work, "nsd.conf")], cwd=work,
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         check(wait_serial(nsd_port, 100, 20) is not None, "NSD transferred the zone from dnsd (serial 100)")

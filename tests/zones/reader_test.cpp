@@ -1,14 +1,8 @@
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include <catch2/catch.hpp>
 
+#include "tests/fifo.hpp"
 #include "tests/messages.hpp"
 
 #include "dnsd/core/name.hpp"
@@ -205,36 +199,22 @@ TEST_CASE("reader: unbalanced parentheses") {
 TEST_CASE("reader: a zone file or $INCLUDE that is not a regular file is refused") {
     // A FIFO would block the loader until something wrote to it, /dev/zero
     // would be read until memory ran out, a directory would read as empty.
-    const auto dir =
-        std::filesystem::temp_directory_path() / ("dnsd-reader-test-" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    const std::string fifo = (dir / "fifo").string();
-    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
-    // Should the reader open the FIFO anyway, a writer that opens and closes
-    // it lets the read end (and this test fail) instead of hanging.
-    std::atomic<bool> done{false};
-    std::thread unblock([&] {
-        while (!done) {
-            const int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
-            if (fd >= 0) {
-                close(fd);
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-    });
-
     Diagnostics diags;
-    auto top = read_zone_file(fifo, kOrigin, diags);
-    auto included = read("$INCLUDE fifo\n", (dir / "t.zone").string());
-    done = true;
-    unblock.join();
+    std::vector<Record> top;
+    Read included;
+    std::string fifo;
+    {
+        const test::Fifo f("dnsd-reader-test", "fifo");
+        fifo = f.path();
+        top = read_zone_file(fifo, kOrigin, diags);
+        included = read("$INCLUDE fifo\n", (f.dir() / "t.zone").string());
+    }
     CHECK(top.empty());
     CHECK(test::messages(diags) ==
           std::vector<std::string>{fifo + ": cannot read zone file: not a regular file"});
-    CHECK(included.messages() == std::vector<std::string>{(dir / "t.zone").string() + ":1: $INCLUDE " + fifo +
-                                                          ": cannot read: not a regular file"});
+    CHECK(included.messages() ==
+          std::vector<std::string>{(std::filesystem::path(fifo).parent_path() / "t.zone").string() +
+                                   ":1: $INCLUDE " + fifo + ": cannot read: not a regular file"});
 
     const std::string data = std::string(DNSD_SOURCE_DIR) + "/tests/zones/data/";
     auto directory = read("$TTL 60\n$INCLUDE inc\n", data + "t.zone");
@@ -245,5 +225,4 @@ TEST_CASE("reader: a zone file or $INCLUDE that is not a regular file is refused
         CHECK(zero.messages() ==
               std::vector<std::string>{"t.zone:1: $INCLUDE /dev/zero: cannot read: not a regular file"});
     }
-    std::filesystem::remove_all(dir);
 }
