@@ -44,6 +44,7 @@
 
 #include "dnsd/core/deadline.hpp"
 #include "dnsd/core/duration.hpp"
+#include "dnsd/core/fd.hpp"
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/spawn.hpp"
 
@@ -333,25 +334,6 @@ awaitable<Verdict> dns_probe(const config::Probe& probe, const Address& target, 
 }
 
 // ---- exec ----
-
-/// An owned file descriptor.
-class Fd {
-public:
-    explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept {
-        std::swap(fd_, o.fd_);
-        return *this;
-    }
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const noexcept { return fd_; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
 
 /// A started probe command. It leads its own process group, so that what
 /// it starts in turn can be killed with it.

@@ -50,6 +50,22 @@ std::optional<Address> Address::from_sockaddr(const sockaddr* sa) noexcept {
     return std::nullopt;
 }
 
+unsigned Endpoint::to_sockaddr(sockaddr_storage& out) const noexcept {
+    std::memset(&out, 0, sizeof out);
+    if (address.family == Family::v4) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&out);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        std::memcpy(&in->sin_addr, address.bytes.data(), 4);
+        return sizeof *in;
+    }
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    std::memcpy(&in6->sin6_addr, address.bytes.data(), 16);
+    return sizeof *in6;
+}
+
 Address Address::v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) noexcept {
     Address r;
     r.bytes[0] = a;

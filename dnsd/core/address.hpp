@@ -11,6 +11,7 @@
 #include <vector>
 
 struct sockaddr;
+struct sockaddr_storage;
 
 namespace dnsd {
 
@@ -65,6 +66,8 @@ struct Endpoint {
 
     static std::optional<Endpoint> parse(std::string_view text);
     std::string str() const;
+    /// As a sockaddr_in / sockaddr_in6 in `out`; returns its length.
+    unsigned to_sockaddr(sockaddr_storage& out) const noexcept;
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 

@@ -1,5 +1,6 @@
 #include "dnsd/server/server.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,59 +39,17 @@ asio::ip::address to_asio(const Address& a) {
     return asio::ip::address_v6(b);
 }
 
-namespace {
-
-template <typename Socket>
-void reuse_port(Socket& s) {
-    const int on = 1;
-    if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
-        throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+void name_thread(const char* prefix, unsigned index) noexcept {
+    char name[16];
+    std::snprintf(name, sizeof name, "%s-%u", prefix, index);
+    ::pthread_setname_np(::pthread_self(), name);
 }
-
-bool is_wildcard(const Address& a) {
-    for (auto b : a.view())
-        if (b) return false;
-    return true;
-}
-
-}  // namespace
 
 Worker::Worker(unsigned index, const SnapshotSlot<query::View>& slot,
-               const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
-               const TcpLimits& limits, bool shared)
-    : index_(index), view_(slot), health_(health), limits_(limits), batch_(make_udp_batch()) {
+               const SnapshotSlot<health::Snapshot>& health)
+    : index_(index), view_(slot), health_(health) {
     random_.state ^= (static_cast<std::uint64_t>(index) + 1) * 0xD1B54A32D192ED03ull ^
                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    for (const auto& ep : listen) {
-        const auto addr = to_asio(ep.address);
-        const bool v6 = ep.address.family == Family::v6;
-        auto u = std::make_unique<udp::socket>(io_);
-        u->open(v6 ? udp::v6() : udp::v4());
-        // No SO_REUSEADDR on UDP: on Linux it would let another socket bind
-        // the same address and take the queries.
-        if (shared) reuse_port(*u);
-        if (v6) u->set_option(asio::ip::v6_only(true));
-        if (is_wildcard(ep.address)) enable_pktinfo(*u, v6);
-        boost::system::error_code ec;
-        u->bind(udp::endpoint(addr, ep.port), ec);
-        if (ec) throw std::runtime_error("cannot listen on " + ep.str() + " (UDP): " + ec.message());
-        u->non_blocking(true);
-        udp_.push_back(std::move(u));
-
-        auto t = std::make_unique<tcp::acceptor>(io_);
-        t->open(v6 ? tcp::v6() : tcp::v4());
-        t->set_option(asio::socket_base::reuse_address(true));
-        if (shared) reuse_port(*t);
-        if (v6) t->set_option(asio::ip::v6_only(true));
-        t->bind(tcp::endpoint(addr, ep.port), ec);
-        if (ec) throw std::runtime_error("cannot listen on " + ep.str() + " (TCP): " + ec.message());
-        t->listen(asio::socket_base::max_listen_connections);
-        tcp_.push_back(std::move(t));
-    }
-}
-
-Worker::~Worker() {
-    stop();
 }
 
 void Worker::log_query(const query::View& v, const query::Result& r, bool tcp,
@@ -115,17 +74,6 @@ void Worker::log_query(const query::View& v, const query::Result& r, bool tcp,
     } catch (...) {
         // A log line that cannot be made is not worth a query.
     }
-}
-
-void Worker::start() {
-    for (auto& u : udp_) asio::co_spawn(io_, udp_loop(*this, *u, *batch_), asio::detached);
-    for (auto& t : tcp_) asio::co_spawn(io_, tcp_accept_loop(*this, *t), asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
-}
-
-void Worker::stop() {
-    io_.stop();
-    if (thread_.joinable()) thread_.join();
 }
 
 namespace {
@@ -336,11 +284,15 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
     limits.idle_timeout_ms = static_cast<unsigned>(sc.tcp_idle_timeout.count());
     limits.lifetime_ms =
         static_cast<unsigned>(std::min<std::int64_t>(sc.tcp_lifetime.count(), 1'000'000'000));
-    for (unsigned i = 0; i < n; ++i) {
-        impl_->workers.push_back(std::make_unique<Worker>(i, impl_->slot, impl_->health_slot,
-                                                          impl_->cfg.server.listen, limits, n > 1));
-        impl_->workers.back()->set_workers(n);
-    }
+    // `n` UDP workers per address and `n` TCP workers; indexes unique.
+    unsigned index = 0;
+    for (const auto& ep : impl_->cfg.server.listen)
+        for (unsigned i = 0; i < n; ++i)
+            impl_->workers.push_back(
+                std::make_unique<UdpWorker>(index++, impl_->slot, impl_->health_slot, ep, n > 1, n));
+    for (unsigned i = 0; i < n; ++i)
+        impl_->workers.push_back(std::make_unique<TcpWorker>(index++, impl_->slot, impl_->health_slot,
+                                                             impl_->cfg.server.listen, limits, n > 1));
     if (impl_->cfg.control.enabled) {
         Impl* impl = impl_.get();
         ControlHooks hooks;
@@ -399,8 +351,8 @@ int Server::run() {
     std::string where;
     for (const auto& ep : impl_->cfg.server.listen) where += (where.empty() ? "" : ", ") + ep.str();
     const auto view = impl_->slot.load();
-    spdlog::info("dnsd serving {} zones on {} (udp+tcp) with {} workers", view->zones().size(), where,
-                 impl_->workers.size());
+    spdlog::info("dnsd serving {} zones on {} (udp+tcp) with {} threads each for UDP and TCP",
+                 view->zones().size(), where, impl_->workers.size() / (impl_->cfg.server.listen.size() + 1));
     // The rest of the start-up summary: what steers, who watches, who hears.
     const auto& cfg = impl_->cfg;
     const steer::Catalog& cat = view->catalog();

@@ -6,7 +6,12 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
+#include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include "dnsd/query/answer.hpp"
@@ -47,15 +52,15 @@ asio::awaitable<bool> write_within(tcp::socket& socket, asio::const_buffer buffe
 
 /// Holds a connection's place in the worker's counts while it lives.
 struct ConnectionSlot {
-    Worker& w;
+    TcpWorker& w;
     Address client;
-    ConnectionSlot(Worker& worker, const Address& a) : w(worker), client(a) { w.tcp_opened(client); }
+    ConnectionSlot(TcpWorker& worker, const Address& a) : w(worker), client(a) { w.tcp_opened(client); }
     ~ConnectionSlot() { w.tcp_closed(client); }
     ConnectionSlot(const ConnectionSlot&) = delete;
     ConnectionSlot& operator=(const ConnectionSlot&) = delete;
 };
 
-asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client) {
+asio::awaitable<void> tcp_session(TcpWorker& w, tcp::socket socket, Address client) {
     ConnectionSlot slot(w, client);
     const auto& limits = w.tcp_limits();
     const auto idle = std::chrono::milliseconds(limits.idle_timeout_ms);
@@ -109,7 +114,7 @@ asio::awaitable<void> tcp_session(Worker& w, tcp::socket socket, Address client)
 
 }  // namespace
 
-asio::awaitable<void> tcp_accept_loop(Worker& w, tcp::acceptor& acceptor) {
+asio::awaitable<void> tcp_accept_loop(TcpWorker& w, tcp::acceptor& acceptor) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -137,6 +142,42 @@ asio::awaitable<void> tcp_accept_loop(Worker& w, tcp::acceptor& acceptor) {
         socket.set_option(tcp::no_delay(true), pe);
         asio::co_spawn(w.io(), tcp_session(w, std::move(socket), *client), asio::detached);
     }
+}
+
+TcpWorker::TcpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
+                     const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
+                     const TcpLimits& limits, bool shared)
+    : Worker(index, slot, health), limits_(limits) {
+    for (const auto& ep : listen) {
+        const bool v6 = ep.address.family == Family::v6;
+        auto t = std::make_unique<tcp::acceptor>(io_);
+        t->open(v6 ? tcp::v6() : tcp::v4());
+        t->set_option(asio::socket_base::reuse_address(true));
+        if (shared) {
+            const int on = 1;
+            if (::setsockopt(t->native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+                throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+        }
+        if (v6) t->set_option(asio::ip::v6_only(true));
+        boost::system::error_code ec;
+        t->bind(tcp::endpoint(to_asio(ep.address), ep.port), ec);
+        if (ec) throw std::runtime_error("cannot listen on " + ep.str() + " (TCP): " + ec.message());
+        t->listen(asio::socket_base::max_listen_connections);
+        tcp_.push_back(std::move(t));
+    }
+}
+
+void TcpWorker::start() {
+    for (auto& t : tcp_) asio::co_spawn(io_, tcp_accept_loop(*this, *t), asio::detached);
+    thread_ = std::thread([this] {
+        name_thread("dnsd-tcp", index());
+        io_.run();
+    });
+}
+
+void TcpWorker::stop() {
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace dnsd::server

@@ -1,15 +1,28 @@
-// The UDP data path, written against the socket API on purpose: Asio only
-// tells us the socket is readable; recvmmsg/sendmmsg then move up to kBatch
-// datagrams per system call, which is where most of the CPU per query goes
-// in an authoritative server (NSD does the same). Buffers are allocated
-// once per worker, so the loop allocates nothing.
+// The UDP data path, written against the socket API on purpose:
+// recvmmsg/sendmmsg move up to kBatch datagrams per system call, which is
+// where most of the CPU per query goes in an authoritative server.
+//
+// Each UDP worker is a thread blocking in recvmmsg on its own socket, with
+// no event loop (gdnsd does the same). A socket registered with epoll keeps
+// an entry on its wait queue for as long as it is registered, and the
+// kernel then runs the epoll callback under the queue's lock for every
+// datagram received and for every reply sent (sock_def_readable,
+// sock_wfree): about 5 % of the CPU per query on loopback, measured with
+// `perf record` against gdnsd. A thread blocked in recvmmsg is on the wait
+// queue only while it sleeps. Buffers are allocated once per worker, so
+// the loop allocates nothing.
 
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 
 #include "dnsd/query/answer.hpp"
 #include "dnsd/server/worker.hpp"
@@ -58,14 +71,6 @@ UdpBatchPtr make_udp_batch() {
 }
 void delete_udp_batch(UdpBatch* b) noexcept {
     delete b;
-}
-
-void enable_pktinfo(asio::ip::udp::socket& socket, bool v6) {
-    const int on = 1;
-    if (v6)
-        ::setsockopt(socket.native_handle(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
-    else
-        ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
 }
 
 namespace {
@@ -122,14 +127,15 @@ std::size_t reply_cmsg(const msghdr& in, std::uint8_t* out) noexcept {
 
 /// Receives up to kBatch datagrams, answers them, sends the answers.
 /// Returns how many were received (0: the socket is drained).
-unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
+unsigned serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
     for (unsigned i = 0; i < b.filled; ++i) {
         msghdr& h = b.in[i].msg_hdr;
         h.msg_namelen = sizeof b.addr[i];
         h.msg_controllen = kCmsgSize;
         h.msg_flags = 0;
     }
-    const int got = ::recvmmsg(fd, b.in, kBatch, MSG_DONTWAIT, nullptr);
+    // Blocks until one datagram is there, then takes what else is queued.
+    const int got = ::recvmmsg(fd, b.in, kBatch, MSG_WAITFORONE, nullptr);
     b.filled = got > 0 ? static_cast<unsigned>(got) : 0;
     if (got <= 0) return 0;
 
@@ -140,7 +146,7 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
     config::RateLimit limit = view.rate_limit();
     std::uint64_t now_ms = 0;
     if (limit.per_second) {
-        const unsigned n = w.workers();
+        const unsigned n = w.siblings();
         const std::uint32_t burst = limit.burst ? limit.burst : limit.per_second;
         limit.per_second = limit.per_second / n ? limit.per_second / n : 1;
         limit.burst = burst / n ? burst / n : 1;
@@ -186,16 +192,76 @@ unsigned serve_batch(Worker& w, int fd, UdpBatch& b) noexcept {
 
 }  // namespace
 
-asio::awaitable<void> udp_loop(Worker& w, asio::ip::udp::socket& socket, UdpBatch& batch) {
-    const int fd = socket.native_handle();
-    for (;;) {
-        auto [ec] =
-            co_await socket.async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable));
-        if (ec) co_return;  // closed on stop
-        // Drain what is queued, but yield to the TCP side after a while.
-        for (int rounds = 0; rounds < 64; ++rounds)
-            if (serve_batch(w, fd, batch) < kBatch) break;
+void udp_serve(UdpWorker& w, int fd, UdpBatch& batch) noexcept {
+    // Signals go to the other threads (the main thread handles them).
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    name_thread("dnsd-udp", w.index());
+    while (!w.stopping()) serve_batch(w, fd, batch);
+}
+
+namespace {
+
+void set_option(int fd, int level, int name, int value, const char* what) {
+    if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
+        throw std::system_error(errno, std::generic_category(), what);
+}
+
+bool is_wildcard(const Address& a) {
+    for (auto b : a.view())
+        if (b) return false;
+    return true;
+}
+
+}  // namespace
+
+UdpWorker::UdpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
+                     const SnapshotSlot<health::Snapshot>& health, const Endpoint& listen, bool shared,
+                     unsigned siblings)
+    : Worker(index, slot, health), listen_(listen), siblings_(siblings), batch_(make_udp_batch()) {
+    const bool v6 = listen.address.family == Family::v6;
+    fd_ = Fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (fd_.get() < 0) throw std::system_error(errno, std::generic_category(), "UDP socket");
+    const int fd = fd_.get();
+    // No SO_REUSEADDR on UDP: on Linux it would let another socket bind the
+    // same address and take the queries.
+    if (shared) set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+    // Never send or store path MTU information (forged ICMP "fragmentation
+    // needed" cannot lower it, a known poisoning vector) and never fragment
+    // locally: answers are sized to udp_payload (as NSD and Knot DNS do).
+    if (v6) {
+        set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+        set_option(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_OMIT, "IPV6_MTU_DISCOVER");
+    } else {
+        set_option(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT, "IP_MTU_DISCOVER");
     }
+    // Bound to a wildcard, replies must leave from the address the query
+    // came to: receive it with each datagram.
+    if (is_wildcard(listen.address)) {
+        if (v6)
+            set_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+        else
+            set_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+    }
+    sockaddr_storage ss{};
+    const auto len = static_cast<socklen_t>(listen.to_sockaddr(ss));
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0)
+        throw std::runtime_error("cannot listen on " + listen.str() + " (UDP): " + std::strerror(errno));
+}
+
+void UdpWorker::start() {
+    thread_ = std::thread([this] { udp_serve(*this, fd_.get(), *batch_); });
+}
+
+void UdpWorker::stop() {
+    if (!thread_.joinable()) return;
+    stopping_.store(true, std::memory_order_relaxed);
+    // Wakes the thread if it sleeps in recvmmsg: a shut-down socket reads
+    // as end of file (the call itself reports ENOTCONN on an unconnected
+    // socket, which is expected).
+    ::shutdown(fd_.get(), SHUT_RDWR);
+    thread_.join();
 }
 
 }  // namespace dnsd::server

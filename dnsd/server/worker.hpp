@@ -1,17 +1,26 @@
 #pragma once
-/// A worker: one thread, one io_context(1), its own UDP sockets and TCP
-/// acceptors (SO_REUSEPORT: the kernel spreads clients over workers), its
-/// own buffers and its own cached view of the current snapshot. Nothing in a
-/// worker is shared with another thread except the SnapshotSlot it reads.
+/// Workers: the threads that answer queries. Each has its own buffers, its
+/// own cached view of the current snapshot and its own counters; nothing in
+/// a worker is shared with another thread except the SnapshotSlots it reads
+/// and the counters the state thread reads when scraped.
+///
+/// Two kinds, `threads` of each per listening address (SO_REUSEPORT: the
+/// kernel spreads clients over them):
+/// - UdpWorker: one UDP socket, one thread blocking in recvmmsg. No event
+///   loop: see udp.cpp for why.
+/// - TcpWorker: one io_context(1) with a TCP acceptor per address and the
+///   connections it accepted, as coroutines.
 
 #include <boost/asio.hpp>
 
+#include <atomic>
 #include <memory>
 #include <span>
 #include <thread>
 #include <vector>
 
 #include "dnsd/core/address.hpp"
+#include "dnsd/core/fd.hpp"
 #include "dnsd/core/snapshot.hpp"
 #include "dnsd/geo/locator.hpp"
 #include "dnsd/query/answer.hpp"
@@ -33,30 +42,29 @@ struct UdpBatchDeleter {
 };
 using UdpBatchPtr = std::unique_ptr<UdpBatch, UdpBatchDeleter>;
 
+/// What answering needs per thread. Only the owning thread calls the
+/// non-const members; the state thread reads stats().
 class Worker {
 public:
-    /// `shared`: other workers bind the same addresses (SO_REUSEPORT). A
-    /// lone worker does not set it, so that a second server started by
-    /// mistake on the same port fails to bind instead of taking half the
-    /// queries.
+    /// `index`: unique among all workers (it picks the counter stripe).
     Worker(unsigned index, const SnapshotSlot<query::View>& slot,
-           const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
-           const TcpLimits& limits, bool shared);
-    ~Worker();
+           const SnapshotSlot<health::Snapshot>& health);
+    virtual ~Worker() = default;
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
 
-    void start();  ///< spawns the thread
-    void stop();   ///< asks the loop to stop and joins
+    virtual void start() = 0;  ///< spawns the thread
+    virtual void stop() = 0;   ///< asks it to stop and joins
 
     unsigned index() const noexcept { return index_; }
-    /// Response rate limiting of this worker's UDP answers.
-    RateLimiter& rate_limiter() noexcept { return rate_limiter_; }
-    unsigned workers() const noexcept { return workers_; }
-    void set_workers(unsigned n) noexcept { workers_ = n; }
-    asio::io_context& io() noexcept { return io_; }
     const query::View& view() noexcept { return view_.get(); }
     const health::Snapshot& health() noexcept { return health_.get(); }
+    /// The view with a reference count, for work that outlives one query (AXFR).
+    std::shared_ptr<const query::View> view_ref() noexcept { return view_.shared(); }
     steer::Random& random() noexcept { return random_; }
+    geo::Cache& geo_cache() noexcept { return geo_cache_; }
     Stats& stats() noexcept { return stats_; }
+    const Stats& stats() const noexcept { return stats_; }
     /// Counts one answered query: by transport, type and rcode here, by zone
     /// and steering decision in the view it was answered from.
     void count(const query::View& v, const query::Result& r, bool tcp, std::span<const std::uint8_t> request,
@@ -67,10 +75,65 @@ public:
         if (r.service >= 0)
             v.counters().count_decision(index_, static_cast<std::size_t>(r.service), r.decision);
     }
-    const Stats& stats() const noexcept { return stats_; }
-    geo::Cache& geo_cache() noexcept { return geo_cache_; }
-    /// The view with a reference count, for work that outlives one query (AXFR).
-    std::shared_ptr<const query::View> view_ref() noexcept { return view_.shared(); }
+
+private:
+    /// One line for the sampled query log (server.query_log): off the
+    /// hot path's budget, it may allocate.
+    void log_query(const query::View& v, const query::Result& r, bool tcp,
+                   std::span<const std::uint8_t> request, const Address& client) noexcept;
+
+    unsigned index_;
+    SnapshotSlot<query::View>::Local view_;
+    SnapshotSlot<health::Snapshot>::Local health_;
+    steer::Random random_;
+    Stats stats_;
+    geo::Cache geo_cache_;
+    std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
+};
+
+/// Answers UDP on one socket. `shared`: other workers bind the same address
+/// (SO_REUSEPORT). A lone worker does not set it, so that a second server
+/// started by mistake on the same port fails to bind instead of taking
+/// half the queries.
+class UdpWorker final : public Worker {
+public:
+    UdpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
+              const SnapshotSlot<health::Snapshot>& health, const Endpoint& listen, bool shared,
+              unsigned siblings);
+    ~UdpWorker() override { stop(); }
+
+    void start() override;
+    void stop() override;
+
+    /// Response rate limiting of this worker's answers.
+    RateLimiter& rate_limiter() noexcept { return rate_limiter_; }
+    /// UDP workers on the same address, this one included: each allows its
+    /// share of a client network's rate.
+    unsigned siblings() const noexcept { return siblings_; }
+    bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
+
+private:
+    Endpoint listen_;
+    Fd fd_;
+    unsigned siblings_;
+    RateLimiter rate_limiter_;
+    UdpBatchPtr batch_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+/// Accepts TCP on every listening address and serves the connections.
+class TcpWorker final : public Worker {
+public:
+    TcpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
+              const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
+              const TcpLimits& limits, bool shared);
+    ~TcpWorker() override { stop(); }
+
+    void start() override;
+    void stop() override;
+
+    asio::io_context& io() noexcept { return io_; }
     const TcpLimits& tcp_limits() const noexcept { return limits_; }
     unsigned tcp_connections() const noexcept { return tcp_connections_; }
     /// Open connections from `client` on this worker (a short list: the
@@ -100,36 +163,24 @@ public:
     }
 
 private:
-    unsigned index_;
-    asio::io_context io_{1};
-    SnapshotSlot<query::View>::Local view_;
-    SnapshotSlot<health::Snapshot>::Local health_;
-    steer::Random random_;
-    Stats stats_;
-    geo::Cache geo_cache_;
+    // Declared before io_: destroying io_ destroys the sessions still
+    // queued on it, and each of them signs off in tcp_clients_.
     TcpLimits limits_;
     unsigned tcp_connections_ = 0;
     std::vector<std::pair<Address, unsigned>> tcp_clients_;
-    RateLimiter rate_limiter_;
-    unsigned workers_ = 1;
-    std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
-    /// One line for the sampled query log (server.query_log): off the
-    /// hot path's budget, it may allocate.
-    void log_query(const query::View& v, const query::Result& r, bool tcp,
-                   std::span<const std::uint8_t> request, const Address& client) noexcept;
-    std::vector<std::unique_ptr<asio::ip::udp::socket>> udp_;
+    asio::io_context io_{1};
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_;
-    UdpBatchPtr batch_;
     std::thread thread_;
 };
 
-/// Coroutines run on a worker's io_context.
-asio::awaitable<void> udp_loop(Worker& w, asio::ip::udp::socket& socket, UdpBatch& batch);
-asio::awaitable<void> tcp_accept_loop(Worker& w, asio::ip::tcp::acceptor& acceptor);
+/// The UDP worker's loop (udp.cpp): until stop.
+void udp_serve(UdpWorker& w, int fd, UdpBatch& batch) noexcept;
+/// Coroutines run on a TCP worker's io_context.
+asio::awaitable<void> tcp_accept_loop(TcpWorker& w, asio::ip::tcp::acceptor& acceptor);
 
 UdpBatchPtr make_udp_batch();
 /// Our Address as Asio's.
 asio::ip::address to_asio(const Address& a);
-/// Enables receiving the destination address when bound to a wildcard.
-void enable_pktinfo(asio::ip::udp::socket& socket, bool v6);
+/// Names the calling thread (as top -H and ps -L show it); at most 15 bytes.
+void name_thread(const char* prefix, unsigned index) noexcept;
 }  // namespace dnsd::server
