@@ -1,5 +1,7 @@
 #include "health/board.hpp"
 
+#include "dnsd/steer/decide.hpp"
+
 #include <boost/json.hpp>
 
 namespace dnsd::health {
@@ -123,6 +125,7 @@ std::shared_ptr<const Snapshot> Board::snapshot() {
     s->vantage_points = static_cast<std::uint8_t>(vantage_points_ > 255 ? 255 : vantage_points_);
     s->quorum = static_cast<std::uint8_t>(quorum_);
     s->overrides = overrides_;
+    steer::fill_site_states(*catalog_, *s);
     s->generation = ++generation_;
     s->catalog = catalog_.get();
     return s;

@@ -37,6 +37,19 @@ struct AddressInfo {
     std::string message;  ///< the last probe's message
 };
 
+/// A site's state for one address family, as steering reads it. Computed
+/// once per snapshot (steer::fill_site_states) so that a query does not
+/// count a site's addresses up again. No member initializers on purpose:
+/// decide() keeps an array of these on the stack, filled as it goes.
+struct SiteState {
+    Override ov;
+    bool is_cname;
+    bool usable;          ///< up, not drained (nor forced down)
+    bool drained;         ///< up but drained
+    std::uint32_t up;     ///< addresses of the family up (all of them under override up)
+    std::uint32_t total;  ///< addresses of the family
+};
+
 struct Snapshot {
     std::vector<std::uint8_t> up;     ///< per address index of the steer::Catalog: 1 when up
     std::vector<Override> overrides;  ///< per site index of the steer::Catalog
@@ -47,6 +60,9 @@ struct Snapshot {
     /// quorum (1 and 1 without one).
     std::uint8_t vantage_points = 1;
     std::uint8_t quorum = 1;
+    /// Per site index * 2 (+1 for IPv6), from `up` and `overrides`; empty
+    /// when not filled (tests): steering then works them out per query.
+    std::vector<SiteState> sites{};
 };
 
 }  // namespace dnsd::health

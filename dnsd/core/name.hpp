@@ -18,6 +18,20 @@ constexpr std::uint8_t lower(std::uint8_t c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c + 32) : c;
 }
 
+/// lower() on the 8 bytes of a word at once (the query parser lower-cases
+/// every question name: a byte at a time cost it about 80 instructions per
+/// query). Adds 0x20 to the bytes in 'A'..'Z' and to no other: each byte's
+/// low 7 bits plus a constant carry into its top bit exactly when the byte
+/// is >= 'A' (or > 'Z'), and never into the next byte.
+constexpr std::uint64_t lower8(std::uint64_t x) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull;
+    const std::uint64_t low7 = x & (0x7F * ones);
+    const std::uint64_t ge_a = low7 + (0x80 - 'A') * ones;
+    const std::uint64_t gt_z = low7 + (0x7F - 'Z') * ones;
+    const std::uint64_t upper = ge_a & ~gt_z & ~x & (0x80 * ones);
+    return x | (upper >> 2);
+}
+
 /// Presentation text ("www.example.com." or relative to origin when the text
 /// lacks the final dot and origin is given; "@" is the origin) to wire.
 /// Understands \DDD and \X escapes. nullopt on syntax or length errors.

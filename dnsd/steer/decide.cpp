@@ -30,14 +30,10 @@ namespace {
 
 constexpr double kEarthRadiusKm = 6371.0;
 
-struct SiteView {
+using health::SiteState;
+
+struct SiteView : SiteState {
     std::uint32_t site;
-    Override ov;
-    unsigned up;
-    unsigned total;
-    bool is_cname;
-    bool usable;   ///< up, not drained, not down
-    bool drained;  ///< up but drained
 };
 
 Override override_of(const health::Snapshot& h, std::uint32_t site) noexcept {
@@ -49,9 +45,11 @@ bool address_up(const health::Snapshot& h, std::uint32_t a) noexcept {
     return a >= h.up.size() || h.up[a] != 0;
 }
 
-SiteView view_of(const Catalog& c, std::uint32_t s, Family f, const health::Snapshot& h) noexcept {
+SiteState compute_state(const Catalog& c, std::uint32_t s, Family f, const health::Snapshot& h) noexcept {
     const Site& site = c.sites[s];
-    SiteView v{s, override_of(h, s), 0, 0, !site.cname.empty(), false, false};
+    SiteState v{};
+    v.ov = override_of(h, s);
+    v.is_cname = !site.cname.empty();
     const Range r = site.family(f);
     v.total = r.count;
     for (std::uint32_t i = 0; i < r.count; ++i)
@@ -69,6 +67,15 @@ SiteView view_of(const Catalog& c, std::uint32_t s, Family f, const health::Snap
     }
     v.drained = up && v.ov == Override::drain;
     v.usable = up && !v.drained;
+    return v;
+}
+
+/// The state fill_site_states() computed, or the same computed now.
+SiteView view_of(const Catalog& c, std::uint32_t s, Family f, const health::Snapshot& h) noexcept {
+    const std::size_t i = std::size_t{s} * 2 + (f == Family::v6 ? 1 : 0);
+    SiteView v;
+    static_cast<SiteState&>(v) = i < h.sites.size() ? h.sites[i] : compute_state(c, s, f, h);
+    v.site = s;
     return v;
 }
 
@@ -145,6 +152,15 @@ void cap(Choice& out, unsigned max_answers, Random& random) noexcept {
 }
 
 }  // namespace
+
+void fill_site_states(const Catalog& c, health::Snapshot& h) {
+    h.sites.clear();
+    h.sites.reserve(c.sites.size() * 2);
+    for (std::uint32_t s = 0; s < c.sites.size(); ++s) {
+        h.sites.push_back(compute_state(c, s, Family::v4, h));
+        h.sites.push_back(compute_state(c, s, Family::v6, h));
+    }
+}
 
 SiteHealth site_health(const Catalog& c, std::uint32_t site, Family f, const health::Snapshot& h) noexcept {
     const SiteView v = view_of(c, site, f, h);

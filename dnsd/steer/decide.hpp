@@ -77,6 +77,9 @@ struct SiteHealth {
 SiteHealth site_health(const Catalog& catalog, std::uint32_t site, Family family,
                        const health::Snapshot& health) noexcept;
 
+/// Fills `health.sites` from its `up` and `overrides` (after those change).
+void fill_site_states(const Catalog& catalog, health::Snapshot& health);
+
 /// Decides the answer of `service` for one query of family `family`, into
 /// `out` (the query path keeps it in its plan: no copy of the address list).
 void decide(const Catalog& catalog, const Service& service, Family family, const Client& client,

@@ -26,6 +26,7 @@ namespace {
 /// a query the question is the first name, so a pointer could only point
 /// into the header, and no real client sends one.
 bool read_qname(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noexcept {
+    const std::size_t start = pos;
     std::size_t out = 0;
     std::uint8_t labels = 0;
     while (true) {
@@ -35,19 +36,23 @@ bool read_qname(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noe
         if (out + 1u + len > kMaxNameLength) return false;
         if (pos + 1u + len > p.size()) return false;
         q.qname_offsets[labels] = static_cast<std::uint8_t>(out);
-        q.qname_lower[out] = len;
-        ++out;
-        ++pos;
+        out += 1u + len;
+        pos += 1u + len;
         if (len == 0) break;
-        // The case-kept name stays in the packet (the reply copies the
-        // question from there); only the lower-cased copy is made.
-        const std::uint8_t* src = &p[pos];
-        std::uint8_t* dst = &q.qname_lower[out];
-        for (std::uint8_t i = 0; i < len; ++i) dst[i] = lower(src[i]);
-        out += len;
-        pos += len;
         ++labels;
     }
+    // The case-kept name stays in the packet (the reply copies the question
+    // from there); only the lower-cased copy is made, a word at a time. The
+    // length bytes (0..63) are not letters: lower-casing leaves them.
+    const std::uint8_t* src = &p[start];
+    std::size_t i = 0;
+    for (; i + 8 <= out; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, src + i, 8);
+        w = lower8(w);
+        std::memcpy(&q.qname_lower[i], &w, 8);
+    }
+    for (; i < out; ++i) q.qname_lower[i] = lower(src[i]);
     q.qname_size = static_cast<std::uint8_t>(out);
     q.qname_labels = labels;
     return true;

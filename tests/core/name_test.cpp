@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include "dnsd/core/name.hpp"
 
 using namespace dnsd;
@@ -31,4 +33,24 @@ TEST_CASE("subdomain tests respect label boundaries and case") {
     CHECK_FALSE(name_is_subdomain(*name_from_text("xexample.com."), *name_from_text("example.com.")));
     CHECK(name_label_count(com) == 2);
     CHECK(name_lower(com) == *name_from_text("example.com."));
+}
+
+TEST_CASE("lower8 lower-cases the letters of a word and nothing else") {
+    // Every byte value in every position, beside neighbours that are
+    // letters, non-letters and bytes with the top bit set.
+    for (unsigned b = 0; b < 256; ++b)
+        for (unsigned pos = 0; pos < 8; ++pos)
+            for (std::uint8_t fill : {std::uint8_t{'Q'}, std::uint8_t{'q'}, std::uint8_t{0x40},
+                                      std::uint8_t{0x5B}, std::uint8_t{0xC1}, std::uint8_t{0xFF}}) {
+                std::uint8_t in[8], want[8];
+                for (unsigned i = 0; i < 8; ++i) in[i] = i == pos ? static_cast<std::uint8_t>(b) : fill;
+                for (unsigned i = 0; i < 8; ++i) want[i] = lower(in[i]);
+                std::uint64_t w;
+                std::memcpy(&w, in, 8);
+                w = lower8(w);
+                std::uint8_t got[8];
+                std::memcpy(got, &w, 8);
+                INFO("byte " << b << " at " << pos << " beside " << int(fill));
+                REQUIRE(std::memcmp(got, want, 8) == 0);
+            }
 }

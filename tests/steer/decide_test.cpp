@@ -150,30 +150,37 @@ TEST_CASE("decide: every policy x health pattern x override x fallback x family 
                     for (unsigned i = 0; i < 7; ++i) h.up.push_back((health_bits >> i) & 1u);
                     for (unsigned s = 0; s < 3; ++s)
                         h.overrides.push_back(static_cast<Override>((ov_bits >> (2 * s)) & 3u));
-                    for (Family f : {Family::v4, Family::v6})
-                        for (const Client& client : clients) {
-                            ++cases;
-                            Trace trace;
-                            const Choice got = decide(c, svc, f, client, h, random, &trace);
-                            const Expected want = oracle(c, svc, f, client, h);
-                            INFO("policy " << int(policy) << " fallback " << int(fallback) << " health "
-                                           << health_bits << " overrides " << ov_bits << " family " << int(f)
-                                           << " client " << (&client - clients));
-                            REQUIRE(got.kind == want.kind);
-                            std::set<std::uint32_t> addrs(got.address, got.address + got.count);
-                            REQUIRE(addrs.size() == got.count);  // no duplicates
-                            for (auto a : addrs) REQUIRE(c.addresses[a].family == f);
-                            if (!want.allowed_sites.empty()) {
-                                REQUIRE(want.allowed_sites.count(got.site) == 1);
-                                // the chosen site's addresses that are up
-                                for (auto a : addrs) REQUIRE(c.address_site[a] == got.site);
-                            } else {
-                                REQUIRE(addrs == want.addresses);
+                    // Site states worked out per query, and filled in once
+                    // as the board publishes them: both must follow SPEC.
+                    health::Snapshot filled = h;
+                    fill_site_states(c, filled);
+                    REQUIRE(filled.sites.size() == 6);
+                    for (const health::Snapshot* hs : {&h, &filled})
+                        for (Family f : {Family::v4, Family::v6})
+                            for (const Client& client : clients) {
+                                ++cases;
+                                Trace trace;
+                                const Choice got = decide(c, svc, f, client, *hs, random, &trace);
+                                const Expected want = oracle(c, svc, f, client, h);
+                                INFO("policy " << int(policy) << " fallback " << int(fallback) << " health "
+                                               << health_bits << " overrides " << ov_bits << " family "
+                                               << int(f) << " client " << (&client - clients) << " filled "
+                                               << (hs == &filled));
+                                REQUIRE(got.kind == want.kind);
+                                std::set<std::uint32_t> addrs(got.address, got.address + got.count);
+                                REQUIRE(addrs.size() == got.count);  // no duplicates
+                                for (auto a : addrs) REQUIRE(c.addresses[a].family == f);
+                                if (!want.allowed_sites.empty()) {
+                                    REQUIRE(want.allowed_sites.count(got.site) == 1);
+                                    // the chosen site's addresses that are up
+                                    for (auto a : addrs) REQUIRE(c.address_site[a] == got.site);
+                                } else {
+                                    REQUIRE(addrs == want.addresses);
+                                }
+                                REQUIRE(trace.count == 3);
                             }
-                            REQUIRE(trace.count == 3);
-                        }
                 }
-    CHECK(cases == 4 * 3 * 128 * 64 * 2 * 4);
+    CHECK(cases == 4 * 3 * 128 * 64 * 2 * 2 * 4);
 }
 
 TEST_CASE("decide: weighted draws follow the weights") {
