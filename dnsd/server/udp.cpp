@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cerrno>
 #include <chrono>
@@ -198,7 +199,13 @@ void udp_serve(UdpWorker& w, int fd, UdpBatch& batch) noexcept {
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     name_thread("dnsd-udp", w.index());
-    while (!w.stopping()) serve_batch(w, fd, batch);
+    while (!w.stopping())
+        if (serve_batch(w, fd, batch) == 0 && !w.stopping()) {
+            // recvmmsg failed (it blocks until there is a datagram): a
+            // short pause, so that an error that persists cannot spin.
+            timespec pause{0, 1'000'000};
+            ::nanosleep(&pause, nullptr);
+        }
 }
 
 namespace {
@@ -219,7 +226,7 @@ bool is_wildcard(const Address& a) {
 UdpWorker::UdpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
                      const SnapshotSlot<health::Snapshot>& health, const Endpoint& listen, bool shared,
                      unsigned siblings)
-    : Worker(index, slot, health), listen_(listen), siblings_(siblings), batch_(make_udp_batch()) {
+    : Worker(index, slot, health), siblings_(siblings), batch_(make_udp_batch()) {
     const bool v6 = listen.address.family == Family::v6;
     fd_ = Fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (fd_.get() < 0) throw std::system_error(errno, std::generic_category(), "UDP socket");
@@ -227,14 +234,17 @@ UdpWorker::UdpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
     // No SO_REUSEADDR on UDP: on Linux it would let another socket bind the
     // same address and take the queries.
     if (shared) set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
-    // Never send or store path MTU information (forged ICMP "fragmentation
-    // needed" cannot lower it, a known poisoning vector) and never fragment
-    // locally: answers are sized to udp_payload (as NSD and Knot DNS do).
+    // Ignore path MTU information (a forged ICMP "fragmentation needed"
+    // cannot lower it, a known way to force fragments for cache poisoning)
+    // and send without DF: answers are sized to udp_payload (NSD does the
+    // same). Best effort: a kernel without OMIT keeps its default.
     if (v6) {
         set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
-        set_option(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_OMIT, "IPV6_MTU_DISCOVER");
+        const int omit = IPV6_PMTUDISC_OMIT;
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &omit, sizeof omit);
     } else {
-        set_option(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT, "IP_MTU_DISCOVER");
+        const int omit = IP_PMTUDISC_OMIT;
+        ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &omit, sizeof omit);
     }
     // Bound to a wildcard, replies must leave from the address the query
     // came to: receive it with each datagram.

@@ -113,7 +113,6 @@ public:
     bool stopping() const noexcept { return stopping_.load(std::memory_order_relaxed); }
 
 private:
-    Endpoint listen_;
     Fd fd_;
     unsigned siblings_;
     RateLimiter rate_limiter_;
