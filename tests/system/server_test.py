@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 
+import dns.exception
 import dns.message
 import dns.query
 import dns.rcode
@@ -117,6 +118,30 @@ def main():
         if have_v6:
             r = ask(port, "www.example.test.", host="::1")
             check(a_of(r) == ["192.0.2.1"], "UDP over ::1")
+
+        # Workers: threads = 2 means two UDP threads per address and two TCP
+        # threads, named for top -H. SO_REUSEPORT spreads clients over the
+        # UDP threads by source port: queries from 200 source ports must all
+        # be answered (a UDP thread that was not serving would lose about
+        # half of them).
+        names = []
+        for tid in os.listdir("/proc/%d/task" % proc.pid):
+            with open("/proc/%d/task/%s/comm" % (proc.pid, tid)) as f:
+                names.append(f.read().strip())
+        addresses = 2 if have_v6 else 1
+        udp_threads = sorted(n for n in names if n.startswith("dnsd-udp-"))
+        tcp_threads = sorted(n for n in names if n.startswith("dnsd-tcp-"))
+        check(len(udp_threads) == 2 * addresses and len(tcp_threads) == 2,
+              f"two UDP threads per address and two TCP threads ({udp_threads + tcp_threads})")
+        answered = 0
+        for i in range(200):
+            q = dns.message.make_query("www.example.test.", "A")
+            try:
+                r = dns.query.udp(q, "127.0.0.1", port=port, timeout=1)
+                answered += a_of(r) == ["192.0.2.1"]
+            except dns.exception.Timeout:
+                pass
+        check(answered == 200, f"queries from 200 source ports all answered ({answered})")
 
         # RFC 7766: several queries in one write, answered in order on one connection.
         s = socket.create_connection(("127.0.0.1", port), timeout=3)
