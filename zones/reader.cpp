@@ -260,6 +260,17 @@ private:
                                  std::to_string(options_.max_include_depth) + " levels deep");
                 return;
             }
+            // Files that include each other several times would be read
+            // a number of times exponential in the depth: cap the total.
+            if (includes_ >= options_.max_includes) {
+                if (includes_++ == options_.max_includes)
+                    diags_.error(file, e.line,
+                                 "$INCLUDE " + e.tokens[1] + ": more than " +
+                                     std::to_string(options_.max_includes) +
+                                     " files included in one zone (the rest are not read)");
+                return;
+            }
+            ++includes_;
             std::string inner_origin = origin;
             if (e.tokens.size() == 3) {
                 auto name = name_from_text(e.tokens[2], origin);
@@ -393,6 +404,7 @@ private:
     Diagnostics& diags_;
     const ReadOptions& options_;
     std::vector<Record> records_;
+    unsigned includes_ = 0;  ///< $INCLUDE files read so far
     std::string last_owner_;
     std::optional<std::uint32_t> default_ttl_;
     std::optional<std::uint32_t> last_ttl_;

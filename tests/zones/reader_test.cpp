@@ -143,6 +143,19 @@ TEST_CASE("reader: $INCLUDE relative to the including file, with origin and dept
           dir + "loop.zone:3: $INCLUDE loop.zone: nested more than 3 levels deep");
     CHECK(looped.size() == 4);  // the SOA of each level read
 
+    // A file that includes itself three times would be read 3^depth times:
+    // the total is capped, with one error.
+    Diagnostics wide_diags;
+    ReadOptions wide_options;
+    wide_options.max_include_depth = 100;
+    wide_options.max_includes = 20;
+    auto wide = read_zone_file(dir + "wide.zone", kOrigin, wide_diags, wide_options);
+    REQUIRE(wide_diags.size() == 1);
+    CHECK(wide_diags.items()[0].str() == dir +
+                                             "wide.zone:2: $INCLUDE wide.zone: more than 20 files included "
+                                             "in one zone (the rest are not read)");
+    CHECK(wide.size() == 21);  // the SOA of the zone file and of each of the 20 included
+
     auto missing = read("$INCLUDE nowhere.inc\n", dir + "t.zone");
     REQUIRE(missing.diags.size() == 1);
     CHECK(missing.messages()[0] ==
