@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
@@ -513,6 +514,7 @@ Alerter::Alerter(std::vector<config::Alert> targets, std::string instance, std::
         });
     }
     impl_->thread = std::thread([&io = *impl_->io] {
+        ::pthread_setname_np(::pthread_self(), "dnsd-alert");
         try {
             io.run();
         } catch (const std::exception& x) {

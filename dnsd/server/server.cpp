@@ -187,6 +187,7 @@ void Server::Impl::reload() {
     if (loader.joinable()) loader.join();
     const std::string path = cfg.path;
     loader = std::thread([this, path, served = slot.load()->served_serials()] {
+        ::pthread_setname_np(::pthread_self(), "dnsd-reload");
         Diagnostics diags;
         auto next = config::read_config(path, diags);
         std::shared_ptr<const query::View> view;
@@ -346,7 +347,10 @@ int Server::run() {
         for (const auto& z : view->zones())
             send_notify(impl_->state, impl_->cfg.server.notify, std::string(z->origin()), z->serial());
     });
-    impl_->state_thread = std::thread([this] { impl_->state.run(); });
+    impl_->state_thread = std::thread([this] {
+        ::pthread_setname_np(::pthread_self(), "dnsd-state");
+        impl_->state.run();
+    });
     for (auto& w : impl_->workers) w->start();
     std::string where;
     for (const auto& ep : impl_->cfg.server.listen) where += (where.empty() ? "" : ", ") + ep.str();

@@ -131,8 +131,8 @@ def main():
         addresses = 2 if have_v6 else 1
         udp_threads = sorted(n for n in names if n.startswith("dnsd-udp-"))
         tcp_threads = sorted(n for n in names if n.startswith("dnsd-tcp-"))
-        check(len(udp_threads) == 2 * addresses and len(tcp_threads) == 2,
-              f"two UDP threads per address and two TCP threads ({udp_threads + tcp_threads})")
+        check(len(udp_threads) == 2 * addresses and len(tcp_threads) == 2 and "dnsd-state" in names,
+              f"two UDP threads per address, two TCP threads and the state thread ({sorted(names)})")
         answered = 0
         for i in range(200):
             q = dns.message.make_query("www.example.test.", "A")
