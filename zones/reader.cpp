@@ -254,14 +254,9 @@ private:
                 diags_.error(file, e.line, "$INCLUDE: expected a file name and an optional origin");
                 return;
             }
-            if (depth >= options_.max_include_depth) {
-                diags_.error(file, e.line,
-                             "$INCLUDE " + e.tokens[1] + ": nested more than " +
-                                 std::to_string(options_.max_include_depth) + " levels deep");
-                return;
-            }
             // Files that include each other several times would be read
             // a number of times exponential in the depth: cap the total.
+            // Every $INCLUDE line counts, also those refused for depth.
             if (includes_ >= options_.max_includes) {
                 if (includes_++ == options_.max_includes)
                     diags_.error(file, e.line,
@@ -271,6 +266,12 @@ private:
                 return;
             }
             ++includes_;
+            if (depth >= options_.max_include_depth) {
+                diags_.error(file, e.line,
+                             "$INCLUDE " + e.tokens[1] + ": nested more than " +
+                                 std::to_string(options_.max_include_depth) + " levels deep");
+                return;
+            }
             std::string inner_origin = origin;
             if (e.tokens.size() == 3) {
                 auto name = name_from_text(e.tokens[2], origin);

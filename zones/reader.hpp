@@ -18,7 +18,7 @@ namespace dnsd::zones {
 
 struct ReadOptions {
     unsigned max_include_depth = 8;  ///< nested $INCLUDE levels allowed
-    unsigned max_includes = 4096;    ///< $INCLUDE files read in all, per zone
+    unsigned max_includes = 4096;    ///< $INCLUDE lines followed in all, per zone
 };
 
 /// Reads `path` with `origin_wire` as the initial $ORIGIN. Problems are added

@@ -8,10 +8,15 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "dnsd/core/name.hpp"
 
 namespace dnsd::config {
+
+unsigned Server::thread_count() const noexcept {
+    return threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+}
 namespace {
 
 // Everything a reader of one file needs to report problems.

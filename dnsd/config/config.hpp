@@ -143,6 +143,14 @@ struct Server {
     unsigned tcp_per_client = 16;      ///< from one client address per worker, at most
     Duration tcp_idle_timeout{10'000};
     Duration tcp_lifetime{120'000};
+
+    /// `threads`, with 0 resolved to the number of cores.
+    unsigned thread_count() const noexcept;
+    /// Worker threads in all: `thread_count()` UDP threads per listen
+    /// address and as many TCP threads.
+    unsigned worker_count() const noexcept {
+        return thread_count() * static_cast<unsigned>(listen.size() + 1);
+    }
 };
 
 struct Zone {

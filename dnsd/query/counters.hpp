@@ -4,9 +4,9 @@
 /// because zone and service indices mean something only within it; the
 /// server folds a retired view's counts into its totals by name.
 ///
-/// Workers add with relaxed atomics into their own stripe (no lock, no
-/// allocation, no cache line shared between two workers' stripes); the
-/// state thread sums the stripes when scraped.
+/// Workers add with relaxed atomics into their own stripe, one per worker
+/// thread (no lock, no allocation, no cache line shared between two
+/// workers' stripes); the state thread sums the stripes when scraped.
 
 #include <atomic>
 #include <cstddef>
@@ -18,8 +18,9 @@ namespace dnsd::query {
 
 class Counters {
 public:
-    /// Workers with an index beyond this share stripes (still correct).
-    static constexpr unsigned kStripes = 16;
+    /// At most this many stripes: workers with an index beyond share them
+    /// (still correct, only slower).
+    static constexpr unsigned kMaxStripes = 256;
 
     /// The decision outcomes of a service with `n` sites: slots 0..n-1 are
     /// its sites (in its listed order), then these.
@@ -28,7 +29,8 @@ public:
         return e == several ? "several" : e == none ? "none" : "fallback";
     }
 
-    Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_service);
+    /// `workers`: one stripe each (config::Server::worker_count()).
+    Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_service, unsigned workers);
 
     void count_zone(unsigned worker, std::size_t zone) noexcept { at(worker, zone).fetch_add(1, relaxed); }
     void count_decision(unsigned worker, std::size_t service, std::size_t slot) noexcept {
@@ -43,12 +45,13 @@ public:
 private:
     static constexpr auto relaxed = std::memory_order_relaxed;
     std::atomic<std::uint64_t>& at(unsigned worker, std::size_t i) noexcept {
-        return cells_[(worker % kStripes) * stride_ + i];
+        return cells_[(worker % stripes_) * stride_ + i];
     }
     std::uint64_t total(std::size_t i) const noexcept;
 
     std::vector<std::size_t> decision_base_;  ///< per service: its first slot
     std::size_t stride_ = 0;                  ///< cells per stripe, padded to a cache line
+    unsigned stripes_ = 1;
     std::unique_ptr<std::atomic<std::uint64_t>[]> cells_;
 };
 

@@ -59,7 +59,7 @@ std::shared_ptr<View> View::assemble(std::vector<std::shared_ptr<const zones::Zo
     }
     std::vector<std::size_t> sites_per_service;
     for (const auto& svc : v->catalog_->services) sites_per_service.push_back(svc.sites.size());
-    v->counters_ = std::make_unique<Counters>(v->zones_.size(), sites_per_service);
+    v->counters_ = std::make_unique<Counters>(v->zones_.size(), sites_per_service, server.worker_count());
     return v;
 }
 
@@ -308,7 +308,10 @@ const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::ui
 
 namespace dnsd::query {
 
-Counters::Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_service) {
+Counters::Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_service, unsigned workers)
+    : stripes_(workers == 0            ? 1
+               : workers > kMaxStripes ? kMaxStripes
+                                       : workers) {
     std::size_t n = zones;
     for (auto sites : sites_per_service) {
         decision_base_.push_back(n);
@@ -317,12 +320,12 @@ Counters::Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_
     // Padding of one cache line between stripes, so that two workers never
     // write the same line.
     stride_ = (n + 7) / 8 * 8 + 8;
-    cells_ = std::make_unique<std::atomic<std::uint64_t>[]>(stride_ * kStripes);
+    cells_ = std::make_unique<std::atomic<std::uint64_t>[]>(stride_ * stripes_);
 }
 
 std::uint64_t Counters::total(std::size_t i) const noexcept {
     std::uint64_t sum = 0;
-    for (unsigned s = 0; s < kStripes; ++s) sum += cells_[s * stride_ + i].load(relaxed);
+    for (unsigned s = 0; s < stripes_; ++s) sum += cells_[s * stride_ + i].load(relaxed);
     return sum;
 }
 

@@ -276,8 +276,7 @@ query::ServedSerials served_serials_from(const std::string& state_file) {
 
 Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
     : impl_(std::make_unique<Impl>(std::move(cfg), std::move(view))) {
-    unsigned n = impl_->cfg.server.threads;
-    if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned n = impl_->cfg.server.thread_count();
     TcpLimits limits;
     const auto& sc = impl_->cfg.server;
     limits.max_connections_per_worker = sc.tcp_connections;
@@ -292,7 +291,7 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view)
             impl_->workers.push_back(
                 std::make_unique<UdpWorker>(index++, impl_->slot, impl_->health_slot, ep, n > 1, n));
     for (unsigned i = 0; i < n; ++i)
-        impl_->workers.push_back(std::make_unique<TcpWorker>(index++, impl_->slot, impl_->health_slot,
+        impl_->workers.push_back(std::make_unique<TcpWorker>(index++, i, impl_->slot, impl_->health_slot,
                                                              impl_->cfg.server.listen, limits, n > 1));
     if (impl_->cfg.control.enabled) {
         Impl* impl = impl_.get();

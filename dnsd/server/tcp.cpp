@@ -144,10 +144,23 @@ asio::awaitable<void> tcp_accept_loop(TcpWorker& w, tcp::acceptor& acceptor) {
     }
 }
 
-TcpWorker::TcpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
+asio::awaitable<void> tcp_refresh_loop(TcpWorker& w) {
+    // Once a second, even without connections: let go of a view or health
+    // snapshot that a reload or a probe has replaced.
+    asio::steady_timer timer(w.io());
+    for (;;) {
+        timer.expires_after(std::chrono::seconds(1));
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        w.view();
+        w.health();
+    }
+}
+
+TcpWorker::TcpWorker(unsigned index, unsigned ordinal, const SnapshotSlot<query::View>& slot,
                      const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
                      const TcpLimits& limits, bool shared)
-    : Worker(index, slot, health), limits_(limits) {
+    : Worker(index, slot, health), ordinal_(ordinal), limits_(limits) {
     for (const auto& ep : listen) {
         const bool v6 = ep.address.family == Family::v6;
         auto t = std::make_unique<tcp::acceptor>(io_);
@@ -169,8 +182,9 @@ TcpWorker::TcpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
 
 void TcpWorker::start() {
     for (auto& t : tcp_) asio::co_spawn(io_, tcp_accept_loop(*this, *t), asio::detached);
+    asio::co_spawn(io_, tcp_refresh_loop(*this), asio::detached);
     thread_ = std::thread([this] {
-        name_thread("dnsd-tcp", index());
+        name_thread("dnsd-tcp", ordinal_);
         io_.run();
     });
 }

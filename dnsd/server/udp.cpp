@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <cerrno>
@@ -23,7 +24,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 
 #include "dnsd/query/answer.hpp"
 #include "dnsd/server/worker.hpp"
@@ -127,8 +127,9 @@ std::size_t reply_cmsg(const msghdr& in, std::uint8_t* out) noexcept {
 }
 
 /// Receives up to kBatch datagrams, answers them, sends the answers.
-/// Returns how many were received (0: the socket is drained).
-unsigned serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
+/// Returns how many were received, or -1 when recvmmsg failed (errno says
+/// why; EAGAIN: the receive timeout passed with nothing to read).
+int serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
     for (unsigned i = 0; i < b.filled; ++i) {
         msghdr& h = b.in[i].msg_hdr;
         h.msg_namelen = sizeof b.addr[i];
@@ -138,7 +139,7 @@ unsigned serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
     // Blocks until one datagram is there, then takes what else is queued.
     const int got = ::recvmmsg(fd, b.in, kBatch, MSG_WAITFORONE, nullptr);
     b.filled = got > 0 ? static_cast<unsigned>(got) : 0;
-    if (got <= 0) return 0;
+    if (got <= 0) return got < 0 ? -1 : 0;
 
     const query::View& view = w.view();           // one atomic load per batch
     const health::Snapshot& health = w.health();  // and one more
@@ -159,6 +160,7 @@ unsigned serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
     for (int i = 0; i < got; ++i) {
         const msghdr& h = b.in[i].msg_hdr;
         if (h.msg_flags & MSG_TRUNC) continue;  // oversized: not a query we answer
+        if (h.msg_namelen == 0) continue;       // no sender (the socket was shut down)
         const auto client = Address::from_sockaddr(reinterpret_cast<const sockaddr*>(&b.addr[i]));
         if (!client) continue;
         const auto action =
@@ -181,38 +183,58 @@ unsigned serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
     }
     unsigned sent = 0;
     while (sent < replies) {
-        const int n = ::sendmmsg(fd, b.out + sent, replies - sent, 0);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) continue;
-            break;  // the send buffer is full or the peer is gone: UDP may drop
+        // Never waits: with the send buffer full, UDP answers are dropped
+        // rather than holding up the queries behind them.
+        const int n = ::sendmmsg(fd, b.out + sent, replies - sent, MSG_DONTWAIT);
+        if (n > 0) {
+            sent += static_cast<unsigned>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            ++sent;  // this reply cannot go (no route to its client, say): the next ones still can
         }
-        sent += static_cast<unsigned>(n);
     }
-    return static_cast<unsigned>(got);
+    return got;
 }
 
 }  // namespace
 
 void udp_serve(UdpWorker& w, int fd, UdpBatch& batch) noexcept {
-    // Signals go to the other threads (the main thread handles them).
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    // The process's signals go to the other threads (the main thread
+    // handles them); faults (SIGSEGV and the like) stay unblocked.
+    sigset_t async;
+    sigemptyset(&async);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2})
+        sigaddset(&async, s);
+    pthread_sigmask(SIG_BLOCK, &async, nullptr);
     name_thread("dnsd-udp", w.index());
-    while (!w.stopping())
-        if (serve_batch(w, fd, batch) == 0 && !w.stopping()) {
-            // recvmmsg failed (it blocks until there is a datagram): a
-            // short pause, so that an error that persists cannot spin.
-            timespec pause{0, 1'000'000};
-            ::nanosleep(&pause, nullptr);
+    while (!w.stopping()) {
+        if (serve_batch(w, fd, batch) >= 0 || w.stopping()) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            // A second without queries: let go of a view or health
+            // snapshot that a reload or a probe has replaced, so that an
+            // idle thread does not keep old zones in memory.
+            w.view();
+            w.health();
+            continue;
         }
+        // recvmmsg failed otherwise: a short pause, so that an error that
+        // persists cannot spin.
+        timespec pause{0, 1'000'000};
+        ::nanosleep(&pause, nullptr);
+    }
 }
 
 namespace {
 
-void set_option(int fd, int level, int name, int value, const char* what) {
-    if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
-        throw std::system_error(errno, std::generic_category(), what);
+void set_option(int fd, int level, int name, int value, const char* what, const Endpoint& listen) {
+    if (::setsockopt(fd, level, name, &value, sizeof value) != 0) {
+        const int err = errno;
+        throw std::runtime_error("cannot listen on " + listen.str() + " (UDP): " + what + ": " +
+                                 std::strerror(err));
+    }
 }
 
 bool is_wildcard(const Address& a) {
@@ -229,19 +251,28 @@ UdpWorker::UdpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
     : Worker(index, slot, health), siblings_(siblings), batch_(make_udp_batch()) {
     const bool v6 = listen.address.family == Family::v6;
     fd_ = Fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (fd_.get() < 0) throw std::system_error(errno, std::generic_category(), "UDP socket");
+    if (fd_.get() < 0) {
+        const int err = errno;
+        throw std::runtime_error("cannot listen on " + listen.str() +
+                                 " (UDP): socket: " + std::strerror(err));
+    }
     const int fd = fd_.get();
     // No SO_REUSEADDR on UDP: on Linux it would let another socket bind the
     // same address and take the queries.
-    if (shared) set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+    if (shared) set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", listen);
     // Ignore path MTU information (a forged ICMP "fragmentation needed"
     // cannot lower it, a known way to force fragments for cache poisoning)
-    // and send without DF: answers are sized to udp_payload (NSD does the
-    // same). Best effort: a kernel without OMIT keeps its default.
+    // and send without DF: answers are sized to udp_payload. Over IPv6,
+    // where routers never fragment, answers larger than the minimum MTU
+    // (udp_payload above 1232) are fragmented at 1280 by us, so that they
+    // reach the client whatever the path. NSD does the same. Best effort:
+    // a kernel without these keeps its defaults.
     if (v6) {
-        set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+        set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY", listen);
         const int omit = IPV6_PMTUDISC_OMIT;
         ::setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &omit, sizeof omit);
+        const int min_mtu = 1280;
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &min_mtu, sizeof min_mtu);
     } else {
         const int omit = IP_PMTUDISC_OMIT;
         ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &omit, sizeof omit);
@@ -250,14 +281,19 @@ UdpWorker::UdpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
     // came to: receive it with each datagram.
     if (is_wildcard(listen.address)) {
         if (v6)
-            set_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+            set_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO", listen);
         else
-            set_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+            set_option(fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO", listen);
     }
+    // A receive timeout lets an idle thread refresh its views (udp_serve).
+    const timeval second{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &second, sizeof second);
     sockaddr_storage ss{};
     const auto len = static_cast<socklen_t>(listen.to_sockaddr(ss));
-    if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0)
-        throw std::runtime_error("cannot listen on " + listen.str() + " (UDP): " + std::strerror(errno));
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+        const int err = errno;
+        throw std::runtime_error("cannot listen on " + listen.str() + " (UDP): " + std::strerror(err));
+    }
 }
 
 void UdpWorker::start() {

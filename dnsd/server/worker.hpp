@@ -4,12 +4,14 @@
 /// a worker is shared with another thread except the SnapshotSlots it reads
 /// and the counters the state thread reads when scraped.
 ///
-/// Two kinds, `threads` of each per listening address (SO_REUSEPORT: the
-/// kernel spreads clients over them):
-/// - UdpWorker: one UDP socket, one thread blocking in recvmmsg. No event
-///   loop: see udp.cpp for why.
-/// - TcpWorker: one io_context(1) with a TCP acceptor per address and the
-///   connections it accepted, as coroutines.
+/// Two kinds (SO_REUSEPORT: the kernel spreads clients over them):
+/// - UdpWorker, `threads` per listening address: one UDP socket, one thread
+///   blocking in recvmmsg. No event loop: see udp.cpp for why.
+/// - TcpWorker, `threads` in all: one io_context(1) with a TCP acceptor per
+///   address and the connections it accepted, as coroutines.
+///
+/// Both let go of a replaced view within about a second even when idle, so
+/// that a quiet thread does not keep old zones in memory.
 
 #include <boost/asio.hpp>
 
@@ -124,7 +126,8 @@ private:
 /// Accepts TCP on every listening address and serves the connections.
 class TcpWorker final : public Worker {
 public:
-    TcpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
+    /// `ordinal`: this worker's number among the TCP workers (its thread's name).
+    TcpWorker(unsigned index, unsigned ordinal, const SnapshotSlot<query::View>& slot,
               const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
               const TcpLimits& limits, bool shared);
     ~TcpWorker() override { stop(); }
@@ -164,6 +167,7 @@ public:
 private:
     // Declared before io_: destroying io_ destroys the sessions still
     // queued on it, and each of them signs off in tcp_clients_.
+    unsigned ordinal_;
     TcpLimits limits_;
     unsigned tcp_connections_ = 0;
     std::vector<std::pair<Address, unsigned>> tcp_clients_;
@@ -176,6 +180,7 @@ private:
 void udp_serve(UdpWorker& w, int fd, UdpBatch& batch) noexcept;
 /// Coroutines run on a TCP worker's io_context.
 asio::awaitable<void> tcp_accept_loop(TcpWorker& w, asio::ip::tcp::acceptor& acceptor);
+asio::awaitable<void> tcp_refresh_loop(TcpWorker& w);
 
 UdpBatchPtr make_udp_batch();
 /// Our Address as Asio's.

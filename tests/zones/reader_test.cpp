@@ -156,6 +156,17 @@ TEST_CASE("reader: $INCLUDE relative to the including file, with origin and dept
                                              "in one zone (the rest are not read)");
     CHECK(wide.size() == 21);  // the SOA of the zone file and of each of the 20 included
 
+    // At the default depth, the $INCLUDE lines refused for depth count
+    // too: at most max_includes diagnostics, then the one about the cap.
+    Diagnostics deep_diags;
+    ReadOptions deep_options;
+    deep_options.max_includes = 50;
+    auto deep = read_zone_file(dir + "wide.zone", kOrigin, deep_diags, deep_options);
+    CHECK(deep_diags.size() <= 51);
+    CHECK(deep_diags.items().back().str() ==
+          dir + "wide.zone:" + std::to_string(deep_diags.items().back().line) +
+              ": $INCLUDE wide.zone: more than 50 files included in one zone (the rest are not read)");
+
     auto missing = read("$INCLUDE nowhere.inc\n", dir + "t.zone");
     REQUIRE(missing.diags.size() == 1);
     CHECK(missing.messages()[0] ==
