@@ -354,8 +354,9 @@ int Server::run() {
     std::string where;
     for (const auto& ep : impl_->cfg.server.listen) where += (where.empty() ? "" : ", ") + ep.str();
     const auto view = impl_->slot.load();
-    spdlog::info("dnsd serving {} zones on {} (udp+tcp) with {} threads each for UDP and TCP",
-                 view->zones().size(), where, impl_->workers.size() / (impl_->cfg.server.listen.size() + 1));
+    spdlog::info("dnsd serving {} zones on {} (udp+tcp); threads: {} UDP per address, {} TCP",
+                 view->zones().size(), where, impl_->cfg.server.thread_count(),
+                 impl_->cfg.server.thread_count());
     // The rest of the start-up summary: what steers, who watches, who hears.
     const auto& cfg = impl_->cfg;
     const steer::Catalog& cat = view->catalog();
