@@ -41,7 +41,8 @@ public:
     int run();
 
 private:
-    void stop_state();  ///< stops the probes and joins the state thread
+    void stop_state();         ///< stops the probes and joins the state thread
+    void log_summary() const;  ///< the start-up summary: zones, sites, geo, control
 
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -143,7 +143,12 @@ struct Server::Impl {
         std::map<std::string, std::uint64_t> decisions;
     };
     Totals retired;                                    ///< of views no longer counted into
-    std::shared_ptr<const query::View> previous_view;  ///< the last view replaced
+    std::shared_ptr<const query::View> previous_view;  ///< the last view replaced, until retired
+    /// State thread: a few seconds after a swap, when every worker has let
+    /// go of the replaced view, its counts are folded into `retired` and it
+    /// is dropped, and the freed memory is given back to the system.
+    asio::steady_timer retire_timer{state};
+    void retire_previous_view_later();
 
     static void fold_counts(const query::View& v, Totals& into);
 

@@ -187,4 +187,6 @@ UdpBatchPtr make_udp_batch();
 asio::ip::address to_asio(const Address& a);
 /// Names the calling thread (as top -H and ps -L show it); at most 15 bytes.
 void name_thread(const char* prefix, unsigned index) noexcept;
+/// Gives memory freed inside the allocator back to the system (malloc_trim).
+void release_free_memory() noexcept;
 }  // namespace dnsd::server
