@@ -3,6 +3,7 @@ server to answer, and stopping the processes a test started (by PID, with a
 bounded wait), and a site's HTTP health endpoint."""
 import http.server
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,22 @@ def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
     if not cond:
         failures.append(what)
+
+
+def result():
+    """The test's last line and exit code: 1 when a check failed."""
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+def remove_work(work, log="dnsd.log"):
+    """Removes the test's work directory, first showing the end of the
+    server's log in it when a check failed."""
+    path = os.path.join(work, log)
+    if failures and os.path.exists(path):
+        with open(path) as f:
+            print(f"--- {log}\n" + f.read()[-2000:])
+    shutil.rmtree(work, ignore_errors=True)
 
 
 # The smallest zone the system tests serve beside their services.

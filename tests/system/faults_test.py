@@ -281,8 +281,8 @@ class FaultListener:
     reset (closes at once with SO_LINGER 0: an RST) or garbage (reads the
     request, answers random bytes, closes)."""
 
-    def __init__(self, host, port):
-        self.mode = "ok"
+    def __init__(self, host, port, mode="ok"):
+        self.mode = mode
         self.accepted = 0
         self.held = []
         self.lock = threading.Lock()
@@ -374,38 +374,6 @@ class FullBacklog:
         for c in self.fillers:
             c.close()
         self.sock.close()
-
-
-class BlackHole:
-    """A webhook target that accepts connections and never reads nor answers."""
-
-    def __init__(self, port):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(64)
-        self.sock.settimeout(0.05)
-        self.held = []
-        self.running = True
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
-
-    def loop(self):
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.held.append(conn)
-
-    def stop(self):
-        self.running = False
-        self.sock.close()
-        self.thread.join(timeout=5)
-        for conn in self.held:
-            conn.close()
 
 
 # ---- 1. probes against misbehaving listeners --------------------------------
@@ -763,7 +731,7 @@ def webhook_fault(dnsd, work, ports, hosts):
     port, hport, tport, wport = ports["dns"], ports["http"], ports["tcp"], ports["webhook"]
     web = hosts["web"]
     web.set_mode("ok")
-    hole = hosts["hole"] = BlackHole(wport)
+    hole = hosts["hole"] = FaultListener("127.0.0.1", wport, mode="stall")  # never reads nor answers
     with open(os.path.join(work, "webhook.toml"), "w") as f:
         f.write(config(port, hport, tport, extra=WEBHOOK.format(wport=wport)))
     server = Dnsd(dnsd, work, "webhook", port)

@@ -113,8 +113,7 @@ def main():
         for proc in procs:
             dnsclient.stop(proc)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{len(failures)} failures")
-    return 1 if failures else 0
+    return dnsclient.result()
 
 
 if __name__ == "__main__":

@@ -280,8 +280,7 @@ def main():
                 print("--- dnsd.log (tail)\n" + f.read()[-3000:])
         os.chdir(REPO)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{len(failures)} failures")
-    return 1 if failures else 0
+    return dnsclient.result()
 
 
 if __name__ == "__main__":

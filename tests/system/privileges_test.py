@@ -167,8 +167,7 @@ def main():
             with open(os.path.join(work, "dnsd.log")) as f:
                 print("--- dnsd.log\n" + f.read()[-2000:])
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{len(failures)} failures")
-    return 1 if failures else 0
+    return dnsclient.result()
 
 
 if __name__ == "__main__":
