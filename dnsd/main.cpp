@@ -20,6 +20,7 @@
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/privileges.hpp"
 #include "dnsd/server/server.hpp"
+#include "dnsd/server/state_file.hpp"
 
 namespace {
 
@@ -98,9 +99,11 @@ int run(const std::string& path, bool allow_root) {
     dnsd::Diagnostics diags;
     auto cfg = dnsd::config::read_config(path, diags);
     std::shared_ptr<const dnsd::query::View> view;
+    dnsd::server::StateFile saved;
     if (!diags.has_errors()) {
-        const auto served = dnsd::server::served_serials_from(cfg.server.state_file);
-        view = dnsd::query::View::load(cfg, diags, &served);
+        if (!cfg.server.state_file.empty())
+            saved = dnsd::server::read_state_file(cfg.server.state_file, diags);
+        view = dnsd::query::View::load(cfg, diags, &saved.serials);
     }
     for (const auto& d : diags) {
         if (d.severity == dnsd::Severity::warning)
@@ -123,7 +126,7 @@ int run(const std::string& path, bool allow_root) {
     }
     const std::string state_file = cfg.server.state_file;
     try {
-        dnsd::server::Server server(std::move(cfg), std::move(view));
+        dnsd::server::Server server(std::move(cfg), std::move(view), saved);
         if (!user.empty()) {
             dnsd::server::drop_privileges(user);
             spdlog::info("running as user {} (uid {}, gid {})", user, ::getuid(), ::getgid());

@@ -2,11 +2,7 @@
 
 #include "dnsd/steer/decide.hpp"
 
-#include <boost/json.hpp>
-
 namespace dnsd::health {
-
-namespace json = boost::json;
 
 Board::Board(const config::Config& cfg, std::shared_ptr<const steer::Catalog> catalog, std::int64_t now)
     : catalog_(std::move(catalog)) {
@@ -137,74 +133,33 @@ std::vector<Event> Board::take_events() {
     return out;
 }
 
-std::string Board::state_json() const {
-    json::object overrides;
+Persisted Board::persisted() const {
+    Persisted out;
     for (std::uint32_t s = 0; s < overrides_.size(); ++s)
-        if (overrides_[s] != Override::none) {
-            if (until_[s])
-                overrides[catalog_->sites[s].name] =
-                    json::object{{"state", to_string(overrides_[s])}, {"until", until_[s]}};
-            else
-                overrides[catalog_->sites[s].name] = to_string(overrides_[s]);
-        }
-    json::object addresses;
-    for (std::uint32_t a = 0; a < states_.size(); ++a) {
-        if (!probes_[a]) continue;
-        addresses[key(a)] = json::object{{"up", states_[a].rf.up()}, {"since", states_[a].info.since}};
-    }
-    json::object root{
-        {"version", 1}, {"overrides", std::move(overrides)}, {"addresses", std::move(addresses)}};
-    return json::serialize(root) + "\n";
+        if (overrides_[s] != Override::none)
+            out.overrides[catalog_->sites[s].name] = {overrides_[s], until_[s]};
+    for (std::uint32_t a = 0; a < states_.size(); ++a)
+        if (probes_[a]) out.addresses[key(a)] = {states_[a].rf.up(), states_[a].info.since};
+    return out;
 }
 
-void Board::load_state(std::string_view text, const std::string& path, Diagnostics& diags) {
-    boost::system::error_code ec;
-    const json::value v = json::parse(text, ec);
-    if (ec || !v.is_object()) {
-        diags.warning(path, 0, "state file is not valid JSON (" + ec.message() + "); starting without it");
-        return;
-    }
-    const auto& root = v.as_object();
-    if (const auto* o = root.if_contains("overrides"); o && o->is_object()) {
-        for (const auto& [name, value] : o->as_object()) {
-            std::uint32_t site = 0;
-            while (site < catalog_->sites.size() && catalog_->sites[site].name != name) ++site;
-            if (site == catalog_->sites.size()) {
-                diags.warning(path, 0, "override for unknown site '" + std::string(name) + "' ignored");
-                continue;
-            }
-            // "drain", or {"state": "drain", "until": UNIX_TIME}
-            const json::value* state = &value;
-            if (value.is_object()) {
-                state = value.as_object().if_contains("state");
-                if (const auto* u = value.as_object().if_contains("until"); u && u->is_int64())
-                    until_[site] = u->as_int64();
-            }
-            const std::string_view s =
-                state && state->is_string() ? std::string_view(state->as_string()) : "";
-            if (s == "up")
-                overrides_[site] = Override::up;
-            else if (s == "down")
-                overrides_[site] = Override::down;
-            else if (s == "drain")
-                overrides_[site] = Override::drain;
-            else if (s != "auto")
-                diags.warning(path, 0,
-                              "override '" + std::string(s) + "' for site " + std::string(name) + " ignored");
+void Board::restore(const Persisted& saved, const std::string& path, Diagnostics& diags) {
+    for (const auto& [name, o] : saved.overrides) {
+        std::uint32_t site = 0;
+        while (site < catalog_->sites.size() && catalog_->sites[site].name != name) ++site;
+        if (site == catalog_->sites.size()) {
+            diags.warning(path, 0, "override for unknown site '" + name + "' ignored");
+            continue;
         }
+        overrides_[site] = o.state;
+        until_[site] = o.until;
     }
-    if (const auto* a = root.if_contains("addresses"); a && a->is_object()) {
-        const auto& obj = a->as_object();
-        for (std::uint32_t i = 0; i < states_.size(); ++i) {
-            if (!probes_[i]) continue;
-            const auto* e = obj.if_contains(key(i));
-            if (!e || !e->is_object()) continue;
-            const auto& eo = e->as_object();
-            if (const auto* up = eo.if_contains("up"); up && up->is_bool())
-                states_[i].rf = RiseFall(up->as_bool());
-            if (const auto* since = eo.if_contains("since"); since && since->is_int64())
-                states_[i].info.since = since->as_int64();
-        }
+    for (std::uint32_t i = 0; i < states_.size(); ++i) {
+        if (!probes_[i]) continue;
+        const auto it = saved.addresses.find(key(i));
+        if (it == saved.addresses.end()) continue;
+        states_[i].rf = RiseFall(it->second.up);
+        states_[i].info.since = it->second.since;
     }
     settle(true, 0);
 }

@@ -55,6 +55,21 @@ struct Latency {
     }
 };
 
+/// What survives a restart of the board (SPEC 3), as plain values; the
+/// server's StateFile reads and writes it.
+struct Persisted {
+    struct SiteOverride {
+        Override state = Override::none;
+        std::int64_t until = 0;  ///< Unix time it ends by itself (0: never)
+    };
+    struct AddressState {
+        bool up = true;
+        std::int64_t since = 0;  ///< Unix time of its last change
+    };
+    std::map<std::string, SiteOverride> overrides;  ///< by site name; only those set
+    std::map<std::string, AddressState> addresses;  ///< by Board::key(); probed addresses only
+};
+
 class Board {
 public:
     /// `now` is Unix time in seconds. Every address starts up (SPEC 3:
@@ -63,6 +78,7 @@ public:
     Board(const config::Config& cfg, std::shared_ptr<const steer::Catalog> catalog, std::int64_t now);
 
     const steer::Catalog& catalog() const noexcept { return *catalog_; }
+    const std::shared_ptr<const steer::Catalog>& catalog_ptr() const noexcept { return catalog_; }
     /// The probe of each address, or null for addresses that are not probed.
     const config::Probe* probe(std::uint32_t address) const noexcept { return probes_[address].get(); }
     std::size_t address_count() const noexcept { return states_.size(); }
@@ -103,13 +119,14 @@ public:
     /// The changes since the last call.
     std::vector<Event> take_events();
 
-    /// The state file (SPEC 3): overrides and last known health, as JSON.
-    std::string state_json() const;
+    /// What the state file keeps (SPEC 3): overrides, and the last state
+    /// of each probed address.
+    Persisted persisted() const;
     /// Applies a state file read at start: overrides of sites that still
-    /// exist, and the last state of addresses still probed. Problems (bad
-    /// JSON, unknown sites) go to `diags` as warnings: a stale state file
-    /// must not stop the server.
-    void load_state(std::string_view json, const std::string& path, Diagnostics& diags);
+    /// exist, and the last state of addresses still probed. Overrides of
+    /// sites that are gone are warnings in `diags` (`path` names the file):
+    /// a stale state file must not stop the server.
+    void restore(const Persisted& saved, const std::string& path, Diagnostics& diags);
     /// Keeps the state of addresses and sites that are in both boards
     /// (reload: probes of unchanged targets keep their state).
     void carry_over(const Board& old);

@@ -47,6 +47,7 @@
 #include "dnsd/core/fd.hpp"
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/spawn.hpp"
+#include "dnsd/net/address.hpp"
 
 namespace dnsd::health {
 
@@ -91,17 +92,6 @@ awaitable<std::optional<T>> within(awaitable<T> op, Clock::time_point deadline) 
     co_return std::nullopt;
 }
 
-asio::ip::address to_asio(const Address& a) {
-    if (a.family == Family::v4) {
-        asio::ip::address_v4::bytes_type b;
-        std::copy_n(a.bytes.begin(), b.size(), b.begin());
-        return asio::ip::address_v4(b);
-    }
-    asio::ip::address_v6::bytes_type b;
-    std::copy_n(a.bytes.begin(), b.size(), b.begin());
-    return asio::ip::address_v6(b);
-}
-
 std::string join(const std::vector<unsigned>& values, std::string (*name)(unsigned)) {
     std::string out;
     for (const unsigned v : values) {
@@ -127,7 +117,7 @@ std::optional<std::string> open_from(Socket& socket, const typename Socket::endp
         const bool v4 = peer.address().is_v4();
         if ((source->family == Family::v4) != v4)
             return "source " + source->str() + " is not an " + (v4 ? "IPv4" : "IPv6") + " address";
-        socket.bind({to_asio(*source), 0}, ec);
+        socket.bind({net::to_asio(*source), 0}, ec);
         if (ec) return "bind " + source->str() + ": " + ec.message();
     }
     return std::nullopt;
@@ -139,7 +129,7 @@ awaitable<std::optional<std::string>> connect(beast::tcp_stream& stream, const c
                                               const Address& target, const Deadline& deadline) {
     const std::uint16_t port = probe.effective_port();
     if (port == 0) co_return "no port to connect to";
-    const tcp::endpoint peer(to_asio(target), port);
+    const tcp::endpoint peer(net::to_asio(target), port);
     if (auto error = open_from(stream.socket(), peer, probe.source)) co_return error;
     stream.expires_at(deadline.at);
     auto [ec] = co_await stream.async_connect(peer, kTuple);
@@ -320,7 +310,7 @@ awaitable<Verdict> dns_probe(const config::Probe& probe, const Address& target, 
     const std::string query = build_query(id, *qname, probe.query_type);
 
     udp::socket socket(co_await asio::this_coro::executor);
-    const udp::endpoint peer(to_asio(target), probe.effective_port());
+    const udp::endpoint peer(net::to_asio(target), probe.effective_port());
     if (auto error = open_from(socket, peer, probe.source)) co_return fail(*error);
     // Connected, the socket only receives the target's datagrams, and an
     // ICMP port unreachable fails the probe at once instead of at the

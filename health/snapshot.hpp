@@ -4,7 +4,9 @@
 /// on every change and published through a SnapshotSlot; workers only read.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dnsd::health {
@@ -25,6 +27,14 @@ inline const char* to_string(Override o) noexcept {
             return "drain";
     }
     return "auto";
+}
+
+/// The override named `text` as to_string() prints it ("auto", "up",
+/// "down", "drain"), or nothing.
+inline std::optional<Override> parse_override(std::string_view text) noexcept {
+    for (Override o : {Override::none, Override::up, Override::down, Override::drain})
+        if (text == to_string(o)) return o;
+    return std::nullopt;
 }
 
 /// What health.server and the status page show of one address.

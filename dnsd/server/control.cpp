@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "dnsd/net/address.hpp"
 #include "dnsd/server/worker.hpp"
 
 namespace dnsd::server {
@@ -220,7 +221,7 @@ void start_control(asio::io_context& io, const Endpoint& endpoint, std::string t
                    ControlHooks hooks) {
     auto ctx = std::make_shared<Context>(Context{std::move(token), std::move(peer_token), std::move(hooks)});
     auto acceptor = std::make_shared<tcp::acceptor>(io);
-    const tcp::endpoint ep(to_asio(endpoint.address), endpoint.port);
+    const tcp::endpoint ep = net::tcp_endpoint(endpoint);
     boost::system::error_code ec;
     acceptor->open(ep.protocol(), ec);
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "dnsd/core/name.hpp"
+#include "dnsd/net/address.hpp"
 #include "dnsd/server/worker.hpp"
 #include "dnsd/wire/types.hpp"
 
@@ -34,7 +35,7 @@ asio::awaitable<void> notify_one(Endpoint target, std::string origin, std::uint3
                                  NotifyPolicy policy) {
     auto ex = co_await asio::this_coro::executor;
     const std::string zone = name_to_text(origin);
-    const udp::endpoint to(to_asio(target.address), target.port);
+    const udp::endpoint to = net::udp_endpoint(target);
     udp::socket socket(ex, to.protocol());
     std::random_device rd;
     const auto id = static_cast<std::uint16_t>(rd());

@@ -1,6 +1,5 @@
-// What the control endpoint shows and sets, on the state thread: /status,
-// the status page, overrides, /explain (through the real query path) and
-// /metrics.
+// What the control endpoint shows: /status, the status page and /metrics,
+// rendered from an Observation.
 
 #include <boost/json.hpp>
 
@@ -14,20 +13,20 @@
 
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/version.hpp"
-#include "dnsd/query/answer.hpp"
-#include "dnsd/server/server_impl.hpp"
+#include "dnsd/server/observe.hpp"
+#include "dnsd/steer/decide.hpp"
 
 namespace dnsd::server {
 
-std::string Server::Impl::status_json() {
+std::string status_json(const Observation& obs) {
     namespace json = boost::json;
-    const auto snap = health_slot.load();  // what the workers answer from
-    const steer::Catalog& cat = board->catalog();
+    const auto& snap = obs.health;  // what the workers answer from
+    const steer::Catalog& cat = *obs.catalog;
     json::array sites;
     for (std::uint32_t s = 0; s < cat.sites.size(); ++s) {
         const auto& site = cat.sites[s];
-        json::object o{{"name", site.name}, {"override", health::to_string(board->override_of(s))}};
-        if (board->override_until(s)) o["override_until"] = board->override_until(s);
+        json::object o{{"name", site.name}, {"override", health::to_string(snap->overrides[s])}};
+        if (obs.override_until[s]) o["override_until"] = obs.override_until[s];
         if (!site.cname.empty()) {
             o["cname"] = name_to_text(site.cname);
         } else {
@@ -64,26 +63,25 @@ std::string Server::Impl::status_json() {
     }
     json::object doc{
         {"generation", snap->generation}, {"sites", std::move(sites)}, {"services", std::move(services)}};
-    if (peers) {
+    if (obs.cluster) {
         json::array list;
-        for (const auto& p : peers->states()) {
-            json::object o{
-                {"url", p.url}, {"reachable", p.reachable}, {"counted", p.reachable && peers->fresh(p)}};
+        for (const auto& p : obs.peers) {
+            json::object o{{"url", p.url}, {"reachable", p.reachable}, {"counted", p.counted}};
             if (!p.instance.empty()) o["instance"] = p.instance;
             if (!p.error.empty()) o["error"] = p.error;
             list.push_back(std::move(o));
         }
-        doc["cluster"] = json::object{{"quorum", board->quorum()},
-                                      {"vantage_points", board->vantage_points()},
-                                      {"degraded", board->degraded()},
+        doc["cluster"] = json::object{{"quorum", obs.quorum},
+                                      {"vantage_points", obs.vantage_points},
+                                      {"degraded", obs.degraded},
                                       {"peers", std::move(list)}};
     }
     return json::serialize(doc) + "\n";
 }
 
-std::string Server::Impl::status_page() {
-    const auto snap = health_slot.load();
-    const steer::Catalog& cat = board->catalog();
+std::string status_page(const Observation& obs) {
+    const auto& snap = obs.health;
+    const steer::Catalog& cat = *obs.catalog;
     auto esc = [](const std::string& in) {
         std::string out;
         for (char ch : in) {
@@ -110,7 +108,7 @@ std::string Server::Impl::status_page() {
         return out;
     };
     auto site_state = [&](std::uint32_t s) -> std::string {
-        const auto ov = board->override_of(s);
+        const auto ov = snap->overrides[s];
         if (ov == health::Override::down) return "down";
         if (!cat.sites[s].cname.empty()) return ov == health::Override::drain ? "drain" : "up";
         const auto v4 = steer::site_health(cat, s, Family::v4, *snap);
@@ -126,7 +124,7 @@ std::string Server::Impl::status_page() {
         "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
         ".up{color:#1a7f37}.down{color:#c62828;font-weight:bold}.drain{color:#b26a00}"
         "svg{background:#f4f7fb;border:1px solid #ccd}</style></head><body><h1>dnsd " +
-        esc(slot.load()->identity()) + "</h1>";
+        esc(obs.view->identity()) + "</h1>";
     // The plot: longitude and latitude as x and y (equirectangular).
     h += "<svg width=\"720\" height=\"360\" viewBox=\"0 0 720 360\" role=\"img\" "
          "aria-label=\"sites by location\">";
@@ -161,7 +159,7 @@ std::string Server::Impl::status_page() {
         const auto& site = cat.sites[s];
         const std::string shown = site_state(s);
         const std::string head = "<td>" + esc(site.name) + "</td><td class=\"" + shown + "\">" + shown +
-                                 "</td><td>" + health::to_string(board->override_of(s)) + "</td>";
+                                 "</td><td>" + health::to_string(snap->overrides[s]) + "</td>";
         bool first = true;
         for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
             if (cat.address_site[a] != s) continue;
@@ -206,104 +204,7 @@ std::string Server::Impl::status_page() {
     return h;
 }
 
-int Server::Impl::set_override(const std::string& site, const std::string& wanted, std::int64_t until,
-                               std::string& body) {
-    namespace json = boost::json;
-    const steer::Catalog& cat = board->catalog();
-    std::uint32_t s = 0;
-    while (s < cat.sites.size() && cat.sites[s].name != site) ++s;
-    if (s == cat.sites.size()) {
-        body = json::serialize(json::object{{"error", "no site named " + site}}) + "\n";
-        return 404;
-    }
-    health::Override o;
-    if (wanted == "up")
-        o = health::Override::up;
-    else if (wanted == "down")
-        o = health::Override::down;
-    else if (wanted == "drain")
-        o = health::Override::drain;
-    else if (wanted == "auto")
-        o = health::Override::none;
-    else {
-        body = json::serialize(json::object{{"error", "state must be up, down, drain or auto"}}) + "\n";
-        return 400;
-    }
-    if (until && until <= health::unix_now()) {
-        body = json::serialize(json::object{{"error", "until is in the past"}}) + "\n";
-        return 400;
-    }
-    if (board->set_override(s, o, until) && monitor) monitor->notify();  // publish, log, save
-    json::object reply{{"site", site}, {"override", health::to_string(o)}};
-    if (until && o != health::Override::none) reply["until"] = until;
-    body = json::serialize(reply) + "\n";
-    return 200;
-}
-
-int Server::Impl::explain(const std::string& name, const std::string& client, const std::string& type,
-                          std::string& body) {
-    namespace json = boost::json;
-    auto fail = [&](int status, const std::string& why) {
-        body = json::serialize(json::object{{"error", why}}) + "\n";
-        return status;
-    };
-    const auto wire = name_from_text(name.empty() || name.back() == '.' ? name : name + ".");
-    if (name.empty() || !wire) return fail(400, "name= must be a domain name");
-    std::optional<Address> where;
-    if (!client.empty() && !(where = Address::parse(client)))
-        return fail(400, "client= must be an IP address");
-    std::vector<std::uint8_t> q;
-    auto put16 = [&](unsigned v) {
-        q.push_back(static_cast<std::uint8_t>(v >> 8));
-        q.push_back(static_cast<std::uint8_t>(v));
-    };
-    for (unsigned v : {0x4242u, 0u, 1u, 0u, 0u, 1u}) put16(v);
-    q.insert(q.end(), wire->begin(), wire->end());
-    put16(16);  // TXT
-    put16(3);   // CH
-    const auto bytes = where ? where->view() : std::span<const std::uint8_t>{};
-    q.push_back(0);
-    put16(41);
-    put16(1232);
-    put16(0);
-    put16(0);
-    put16(where ? 8 + static_cast<unsigned>(bytes.size()) : 0);
-    if (where) {
-        put16(8);
-        put16(4 + static_cast<unsigned>(bytes.size()));
-        put16(where->family == Family::v4 ? 1 : 2);
-        q.push_back(static_cast<std::uint8_t>(where->bits()));
-        q.push_back(0);
-        q.insert(q.end(), bytes.begin(), bytes.end());
-    }
-    std::vector<std::uint8_t> out(65535);
-    const auto snap = health_slot.load();
-    const auto view = slot.load();
-    const auto r = query::answer(q, out, *view,
-                                 query::Client{*Address::parse("127.0.0.1"), query::Transport::tcp,
-                                               snap.get(), nullptr, nullptr, true});
-    if (r.size < 12 || (out[3] & 0xF) != 0) return fail(404, name + " is not a service name here");
-    // The answer section: TXT records written by the explanation (the
-    // owner is a pointer, one string each).
-    json::array lines;
-    std::size_t pos = 12 + wire->size() + 4;
-    const unsigned an = (out[6] << 8) | out[7];
-    for (unsigned i = 0; i < an && pos + 13 <= r.size; ++i) {
-        const std::size_t rdlen = (out[pos + 10] << 8) | out[pos + 11];
-        const std::size_t len = out[pos + 12];
-        if (pos + 12 + rdlen > r.size || len + 1 > rdlen) break;
-        const std::string_view text(reinterpret_cast<const char*>(&out[pos + 13]), len);
-        // Lines about the other family are left out when one is asked.
-        if (!(type == "A" && text.starts_with("AAAA ")) && !(type == "AAAA" && text.starts_with("A ")))
-            lines.push_back(json::string(text));
-        pos += 12 + rdlen;
-    }
-    if (lines.empty()) return fail(404, name + " is not a service name here");
-    body = json::serialize(json::object{{"name", name}, {"lines", std::move(lines)}}) + "\n";
-    return 200;
-}
-
-void Server::Impl::fold_counts(const query::View& v, Totals& into) {
+void fold_counts(const query::View& v, Counts& into) {
     const auto& counters = v.counters();
     for (std::size_t z = 0; z < v.zones().size(); ++z)
         if (const auto n = counters.zone_total(z))
@@ -326,7 +227,7 @@ void Server::Impl::fold_counts(const query::View& v, Totals& into) {
     }
 }
 
-std::string Server::Impl::label_value(const std::string& v) {
+std::string label_value(const std::string& v) {
     std::string out;
     for (char ch : v) {
         if (ch == '\\' || ch == '"') out += '\\';
@@ -339,7 +240,7 @@ std::string Server::Impl::label_value(const std::string& v) {
     return out;
 }
 
-std::string Server::Impl::metrics_text() {
+std::string metrics_text(const Observation& obs) {
     static constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
                                               "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
                                               "NXRRSET", "NOTAUTH", "NOTZONE"};
@@ -352,17 +253,14 @@ std::string Server::Impl::metrics_text() {
     for (int t = 0; t < 2; ++t)
         for (std::size_t ty = 0; ty < Stats::kTypeSlots; ++ty)
             for (unsigned rc = 0; rc < 16; ++rc) {
-                std::uint64_t n = 0;
-                for (const auto& w : workers) n += w->stats().get(t, ty, rc);
+                const std::uint64_t n = obs.queries[t][ty][rc];
                 if (n == 0) continue;
                 m += std::string("dnsd_queries_total{transport=\"") + (t ? "tcp" : "udp") + "\",type=\"" +
                      Stats::kTypeNames[ty] + "\",rcode=\"" +
                      (rc < std::size(kRcodes) ? kRcodes[rc] : std::to_string(rc).c_str()) + "\"} " +
                      std::to_string(n) + "\n";
             }
-    Totals totals = retired;
-    if (previous_view) fold_counts(*previous_view, totals);
-    fold_counts(*slot.load(), totals);
+    const Counts& totals = obs.counts;
     m += "# HELP dnsd_zone_queries_total Queries answered from each zone.\n"
          "# TYPE dnsd_zone_queries_total counter\n";
     for (const auto& [labels, n] : totals.zones)
@@ -373,7 +271,7 @@ std::string Server::Impl::metrics_text() {
         m += "dnsd_decisions_total{" + labels + "} " + std::to_string(n) + "\n";
     m += "# HELP dnsd_probe_duration_seconds Probe durations by site.\n"
          "# TYPE dnsd_probe_duration_seconds histogram\n";
-    for (const auto& [site, lat] : board->latencies()) {
+    for (const auto& [site, lat] : obs.latencies) {
         const std::string name = "site=\"" + label(site) + "\"";
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < std::size(health::Latency::kBoundsMs); ++i) {
@@ -390,8 +288,8 @@ std::string Server::Impl::metrics_text() {
         m += "dnsd_probe_duration_seconds_sum{" + name + "} " + sum + "\n";
         m += "dnsd_probe_duration_seconds_count{" + name + "} " + std::to_string(lat.count) + "\n";
     }
-    const auto snap = health_slot.load();
-    const steer::Catalog& cat = board->catalog();
+    const auto& snap = obs.health;
+    const steer::Catalog& cat = *obs.catalog;
     m += "# HELP dnsd_address_up 1 when the address is up (probes, or no probe).\n"
          "# TYPE dnsd_address_up gauge\n";
     for (std::uint32_t a = 0; a < cat.addresses.size(); ++a)
@@ -410,51 +308,44 @@ std::string Server::Impl::metrics_text() {
          "# TYPE dnsd_site_override gauge\n";
     for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
         m += "dnsd_site_override{site=\"" + label(cat.sites[s].name) + "\",override=\"" +
-             health::to_string(board->override_of(s)) + "\"} 1\n";
+             health::to_string(snap->overrides[s]) + "\"} 1\n";
     m += "# HELP dnsd_alerts_total Alert deliveries (event and target) by outcome.\n"
          "# TYPE dnsd_alerts_total counter\n";
-    const std::uint64_t alerts[3] = {alerts_retired[0] + (alerter ? alerter->delivered() : 0),
-                                     alerts_retired[1] + (alerter ? alerter->failed() : 0),
-                                     alerts_retired[2] + (alerter ? alerter->dropped() : 0)};
+    const auto& alerts = obs.alerts;
     const char* outcomes[3] = {"delivered", "failed", "dropped"};
     for (int i = 0; i < 3; ++i)
         m += std::string("dnsd_alerts_total{outcome=\"") + outcomes[i] + "\"} " + std::to_string(alerts[i]) +
              "\n";
-    if (peers) {
+    if (obs.cluster) {
         m += "# HELP dnsd_cluster_vantage_points Vantage points whose verdicts count now (this one "
              "included).\n"
              "# TYPE dnsd_cluster_vantage_points gauge\n";
-        m += "dnsd_cluster_vantage_points " + std::to_string(board->vantage_points()) + "\n";
+        m += "dnsd_cluster_vantage_points " + std::to_string(obs.vantage_points) + "\n";
         m += "# HELP dnsd_cluster_quorum Vantage points that must see an address down.\n"
              "# TYPE dnsd_cluster_quorum gauge\n";
-        m += "dnsd_cluster_quorum " + std::to_string(board->quorum()) + "\n";
+        m += "dnsd_cluster_quorum " + std::to_string(obs.quorum) + "\n";
         m += "# HELP dnsd_cluster_degraded 1 when fewer vantage points than the quorum count.\n"
              "# TYPE dnsd_cluster_degraded gauge\n";
-        m += std::string("dnsd_cluster_degraded ") + (board->degraded() ? "1" : "0") + "\n";
+        m += std::string("dnsd_cluster_degraded ") + (obs.degraded ? "1" : "0") + "\n";
         m += "# HELP dnsd_cluster_peer_up 1 when the peer answered its last request.\n"
              "# TYPE dnsd_cluster_peer_up gauge\n";
-        for (const auto& p : peers->states())
+        for (const auto& p : obs.peers)
             m += "dnsd_cluster_peer_up{peer=\"" + label(p.url) + "\"} " + (p.reachable ? "1" : "0") + "\n";
     }
     m += "# HELP dnsd_rate_limited_total UDP answers held back by response rate limiting.\n"
          "# TYPE dnsd_rate_limited_total counter\n";
     for (bool truncated : {false, true}) {
-        std::uint64_t n = 0;
-        for (const auto& w : workers) n += w->stats().limited(truncated);
+        const std::uint64_t n = obs.rate_limited[truncated ? 1 : 0];
         m += std::string("dnsd_rate_limited_total{action=\"") + (truncated ? "truncated" : "dropped") +
              "\"} " + std::to_string(n) + "\n";
     }
     m += "# HELP dnsd_tcp_refused_total TCP connections closed at once: over tcp_connections or "
          "tcp_per_client.\n"
          "# TYPE dnsd_tcp_refused_total counter\n";
-    {
-        std::uint64_t n = 0;
-        for (const auto& w : workers) n += w->stats().tcp_refused();
-        m += "dnsd_tcp_refused_total " + std::to_string(n) + "\n";
-    }
+    m += "dnsd_tcp_refused_total " + std::to_string(obs.tcp_refused) + "\n";
     m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
-    m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(reloads_ok.load()) + "\n";
-    m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(reloads_failed.load()) + "\n";
+    m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(obs.reloads[0]) + "\n";
+    m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(obs.reloads[1]) + "\n";
     return m;
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 /// The process shell around the query engine: worker threads with their
-/// sockets, signal handling and reload. Only this module knows Asio and logs.
+/// sockets, the state thread, and signal handling. With `health` and `net`,
+/// the only module that knows Asio; the only one that logs (with `alert`).
 ///
-/// Threads: one per worker (its own io_context(1), its own SO_REUSEPORT UDP
-/// sockets and TCP acceptors, its own buffers), plus the main thread, which
-/// runs signals and publishes new snapshots. Reloads run on a loader thread.
+/// Threads: the workers (UDP: one blocking socket each; TCP: an
+/// io_context(1) each), which only read published snapshots; the state
+/// thread (state.hpp), the one owner of everything that changes, which
+/// alone publishes them; a loader thread while a reload builds; and the
+/// main thread, which only handles signals and posts to the state thread.
 
 #include <memory>
 #include <string>
@@ -12,6 +15,7 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/snapshot.hpp"
 #include "dnsd/query/view.hpp"
+#include "dnsd/server/state_file.hpp"
 
 namespace dnsd::server {
 
@@ -24,15 +28,13 @@ struct TcpLimits {
     unsigned message_ms = 30'000;       ///< for one message to arrive or leave (slow readers and writers)
 };
 
-/// The zone serials last served, from the state file (its "serials"
-/// member); empty when there is none. For the serial rule at start.
-query::ServedSerials served_serials_from(const std::string& state_file);
-
 class Server {
 public:
-    /// Binds every listen address for every worker; throws std::runtime_error
-    /// when a socket cannot be bound (the caller reports it and exits).
-    Server(config::Config cfg, std::shared_ptr<const query::View> view);
+    /// Binds every listen address for every worker and the control
+    /// endpoint; throws std::runtime_error when a socket cannot be bound
+    /// (the caller reports it and exits). `saved`: the state file as read
+    /// at start (overrides and last health).
+    Server(config::Config cfg, std::shared_ptr<const query::View> view, const StateFile& saved);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -41,9 +43,6 @@ public:
     int run();
 
 private:
-    void stop_state();         ///< stops the probes and joins the state thread
-    void log_summary() const;  ///< the start-up summary: zones, sites, geo, control
-
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -1,7 +1,7 @@
-// The state thread's glue between the health board and the world: health
-// changes published, logged and alerted; sites whose state changed; the
-// alerter kept across reloads; the cluster's peers asked and their verdicts
-// merged into the board.
+// The state thread: its start and stop, and its glue between the health
+// board and the world: health changes published, logged, alerted and saved;
+// sites whose state changed; the alerter kept across reloads; the cluster's
+// peers asked and their verdicts merged into the board.
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -11,19 +11,94 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/server/server_impl.hpp"
+#include "dnsd/server/state.hpp"
+
+#include <pthread.h>
+
+#include "dnsd/core/name.hpp"
+#include "dnsd/server/notify.hpp"
+#include "dnsd/server/state_file.hpp"
+#include "dnsd/steer/decide.hpp"
 
 namespace dnsd::server {
 
-void Server::Impl::health_changed() {
-    const auto events = board->take_events();
-    const steer::Catalog& cat = board->catalog();
+namespace {
+
+bool same_cluster(const config::Cluster& a, const config::Cluster& b) {
+    return a.enabled == b.enabled && a.peers == b.peers && a.quorum == b.quorum && a.token == b.token &&
+           a.interval == b.interval;
+}
+
+bool same_alerts(const std::vector<config::Alert>& a, const std::vector<config::Alert>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i].kind != b[i].kind || a[i].url != b[i].url || a[i].command != b[i].command ||
+            a[i].timeout != b[i].timeout || a[i].retries != b[i].retries)
+            return false;
+    return true;
+}
+
+}  // namespace
+
+StateThread::StateThread(config::Config cfg, SnapshotSlot<query::View>& views,
+                         SnapshotSlot<health::Snapshot>& health,
+                         const std::vector<std::unique_ptr<Worker>>& workers, const StateFile& saved)
+    : cfg_(std::move(cfg)), started_(cfg_.server), views_(views), health_(health), workers_(workers) {
+    // The first board, before any worker runs (SPEC 3: start-up).
+    board_ = std::make_shared<health::Board>(cfg_, views_.load()->catalog_ptr(), health::unix_now());
+    Diagnostics diags;
+    board_->restore(saved.health, cfg_.server.state_file, diags);
+    for (const auto& d : diags) spdlog::warn("{}", d.str());
+    health_.publish(board_->snapshot());
+    if (cfg_.control.enabled) start_control();
+}
+
+StateThread::~StateThread() {
+    stop();
+}
+
+void StateThread::start() {
+    boost::asio::post(io_, [this] {
+        start_monitor();
+        // Secondaries hear of every zone at start too (as NSD and BIND do):
+        // the zones may have changed while dnsd was down, and a NOTIFY for
+        // a serial they hold already costs them one SOA query.
+        const auto view = views_.load();
+        for (const auto& z : view->zones())
+            send_notify(io_, cfg_.server.notify, std::string(z->origin()), z->serial());
+    });
+    thread_ = std::thread([this] {
+        ::pthread_setname_np(::pthread_self(), "dnsd-state");
+        io_.run();
+    });
+}
+
+void StateThread::stop() {
+    if (thread_.joinable()) {
+        boost::asio::post(io_, [this] {
+            if (monitor_) monitor_->stop();
+            alerter_.reset();  // stops its thread; what is still queued is dropped
+            peers_.reset();
+            work_.reset();
+            io_.stop();
+        });
+        thread_.join();
+    }
+    // A loader still running posts its result to a stopped io_context,
+    // where it is dropped.
+    if (loader_.joinable()) loader_.join();
+    monitor_.reset();
+}
+
+void StateThread::health_changed() {
+    const auto events = board_->take_events();
+    const steer::Catalog& cat = board_->catalog();
     for (const auto& e : events) {
         spdlog::info("health: {}", e.text);
         if (e.kind == health::Event::Kind::verdict_up || e.kind == health::Event::Kind::verdict_down) {
             continue;  // logged; what changes answers is the merged state
         } else if (e.kind == health::Event::Kind::override_set) {
-            raise({"override", cat.sites[e.index].name, "", health::to_string(board->override_of(e.index)),
+            raise({"override", cat.sites[e.index].name, "", health::to_string(board_->override_of(e.index)),
                    "", e.text});
         } else {
             const bool up = e.kind == health::Event::Kind::address_up;
@@ -31,33 +106,38 @@ void Server::Impl::health_changed() {
                    up ? "up" : "down", up ? "down" : "up", e.text});
         }
     }
-    health_slot.publish(board->snapshot());
+    health_.publish(board_->snapshot());
     site_changes(false);
     if (!events.empty()) save_state();  // the state file holds states, not every result
 }
 
-bool Server::Impl::same_cluster(const config::Cluster& a, const config::Cluster& b) {
-    return a.enabled == b.enabled && a.peers == b.peers && a.quorum == b.quorum && a.token == b.token &&
-           a.interval == b.interval;
+void StateThread::save_state() {
+    if (cfg_.server.state_file.empty()) return;
+    // The board's state, and the serials served (so that the serial rule
+    // holds across restarts).
+    const StateFile state{board_->persisted(), views_.load()->served_serials()};
+    std::string error;
+    if (!write_state_file(cfg_.server.state_file, state, error))
+        spdlog::error("cannot write state file {}: {}", cfg_.server.state_file, error);
 }
 
-void Server::Impl::update_peers(const config::Config& next) {
-    if (peers && same_cluster(peers_config, next.cluster)) return;
-    peers.reset();
-    peers_config = next.cluster;
-    if (next.cluster.enabled)
-        peers = std::make_unique<Peers>(state, next.cluster, [this] { peers_changed(); });
+void StateThread::update_peers() {
+    if (peers_ && same_cluster(peers_config_, cfg_.cluster)) return;
+    peers_.reset();
+    peers_config_ = cfg_.cluster;
+    if (cfg_.cluster.enabled)
+        peers_ = std::make_unique<Peers>(io_, cfg_.cluster, [this] { peers_changed(); });
     peers_changed();
 }
 
-void Server::Impl::peers_changed() {
-    const steer::Catalog& cat = board->catalog();
+void StateThread::peers_changed() {
+    const steer::Catalog& cat = board_->catalog();
     std::vector<std::vector<health::Verdict>> views;
-    if (peers) {
+    if (peers_) {
         std::map<std::string, std::uint32_t> index;
-        for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) index[board->key(a)] = a;
-        for (const auto& p : peers->states()) {
-            if (!p.reachable || !peers->fresh(p)) continue;
+        for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) index[board_->key(a)] = a;
+        for (const auto& p : peers_->states()) {
+            if (!p.reachable || !peers_->fresh(p)) continue;
             std::vector<health::Verdict> v(cat.addresses.size(), health::Verdict::unknown);
             for (const auto& [key, up] : p.verdicts)
                 if (auto it = index.find(key); it != index.end())
@@ -65,53 +145,53 @@ void Server::Impl::peers_changed() {
             views.push_back(std::move(v));
         }
     }
-    const unsigned vantage_before = board->vantage_points();
-    const bool changed = board->set_cluster(std::move(views), peers ? peers_config.quorum : 1);
+    const unsigned vantage_before = board_->vantage_points();
+    const bool changed = board_->set_cluster(std::move(views), peers_ ? peers_config_.quorum : 1);
     // Not before every peer was asked once: at start nobody is reachable yet.
-    const bool settled = peers && std::all_of(peers->states().begin(), peers->states().end(),
-                                              [](const PeerState& p) { return p.tried; });
-    if (settled && board->degraded() != cluster_degraded) {
-        cluster_degraded = board->degraded();
-        const std::string text = cluster_degraded
-                                     ? "cluster degraded: " + std::to_string(board->vantage_points()) +
-                                           " of " + std::to_string(peers_config.peers.size() + 1) +
+    const bool settled = peers_ && std::all_of(peers_->states().begin(), peers_->states().end(),
+                                               [](const PeerState& p) { return p.tried; });
+    if (settled && board_->degraded() != cluster_degraded_) {
+        cluster_degraded_ = board_->degraded();
+        const std::string text = cluster_degraded_
+                                     ? "cluster degraded: " + std::to_string(board_->vantage_points()) +
+                                           " of " + std::to_string(peers_config_.peers.size() + 1) +
                                            " vantage points reachable, fewer than the quorum " +
-                                           std::to_string(peers_config.quorum) + "; deciding from those"
-                                     : "cluster: " + std::to_string(board->vantage_points()) +
+                                           std::to_string(peers_config_.quorum) + "; deciding from those"
+                                     : "cluster: " + std::to_string(board_->vantage_points()) +
                                            " vantage points reachable, quorum " +
-                                           std::to_string(peers_config.quorum) + " met again";
-        if (cluster_degraded)
+                                           std::to_string(peers_config_.quorum) + " met again";
+        if (cluster_degraded_)
             spdlog::warn("{}", text);
         else
             spdlog::info("{}", text);
-        raise({"cluster", "", "", cluster_degraded ? "degraded" : "ok", cluster_degraded ? "ok" : "degraded",
-               text});
+        raise({"cluster", "", "", cluster_degraded_ ? "degraded" : "ok",
+               cluster_degraded_ ? "ok" : "degraded", text});
     }
-    if (changed || vantage_before != board->vantage_points()) health_changed();
+    if (changed || vantage_before != board_->vantage_points()) health_changed();
 }
 
-std::string Server::Impl::verdicts_json() {
+std::string StateThread::verdicts_json() const {
     namespace json = boost::json;
     json::object verdicts;
-    const auto own = board->own_verdicts();
+    const auto own = board_->own_verdicts();
     for (std::uint32_t a = 0; a < own.size(); ++a)
         if (own[a] != health::Verdict::unknown)
-            verdicts[board->key(a)] = own[a] == health::Verdict::up ? "up" : "down";
+            verdicts[board_->key(a)] = own[a] == health::Verdict::up ? "up" : "down";
     return json::serialize(
-               json::object{{"instance", cfg.server.identity}, {"verdicts", std::move(verdicts)}}) +
+               json::object{{"instance", cfg_.server.identity}, {"verdicts", std::move(verdicts)}}) +
            "\n";
 }
 
-void Server::Impl::site_changes(bool quiet) {
-    const steer::Catalog& cat = board->catalog();
-    const auto snap = health_slot.load();
-    if (site_seen.size() != cat.sites.size()) site_seen.assign(cat.sites.size(), {-1, -1});
+void StateThread::site_changes(bool quiet) {
+    const steer::Catalog& cat = board_->catalog();
+    const auto snap = health_.load();
+    if (site_seen_.size() != cat.sites.size()) site_seen_.assign(cat.sites.size(), {-1, -1});
     for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
         for (Family f : {Family::v4, Family::v6}) {
             const auto sh = steer::site_health(cat, s, f, *snap);
             if (sh.total == 0 && cat.sites[s].cname.empty()) continue;
             if (f == Family::v6 && !cat.sites[s].cname.empty()) continue;  // one state for a CNAME site
-            auto& seen = site_seen[s][f == Family::v4 ? 0 : 1];
+            auto& seen = site_seen_[s][f == Family::v4 ? 0 : 1];
             const std::int8_t now = sh.is_up ? 1 : 0;
             if (seen == now) continue;
             const bool first = seen < 0;
@@ -126,39 +206,32 @@ void Server::Impl::site_changes(bool quiet) {
         }
 }
 
-void Server::Impl::raise(alert::Event e) {
-    if (alerter) alerter->send(std::move(e));
+void StateThread::raise(alert::Event e) {
+    if (alerter_) alerter_->send(std::move(e));
 }
 
-bool Server::Impl::same_alerts(const std::vector<config::Alert>& a, const std::vector<config::Alert>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i].kind != b[i].kind || a[i].url != b[i].url || a[i].command != b[i].command ||
-            a[i].timeout != b[i].timeout || a[i].retries != b[i].retries)
-            return false;
-    return true;
-}
-
-void Server::Impl::update_alerter(const config::Config& next) {
-    if (alerter && same_alerts(alert_targets, next.alerts) && alert_identity == next.server.identity) return;
-    if (alerter) {
-        alerter->stop();
-        alerts_retired[0] += alerter->delivered();
-        alerts_retired[1] += alerter->failed();
-        alerts_retired[2] += alerter->dropped();
+void StateThread::update_alerter() {
+    const auto& next = cfg_;
+    if (alerter_ && same_alerts(alert_targets_, next.alerts) && alert_identity_ == next.server.identity)
+        return;
+    if (alerter_) {
+        alerter_->stop();
+        alerts_retired_[0] += alerter_->delivered();
+        alerts_retired_[1] += alerter_->failed();
+        alerts_retired_[2] += alerter_->dropped();
     }
-    alert_targets = next.alerts;
-    alert_identity = next.server.identity;
-    alerter =
+    alert_targets_ = next.alerts;
+    alert_identity_ = next.server.identity;
+    alerter_ =
         next.alerts.empty() ? nullptr : std::make_unique<alert::Alerter>(next.alerts, next.server.identity);
 }
 
-void Server::Impl::start_monitor() {
-    if (!alerter) update_alerter(cfg);
-    if (!peers && cfg.cluster.enabled) update_peers(cfg);
-    if (site_seen.empty()) site_changes(true);
-    monitor = std::make_unique<health::Monitor>(state, board, [this] { health_changed(); });
-    monitor->start();
+void StateThread::start_monitor() {
+    if (!alerter_) update_alerter();
+    if (!peers_ && cfg_.cluster.enabled) update_peers();
+    if (site_seen_.empty()) site_changes(true);
+    monitor_ = std::make_unique<health::Monitor>(io_, board_, [this] { health_changed(); });
+    monitor_->start();
 }
 
 }  // namespace dnsd::server

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "dnsd/net/address.hpp"
 #include "dnsd/query/answer.hpp"
 #include "dnsd/server/worker.hpp"
 #include "dnsd/wire/parser.hpp"
@@ -173,7 +174,7 @@ TcpWorker::TcpWorker(unsigned index, unsigned ordinal, const SnapshotSlot<query:
         }
         if (v6) t->set_option(asio::ip::v6_only(true));
         boost::system::error_code ec;
-        t->bind(tcp::endpoint(to_asio(ep.address), ep.port), ec);
+        t->bind(net::tcp_endpoint(ep), ec);
         if (ec) throw std::runtime_error("cannot listen on " + ep.str() + " (TCP): " + ec.message());
         t->listen(asio::socket_base::max_listen_connections);
         tcp_.push_back(std::move(t));

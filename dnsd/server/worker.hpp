@@ -183,8 +183,6 @@ asio::awaitable<void> tcp_accept_loop(TcpWorker& w, asio::ip::tcp::acceptor& acc
 asio::awaitable<void> tcp_refresh_loop(TcpWorker& w);
 
 UdpBatchPtr make_udp_batch();
-/// Our Address as Asio's.
-asio::ip::address to_asio(const Address& a);
 /// Names the calling thread (as top -H and ps -L show it); at most 15 bytes.
 void name_thread(const char* prefix, unsigned index) noexcept;
 /// Gives memory freed inside the allocator back to the system (malloc_trim).

@@ -48,18 +48,21 @@ TEST_CASE("board: results go through rise/fall into snapshots and events") {
     CHECK(board.snapshot()->overrides[1] == Override::drain);
 }
 
-TEST_CASE("board: the state file round trip, and stale or broken files") {
+TEST_CASE("board: what the state file keeps, and a stale one") {
     const auto cfg = two_sites();
     auto catalog = std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg));
     Board board(cfg, catalog, 1000);
     board.record(1, false, 1, "timeout", 1500);
     board.record(1, false, 1, "timeout", 1501);
     board.set_override(0, Override::up);
-    const std::string json = board.state_json();
+    const auto saved = board.persisted();
+    CHECK(saved.overrides.size() == 1);
+    CHECK(saved.addresses.size() == 2);  // the probed ones
+    CHECK_FALSE(saved.addresses.at("a/2001:db8::1").up);
 
     Board restarted(cfg, catalog, 2000);
     Diagnostics diags;
-    restarted.load_state(json, "state.json", diags);
+    restarted.restore(saved, "state.json", diags);
     CHECK(diags.size() == 0);
     const auto s = restarted.snapshot();
     CHECK(s->up == std::vector<std::uint8_t>{1, 0, 1});
@@ -67,13 +70,15 @@ TEST_CASE("board: the state file round trip, and stale or broken files") {
     CHECK(s->overrides[0] == Override::up);
 
     Board fresh(cfg, catalog, 3000);
+    health::Persisted stale;
+    stale.overrides["gone"] = {Override::down, 0};
+    stale.addresses["gone/192.0.2.7"] = {false, 5};
     Diagnostics bad;
-    fresh.load_state("{not json", "state.json", bad);
-    fresh.load_state(R"({"overrides": {"gone": "down", "b": "sideways"}})", "state.json", bad);
-    REQUIRE(bad.size() == 3);
-    CHECK(bad.items()[1].str() == "state.json: warning: override for unknown site 'gone' ignored");
-    CHECK(bad.items()[2].str() == "state.json: warning: override 'sideways' for site b ignored");
+    fresh.restore(stale, "state.json", bad);
+    REQUIRE(bad.size() == 1);
+    CHECK(bad.items()[0].str() == "state.json: warning: override for unknown site 'gone' ignored");
     CHECK_FALSE(bad.has_errors());  // a stale state file never stops the server
+    CHECK(fresh.snapshot()->up == std::vector<std::uint8_t>{1, 1, 1});
 }
 
 TEST_CASE("board: a reload keeps the state of unchanged targets") {
@@ -101,10 +106,9 @@ TEST_CASE("board: overrides with an end time expire, and survive a restart") {
     CHECK(board.set_override(0, Override::drain, 1100));
     CHECK(board.override_until(0) == 1100);
     CHECK_FALSE(board.expire(1099));
-    const std::string json = board.state_json();
     Board restarted(cfg, catalog, 1050);
     Diagnostics diags;
-    restarted.load_state(json, "state.json", diags);
+    restarted.restore(board.persisted(), "state.json", diags);
     CHECK(diags.size() == 0);
     CHECK(restarted.override_of(0) == Override::drain);
     CHECK(restarted.override_until(0) == 1100);

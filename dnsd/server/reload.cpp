@@ -1,0 +1,146 @@
+// Reload on the state thread: the new config and zones are built on a
+// loader thread, handed back by posting, and applied here in one step.
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "dnsd/core/name.hpp"
+#include "dnsd/server/notify.hpp"
+#include "dnsd/server/privileges.hpp"
+#include "dnsd/server/state.hpp"
+
+namespace dnsd::server {
+
+namespace {
+
+/// The [server] settings fixed when the workers were set up; a reload that
+/// changes one says a restart is needed.
+bool needs_restart(const config::Server& a, const config::Server& b) {
+    return a.listen != b.listen || a.threads != b.threads || a.tcp_connections != b.tcp_connections ||
+           a.tcp_per_client != b.tcp_per_client || a.tcp_idle_timeout != b.tcp_idle_timeout ||
+           a.tcp_lifetime != b.tcp_lifetime || a.user != b.user;
+}
+
+}  // namespace
+
+void StateThread::reload(std::function<void(bool, std::string)> done) {
+    boost::asio::post(io_, [this, done = std::move(done)]() mutable {
+        if (done) reload_waiters_.push_back(std::move(done));
+        if (loading_) {
+            // The last edit always wins: once more after the running one.
+            reload_again_ = true;
+            return;
+        }
+        start_loader();
+    });
+}
+
+void StateThread::start_loader() {
+    loading_ = true;
+    notify_service_manager("RELOADING=1");
+    if (loader_.joinable()) loader_.join();  // the previous one has posted its result: it is ending
+    loader_ = std::thread([this, path = cfg_.path, served = views_.load()->served_serials()] {
+        ::pthread_setname_np(::pthread_self(), "dnsd-reload");
+        Diagnostics diags;
+        auto next = config::read_config(path, diags);
+        std::shared_ptr<const query::View> view;
+        if (!diags.has_errors()) view = query::View::load(next, diags, &served);
+        boost::asio::post(
+            io_, [this, next = std::move(next), view = std::move(view), diags = std::move(diags)]() mutable {
+                finish_reload(std::move(next), std::move(view), diags);
+            });
+    });
+}
+
+void StateThread::finish_reload(config::Config next, std::shared_ptr<const query::View> view,
+                                const Diagnostics& diags) {
+    for (const auto& d : diags) {
+        if (d.severity == Severity::warning)
+            spdlog::warn("reload: {}", d.str());
+        else
+            spdlog::error("reload: {}", d.str());
+    }
+    std::string message;
+    for (const auto& d : diags) message += d.str() + "\n";
+    if (!view) {
+        spdlog::error("reload of {} failed; still serving the previous configuration", cfg_.path);
+        message += "reload failed; still serving the previous configuration";
+        raise({"reload", "", "", "failed", "", message});
+    } else {
+        message += "reloaded " + cfg_.path + ": " + std::to_string(view->zones().size()) + " zones";
+        if (needs_restart(next.server, started_)) {
+            spdlog::warn("reload: changes to server.listen, threads, user and tcp_* need a restart");
+            message += "\nchanges to server.listen, threads, user and tcp_* need a restart";
+        }
+        spdlog::info("reloaded {}: {} zones", next.path, view->zones().size());
+        apply(std::move(next), view);
+    }
+    loading_ = false;
+    notify_service_manager("READY=1");
+    if (reload_again_) {
+        reload_again_ = false;
+        start_loader();
+        return;  // the waiters hear the result of the newest reload
+    }
+    ++(view ? reloads_ok_ : reloads_failed_);
+    auto waiting = std::move(reload_waiters_);
+    reload_waiters_.clear();
+    for (auto& done : waiting) done(view != nullptr, message);
+}
+
+void StateThread::apply(config::Config next, std::shared_ptr<const query::View> view) {
+    // What the workers were set up with stays as it was until a restart.
+    const auto kept = cfg_.server;
+    cfg_ = std::move(next);
+    cfg_.server.listen = kept.listen;
+    cfg_.server.threads = kept.threads;
+    cfg_.server.user = kept.user;
+    cfg_.server.tcp_connections = kept.tcp_connections;
+    cfg_.server.tcp_per_client = kept.tcp_per_client;
+    cfg_.server.tcp_idle_timeout = kept.tcp_idle_timeout;
+    cfg_.server.tcp_lifetime = kept.tcp_lifetime;
+
+    if (monitor_) monitor_->stop();
+    update_alerter();
+    auto fresh = std::make_shared<health::Board>(cfg_, view->catalog_ptr(), health::unix_now());
+    fresh->carry_over(*board_);
+    board_ = std::move(fresh);
+    health_.publish(board_->snapshot());
+    site_seen_.clear();
+    site_changes(true);
+    update_peers();
+    if (peers_) peers_changed();  // the new board's addresses
+    // The view being replaced may still take a few counts from workers
+    // mid-batch: it is folded into the totals a few seconds later (or at
+    // the next reload, if that comes first).
+    if (previous_view_) fold_counts(*previous_view_, retired_);
+    previous_view_ = views_.load();
+    views_.publish(view);
+    retire_previous_view_later();
+    // Secondaries hear of every zone whose serial moved (RFC 1996).
+    if (!cfg_.server.notify.empty())
+        for (const auto& z : view->zones()) {
+            const auto& before = previous_view_->served_serials();
+            const auto it = before.find(name_to_text(name_lower(std::string(z->origin()))));
+            if (it == before.end() || it->second.serial != z->serial())
+                send_notify(io_, cfg_.server.notify, std::string(z->origin()), z->serial());
+        }
+    start_monitor();
+    save_state();
+}
+
+void StateThread::retire_previous_view_later() {
+    // Workers refresh their view within about a second even when idle
+    // (udp.cpp, tcp.cpp); three seconds leave room for a busy machine.
+    retire_timer_.expires_after(std::chrono::seconds(3));
+    retire_timer_.async_wait([this, retiring = previous_view_.get()](const boost::system::error_code& ec) {
+        if (ec || !previous_view_ || previous_view_.get() != retiring) return;
+        fold_counts(*previous_view_, retired_);
+        previous_view_.reset();
+        release_free_memory();
+    });
+}
+
+}  // namespace dnsd::server

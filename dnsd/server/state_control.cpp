@@ -1,0 +1,162 @@
+// The control endpoint's side on the state thread: it is started with the
+// hooks it calls, which take an Observation, set overrides, explain and
+// reload.
+
+#include <boost/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dnsd/core/name.hpp"
+#include "dnsd/query/answer.hpp"
+#include "dnsd/server/control.hpp"
+#include "dnsd/server/state.hpp"
+
+namespace dnsd::server {
+
+void StateThread::start_control() {
+    ControlHooks hooks;
+    hooks.status = [this] { return status_json(observe()); };
+    hooks.page = [this] { return status_page(observe()); };
+    hooks.metrics = [this] { return metrics_text(observe()); };
+    hooks.set_override = [this](const std::string& site, const std::string& state, std::int64_t until,
+                                std::string& body) { return set_override(site, state, until, body); };
+    hooks.explain = [this](const std::string& name, const std::string& client, const std::string& type,
+                           std::string& body) { return explain(name, client, type, body); };
+    hooks.reload = [this](std::function<void(bool, std::string)> done) { reload(std::move(done)); };
+    if (cfg_.cluster.enabled) hooks.verdicts = [this] { return verdicts_json(); };
+    server::start_control(io_, cfg_.control.listen, cfg_.control.token, cfg_.cluster.token, std::move(hooks));
+}
+
+Observation StateThread::observe() const {
+    Observation o;
+    o.view = views_.load();
+    o.catalog = board_->catalog_ptr();
+    o.health = health_.load();
+    o.override_until.resize(o.catalog->sites.size());
+    for (std::uint32_t s = 0; s < o.override_until.size(); ++s)
+        o.override_until[s] = board_->override_until(s);
+    o.latencies = board_->latencies();
+    if (peers_) {
+        o.cluster = true;
+        o.quorum = board_->quorum();
+        o.vantage_points = board_->vantage_points();
+        o.degraded = board_->degraded();
+        for (const auto& p : peers_->states())
+            o.peers.push_back({p.url, p.reachable, p.reachable && peers_->fresh(p), p.instance, p.error});
+    }
+    for (const auto& w : workers_) {
+        const Stats& st = w->stats();
+        for (int t = 0; t < 2; ++t)
+            for (std::size_t ty = 0; ty < Stats::kTypeSlots; ++ty)
+                for (unsigned rc = 0; rc < 16; ++rc) o.queries[t][ty][rc] += st.get(t, ty, rc);
+        o.rate_limited[0] += st.limited(false);
+        o.rate_limited[1] += st.limited(true);
+        o.tcp_refused += st.tcp_refused();
+    }
+    o.counts = retired_;
+    if (previous_view_) fold_counts(*previous_view_, o.counts);
+    fold_counts(*o.view, o.counts);
+    for (int i = 0; i < 3; ++i) o.alerts[i] = alerts_retired_[i];
+    if (alerter_) {
+        o.alerts[0] += alerter_->delivered();
+        o.alerts[1] += alerter_->failed();
+        o.alerts[2] += alerter_->dropped();
+    }
+    o.reloads[0] = reloads_ok_;
+    o.reloads[1] = reloads_failed_;
+    return o;
+}
+
+int StateThread::set_override(const std::string& site, const std::string& wanted, std::int64_t until,
+                              std::string& body) {
+    namespace json = boost::json;
+    const steer::Catalog& cat = board_->catalog();
+    std::uint32_t s = 0;
+    while (s < cat.sites.size() && cat.sites[s].name != site) ++s;
+    if (s == cat.sites.size()) {
+        body = json::serialize(json::object{{"error", "no site named " + site}}) + "\n";
+        return 404;
+    }
+    const auto parsed = health::parse_override(wanted);
+    if (!parsed) {
+        body = json::serialize(json::object{{"error", "state must be up, down, drain or auto"}}) + "\n";
+        return 400;
+    }
+    const health::Override o = *parsed;
+    if (until && until <= health::unix_now()) {
+        body = json::serialize(json::object{{"error", "until is in the past"}}) + "\n";
+        return 400;
+    }
+    if (board_->set_override(s, o, until) && monitor_) monitor_->notify();  // publish, log, save
+    json::object reply{{"site", site}, {"override", health::to_string(o)}};
+    if (until && o != health::Override::none) reply["until"] = until;
+    body = json::serialize(reply) + "\n";
+    return 200;
+}
+
+int StateThread::explain(const std::string& name, const std::string& client, const std::string& type,
+                         std::string& body) const {
+    namespace json = boost::json;
+    auto fail = [&](int status, const std::string& why) {
+        body = json::serialize(json::object{{"error", why}}) + "\n";
+        return status;
+    };
+    const auto wire = name_from_text(name.empty() || name.back() == '.' ? name : name + ".");
+    if (name.empty() || !wire) return fail(400, "name= must be a domain name");
+    std::optional<Address> where;
+    if (!client.empty() && !(where = Address::parse(client)))
+        return fail(400, "client= must be an IP address");
+    std::vector<std::uint8_t> q;
+    auto put16 = [&](unsigned v) {
+        q.push_back(static_cast<std::uint8_t>(v >> 8));
+        q.push_back(static_cast<std::uint8_t>(v));
+    };
+    for (unsigned v : {0x4242u, 0u, 1u, 0u, 0u, 1u}) put16(v);
+    q.insert(q.end(), wire->begin(), wire->end());
+    put16(16);  // TXT
+    put16(3);   // CH
+    const auto bytes = where ? where->view() : std::span<const std::uint8_t>{};
+    q.push_back(0);
+    put16(41);
+    put16(1232);
+    put16(0);
+    put16(0);
+    put16(where ? 8 + static_cast<unsigned>(bytes.size()) : 0);
+    if (where) {
+        put16(8);
+        put16(4 + static_cast<unsigned>(bytes.size()));
+        put16(where->family == Family::v4 ? 1 : 2);
+        q.push_back(static_cast<std::uint8_t>(where->bits()));
+        q.push_back(0);
+        q.insert(q.end(), bytes.begin(), bytes.end());
+    }
+    std::vector<std::uint8_t> out(65535);
+    const auto snap = health_.load();
+    const auto view = views_.load();
+    const auto r = query::answer(q, out, *view,
+                                 query::Client{*Address::parse("127.0.0.1"), query::Transport::tcp,
+                                               snap.get(), nullptr, nullptr, true});
+    if (r.size < 12 || (out[3] & 0xF) != 0) return fail(404, name + " is not a service name here");
+    // The answer section: TXT records written by the explanation (the
+    // owner is a pointer, one string each).
+    json::array lines;
+    std::size_t pos = 12 + wire->size() + 4;
+    const unsigned an = (out[6] << 8) | out[7];
+    for (unsigned i = 0; i < an && pos + 13 <= r.size; ++i) {
+        const std::size_t rdlen = (out[pos + 10] << 8) | out[pos + 11];
+        const std::size_t len = out[pos + 12];
+        if (pos + 12 + rdlen > r.size || len + 1 > rdlen) break;
+        const std::string_view text(reinterpret_cast<const char*>(&out[pos + 13]), len);
+        // Lines about the other family are left out when one is asked.
+        if (!(type == "A" && text.starts_with("AAAA ")) && !(type == "AAAA" && text.starts_with("A ")))
+            lines.push_back(json::string(text));
+        pos += 12 + rdlen;
+    }
+    if (lines.empty()) return fail(404, name + " is not a service name here");
+    body = json::serialize(json::object{{"name", name}, {"lines", std::move(lines)}}) + "\n";
+    return 200;
+}
+
+}  // namespace dnsd::server

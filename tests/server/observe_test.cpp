@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include "dnsd/server/observe.hpp"
+#include "tests/query/fixture.hpp"
+
+using namespace dnsd;
+
+namespace {
+
+config::Config two_sites() {
+    config::Config cfg;
+    config::Probe p;
+    p.rise = 1;
+    p.fall = 1;
+    config::Site a;
+    a.name = "a";
+    a.addresses = {*Address::parse("192.0.2.1"), *Address::parse("2001:db8::1")};
+    a.probe = p;
+    a.location = config::Location{52.37, 4.90};
+    config::Site b;
+    b.name = "b\"q";  // a name that needs escaping in labels
+    b.addresses = {*Address::parse("192.0.2.2")};
+    cfg.sites = {a, b};
+    return cfg;
+}
+
+/// An Observation as the state thread takes it, from a real board.
+server::Observation observation(health::Board& board) {
+    server::Observation o;
+    o.view = test::load_view("tests/query/data/example.test.zone", "example.test.");
+    o.catalog = board.catalog_ptr();
+    o.health = board.snapshot();
+    o.override_until.assign(board.catalog().sites.size(), 0);
+    o.latencies = board.latencies();
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("observe: /status shows each site, address and override from the observation") {
+    const auto cfg = two_sites();
+    health::Board board(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 1000);
+    board.record(0, false, 12, "connection refused", 1001);
+    board.set_override(1, health::Override::drain, 5000);
+    auto o = observation(board);
+    o.override_until[1] = board.override_until(1);
+    const auto doc = boost::json::parse(server::status_json(o)).as_object();
+    const auto& sites = doc.at("sites").as_array();
+    REQUIRE(sites.size() == 2);
+    const auto& a = sites[0].as_object();
+    CHECK(a.at("name") == "a");
+    CHECK(a.at("override") == "auto");
+    CHECK(a.at("ipv4").as_object().at("state") == "down");
+    CHECK(a.at("ipv6").as_object().at("state") == "up");
+    const auto& first = a.at("addresses").as_array()[0].as_object();
+    CHECK(first.at("address") == "192.0.2.1");
+    CHECK(first.at("up") == false);
+    CHECK(first.at("last").as_object().at("message") == "connection refused");
+    const auto& b = sites[1].as_object();
+    CHECK(b.at("override") == "drain");
+    CHECK(b.at("override_until") == 5000);
+    CHECK_FALSE(doc.contains("cluster"));
+
+    o.cluster = true;
+    o.quorum = 2;
+    o.vantage_points = 1;
+    o.degraded = true;
+    o.peers.push_back({"http://127.0.0.1:1", false, false, "", "connection refused"});
+    const auto with = boost::json::parse(server::status_json(o)).as_object();
+    const auto& cluster = with.at("cluster").as_object();
+    CHECK(cluster.at("degraded") == true);
+    CHECK(cluster.at("peers").as_array()[0].as_object().at("error") == "connection refused");
+}
+
+TEST_CASE("observe: /metrics renders the observation's counts, escaped") {
+    const auto cfg = two_sites();
+    health::Board board(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 1000);
+    board.record(0, true, 7, "200", 1001);
+    auto o = observation(board);
+    o.queries[0][0][0] = 41;                             // udp, A, NOERROR
+    o.queries[1][server::Stats::kTypeSlots - 1][3] = 2;  // tcp, other, NXDOMAIN
+    o.rate_limited[1] = 3;
+    o.reloads[0] = 4;
+    o.reloads[1] = 1;
+    o.alerts[2] = 6;
+    o.counts.zones["zone=\"example.test.\""] = 43;
+    const std::string m = server::metrics_text(o);
+    auto has = [&](const std::string& line) {
+        INFO(line);
+        CHECK(m.find("\n" + line + "\n") != std::string::npos);
+    };
+    has(R"(dnsd_queries_total{transport="udp",type="A",rcode="NOERROR"} 41)");
+    has(R"(dnsd_queries_total{transport="tcp",type="other",rcode="NXDOMAIN"} 2)");
+    has(R"(dnsd_zone_queries_total{zone="example.test."} 43)");
+    has(R"(dnsd_rate_limited_total{action="truncated"} 3)");
+    has(R"(dnsd_reloads_total{outcome="ok"} 4)");
+    has(R"(dnsd_reloads_total{outcome="failed"} 1)");
+    has(R"(dnsd_alerts_total{outcome="dropped"} 6)");
+    has(R"(dnsd_address_up{site="a",address="192.0.2.1"} 1)");
+    has(R"(dnsd_site_up{site="b\"q",family="ipv4"} 1)");
+    has(R"(dnsd_probe_duration_seconds_bucket{site="a",le="0.01"} 1)");
+    has(R"(dnsd_probe_duration_seconds_count{site="a"} 1)");
+    CHECK(m.find("dnsd_cluster_") == std::string::npos);  // no [cluster]
+}
+
+TEST_CASE("observe: the status page escapes what it shows") {
+    const auto cfg = two_sites();
+    health::Board board(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 1000);
+    const auto page = server::status_page(observation(board));
+    CHECK(page.find("b&quot;q") != std::string::npos);
+    CHECK(page.find("b\"q") == std::string::npos);
+    CHECK(page.find("<circle") != std::string::npos);  // site a has a location
+}
