@@ -1,7 +1,5 @@
 #include "health/board.hpp"
 
-#include "dnsd/steer/decide.hpp"
-
 namespace dnsd::health {
 
 Board::Board(const config::Config& cfg, std::shared_ptr<const steer::Catalog> catalog, std::int64_t now)
@@ -110,7 +108,7 @@ bool Board::expire(std::int64_t now) {
     return changed;
 }
 
-std::shared_ptr<const Snapshot> Board::snapshot() {
+std::shared_ptr<Snapshot> Board::snapshot() {
     auto s = std::make_shared<Snapshot>();
     s->up.reserve(states_.size());
     s->info.reserve(states_.size());
@@ -121,9 +119,8 @@ std::shared_ptr<const Snapshot> Board::snapshot() {
     s->vantage_points = static_cast<std::uint8_t>(vantage_points_ > 255 ? 255 : vantage_points_);
     s->quorum = static_cast<std::uint8_t>(quorum_);
     s->overrides = overrides_;
-    steer::fill_site_states(*catalog_, *s);
     s->generation = ++generation_;
-    s->catalog = catalog_.get();
+    s->catalog_id = catalog_->id;
     return s;
 }
 

@@ -114,8 +114,9 @@ public:
     /// Ends the overrides whose time has come; returns true when one did.
     bool expire(std::int64_t now);
 
-    /// A new snapshot of the current state (generation increases).
-    std::shared_ptr<const Snapshot> snapshot();
+    /// A new snapshot of the current state (generation increases), without
+    /// its site states: the publisher adds them (steer::fill_site_states).
+    std::shared_ptr<Snapshot> snapshot();
     /// The changes since the last call.
     std::vector<Event> take_events();
 

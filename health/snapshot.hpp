@@ -2,6 +2,9 @@
 /// The immutable health view the query path reads: one bit per probed
 /// address and the operator's override per site. Built by the state thread
 /// on every change and published through a SnapshotSlot; workers only read.
+///
+/// Part of the pure health model (with rise_fall.hpp and cluster.hpp): no
+/// I/O, no Asio; steering reads it, the board writes it.
 
 #include <cstdint>
 #include <optional>
@@ -48,7 +51,8 @@ struct AddressInfo {
 };
 
 /// A site's state for one address family, as steering reads it. Computed
-/// once per snapshot (steer::fill_site_states) so that a query does not
+/// once per snapshot by steering (steer::fill_site_states, called by the
+/// publisher) so that a query does not
 /// count a site's addresses up again. No member initializers on purpose:
 /// decide() keeps an array of these on the stack, filled as it goes.
 struct SiteState {
@@ -65,7 +69,7 @@ struct Snapshot {
     std::vector<Override> overrides;  ///< per site index of the steer::Catalog
     std::vector<AddressInfo> info;    ///< per address index; may be empty (tests)
     std::uint64_t generation = 0;     ///< increases with every published change
-    const void* catalog = nullptr;    ///< the steer::Catalog the indices refer to
+    std::uint64_t catalog_id = 0;     ///< the steer::Catalog::id the indices refer to
     /// With a [cluster]: the vantage points whose verdicts counted, and the
     /// quorum (1 and 1 without one).
     std::uint8_t vantage_points = 1;

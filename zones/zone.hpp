@@ -111,8 +111,9 @@ private:
     friend class Builder;
 };
 
-/// FNV-1a over a lower-cased wire name; shared by the zone table and the
-/// zone set so one hash per suffix serves both.
+/// A multiply-xorshift hash of a lower-cased wire name, eight bytes a step;
+/// shared by the zone's node table and the view's table of zone origins, so
+/// one function hashes every suffix of a query name.
 std::uint64_t name_hash(const std::uint8_t* data, std::size_t size) noexcept;
 
 /// The offset of the target name inside rdata of `type`, for types whose

@@ -8,8 +8,6 @@
 #include <atomic>
 #include <cstring>
 
-#include "dnsd/steer/catalog.hpp"
-
 namespace dnsd::geo {
 
 struct Locator::Db {
@@ -91,9 +89,7 @@ std::shared_ptr<const Locator> Locator::load(const config::Geo& geo, const std::
         l->dbs_.push_back(std::move(db));
     }
     for (const auto& n : geo.networks) {
-        Network net{n.prefix, n.location.lat, n.location.lon, 0, 0, 0};
-        steer::unit_vector(net.lat, net.lon, net.x, net.y, net.z);
-        l->networks_.push_back(net);
+        l->networks_.push_back({n.prefix, GeoPoint::from_degrees(n.location.lat, n.location.lon)});
     }
     std::stable_sort(l->networks_.begin(), l->networks_.end(),
                      [](const Network& a, const Network& b) { return a.prefix.length > b.prefix.length; });
@@ -106,11 +102,7 @@ Located Locator::locate(const Address& a) const noexcept {
     for (const auto& n : networks_) {
         if (!n.prefix.contains(a)) continue;
         out.source = Located::Source::networks;
-        out.lat = n.lat;
-        out.lon = n.lon;
-        out.x = n.x;
-        out.y = n.y;
-        out.z = n.z;
+        out.location = n.location;
         out.prefix = n.prefix.length;
         return out;
     }
@@ -135,9 +127,10 @@ Located Locator::locate(const Address& a) const noexcept {
         if (a.family == Family::v4 && db->mmdb.metadata.ip_version == 6)
             netmask = netmask >= 96 ? netmask - 96 : 0;
         if (netmask > a.bits()) netmask = a.bits();
-        if (r.found_entry && coordinates(r.entry, out.lat, out.lon)) {
+        double lat = 0, lon = 0;
+        if (r.found_entry && coordinates(r.entry, lat, lon)) {
             out.source = Located::Source::database;
-            steer::unit_vector(out.lat, out.lon, out.x, out.y, out.z);
+            out.location = GeoPoint::from_degrees(lat, lon);
             out.prefix = static_cast<std::uint8_t>(netmask);
             return out;
         }

@@ -16,14 +16,14 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
 #include "dnsd/core/diagnostic.hpp"
+#include "dnsd/core/geo_point.hpp"
 
 namespace dnsd::geo {
 
 struct Located {
     enum class Source : std::uint8_t { unknown, networks, database };
     Source source = Source::unknown;
-    double lat = 0, lon = 0;
-    double x = 0, y = 0, z = 0;  ///< unit vector, when the source is not unknown
+    GeoPoint location;  ///< when the source is not unknown
     /// The prefix length that decided, in the address's own family: the
     /// networks entry's, the database record's, or the database's answer
     /// for a miss (how far it looked). 0 when nothing was consulted.
@@ -59,7 +59,7 @@ private:
     Locator() = default;
     struct Network {
         Prefix prefix;
-        double lat, lon, x, y, z;
+        GeoPoint location;
     };
     std::vector<Network> networks_;  ///< longest prefixes first
     std::vector<std::unique_ptr<Db>> dbs_;

@@ -136,7 +136,7 @@ void additional_for(Plan& plan, const Zone& z, const zones::RRset& s) noexcept {
 /// address counts as up.
 const health::Snapshot& health_for(const Client& client, const steer::Catalog& catalog) noexcept {
     static const health::Snapshot kAllUp{};
-    return client.health && client.health->catalog == &catalog ? *client.health : kAllUp;
+    return client.health && client.health->catalog_id == catalog.id ? *client.health : kAllUp;
 }
 
 void address_text(const Address& a, char* out, std::size_t size) noexcept {
@@ -183,9 +183,7 @@ Whereabouts locate_client(const Query& q, const View& view, const Client& client
     }
     if (w.located.source != geo::Located::Source::unknown) {
         w.client.located = true;
-        w.client.x = w.located.x;
-        w.client.y = w.located.y;
-        w.client.z = w.located.z;
+        w.client.location = w.located.location;
     }
     return w;
 }
@@ -649,11 +647,11 @@ std::size_t explain(std::span<const std::uint8_t> request, std::span<std::uint8_
         line("client %s (source address)", addr);
     switch (where.located.source) {
         case geo::Located::Source::networks:
-            line("location %.2f,%.2f (geo.networks, /%u)", where.located.lat, where.located.lon,
-                 where.located.prefix);
+            line("location %.2f,%.2f (geo.networks, /%u)", where.located.location.lat,
+                 where.located.location.lon, where.located.prefix);
             break;
         case geo::Located::Source::database:
-            line("location %.2f,%.2f (database, /%u)", where.located.lat, where.located.lon,
+            line("location %.2f,%.2f (database, /%u)", where.located.location.lat, where.located.location.lon,
                  where.located.prefix);
             break;
         case geo::Located::Source::unknown:

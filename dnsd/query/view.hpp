@@ -20,7 +20,8 @@
 namespace dnsd::query {
 
 /// The serial a zone was last served with, and a digest of its content
-/// apart from that serial: what the serial rule needs to go on (docs/ZONES.md).
+/// apart from that serial: what the serial rule needs to go on (View::load
+/// says the rule; the state file keeps these across restarts).
 struct ServedSerial {
     std::uint32_t serial = 0;
     std::uint64_t digest = 0;
@@ -69,10 +70,8 @@ public:
     const std::string& identity() const noexcept { return identity_; }
     const std::string& version() const noexcept { return version_; }
     std::uint16_t udp_payload() const noexcept { return udp_payload_; }
-    unsigned query_log() const noexcept { return query_log_; }
-    const config::RateLimit& rate_limit() const noexcept {
-        return rate_limit_;
-    }  ///< log one query in this many (0: none)
+    unsigned query_log() const noexcept { return query_log_; }  ///< log one query in this many (0: none)
+    const config::RateLimit& rate_limit() const noexcept { return rate_limit_; }
     const Acl& transfer_allow() const noexcept { return transfer_allow_; }
 
     /// For tests: a view over already built zones.

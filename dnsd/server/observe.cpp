@@ -38,7 +38,8 @@ std::string status_json(const Observation& obs) {
                                  {"total", sh.total}};
             }
         }
-        if (site.located) o["location"] = json::object{{"lat", site.lat}, {"lon", site.lon}};
+        if (site.located)
+            o["location"] = json::object{{"lat", site.location.lat}, {"lon", site.location.lon}};
         json::array addresses;
         for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
             if (cat.address_site[a] != s) continue;
@@ -143,8 +144,8 @@ std::string status_page(const Observation& obs) {
         if (!site.located) continue;
         const std::string shown = site_state(s);
         const char* colour = shown == "up" ? "#2e9d4f" : shown == "drain" ? "#e69500" : "#d32f2f";
-        const std::string x = std::to_string(static_cast<int>((site.lon + 180) * 2));
-        const std::string y = std::to_string(static_cast<int>((90 - site.lat) * 2));
+        const std::string x = std::to_string(static_cast<int>((site.location.lon + 180) * 2));
+        const std::string y = std::to_string(static_cast<int>((90 - site.location.lat) * 2));
         h += "<circle cx=\"" + x + "\" cy=\"" + y + "\" r=\"7\" fill=\"" + colour + "\"><title>" +
              esc(site.name) + ": " + shown + "</title></circle><text x=\"" + x + "\" y=\"" + y +
              "\" dx=\"10\" dy=\"5\" font-size=\"14\" font-weight=\"bold\">" + esc(site.name) + "</text>";

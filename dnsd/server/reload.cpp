@@ -107,7 +107,7 @@ void StateThread::apply(config::Config next, std::shared_ptr<const query::View> 
     auto fresh = std::make_shared<health::Board>(cfg_, view->catalog_ptr(), health::unix_now());
     fresh->carry_over(*board_);
     board_ = std::move(fresh);
-    health_.publish(board_->snapshot());
+    publish_health();
     site_seen_.clear();
     site_changes(true);
     update_peers();

@@ -49,7 +49,7 @@ StateThread::StateThread(config::Config cfg, SnapshotSlot<query::View>& views,
     Diagnostics diags;
     board_->restore(saved.health, cfg_.server.state_file, diags);
     for (const auto& d : diags) spdlog::warn("{}", d.str());
-    health_.publish(board_->snapshot());
+    publish_health();
     if (cfg_.control.enabled) start_control();
 }
 
@@ -106,9 +106,15 @@ void StateThread::health_changed() {
                    up ? "up" : "down", up ? "down" : "up", e.text});
         }
     }
-    health_.publish(board_->snapshot());
+    publish_health();
     site_changes(false);
     if (!events.empty()) save_state();  // the state file holds states, not every result
+}
+
+void StateThread::publish_health() {
+    auto snap = board_->snapshot();
+    steer::fill_site_states(board_->catalog(), *snap);
+    health_.publish(std::move(snap));
 }
 
 void StateThread::save_state() {

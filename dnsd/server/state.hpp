@@ -69,6 +69,8 @@ private:
     /// `quiet` only takes the new state (start, and a reload's new catalog).
     void site_changes(bool quiet);
     void save_state();
+    /// Publishes the board's state, with the site states steering reads.
+    void publish_health();
 
     // ---- cluster (state.cpp) ----
     /// Starts asking the peers (again, when the [cluster] changed).

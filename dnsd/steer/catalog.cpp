@@ -1,28 +1,19 @@
 #include "dnsd/steer/catalog.hpp"
 
-#include <cmath>
-#include <numbers>
+#include <atomic>
 
 namespace dnsd::steer {
 
-void unit_vector(double lat, double lon, double& x, double& y, double& z) noexcept {
-    const double la = lat * std::numbers::pi / 180.0;
-    const double lo = lon * std::numbers::pi / 180.0;
-    x = std::cos(la) * std::cos(lo);
-    y = std::cos(la) * std::sin(lo);
-    z = std::sin(la);
-}
-
 Catalog Catalog::build(const config::Config& cfg) {
+    static std::atomic<std::uint64_t> next_id{1};
     Catalog c;
+    c.id = next_id.fetch_add(1, std::memory_order_relaxed);
     for (const auto& s : cfg.sites) {
         Site site;
         site.name = s.name;
         if (s.location) {
             site.located = true;
-            site.lat = s.location->lat;
-            site.lon = s.location->lon;
-            unit_vector(site.lat, site.lon, site.x, site.y, site.z);
+            site.location = GeoPoint::from_degrees(s.location->lat, s.location->lon);
         }
         const auto index = static_cast<std::uint32_t>(c.sites.size());
         for (Family f : {Family::v4, Family::v6}) {

@@ -11,6 +11,7 @@
 
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
+#include "dnsd/core/geo_point.hpp"
 
 namespace dnsd::steer {
 
@@ -24,8 +25,7 @@ struct Range {
 struct Site {
     std::string name;
     bool located = false;
-    double x = 0, y = 0, z = 0;  ///< unit vector of the location
-    double lat = 0, lon = 0;
+    GeoPoint location;  ///< when located
     Range v4, v6;       ///< into Catalog::addresses
     std::string cname;  ///< wire; empty for an address site
     unsigned min_up = 1;
@@ -46,6 +46,9 @@ struct Service {
 };
 
 struct Catalog {
+    /// Unique in the process: what a health::Snapshot names as the catalog
+    /// its indices refer to.
+    std::uint64_t id = 0;
     std::vector<Site> sites;
     std::vector<Address> addresses;           ///< all sites' addresses; index = health index
     std::vector<std::uint32_t> address_site;  ///< the site of each address
@@ -54,8 +57,5 @@ struct Catalog {
     /// Compiles the sites and services of a validated configuration.
     static Catalog build(const config::Config& cfg);
 };
-
-/// A point on the unit sphere for a latitude and longitude in degrees.
-void unit_vector(double lat, double lon, double& x, double& y, double& z) noexcept;
 
 }  // namespace dnsd::steer

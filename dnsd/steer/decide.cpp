@@ -28,8 +28,6 @@ const char* to_string(Trace::Verdict v) noexcept {
 
 namespace {
 
-constexpr double kEarthRadiusKm = 6371.0;
-
 using health::SiteState;
 
 struct SiteView : SiteState {
@@ -81,10 +79,7 @@ SiteView view_of(const Catalog& c, std::uint32_t s, Family f, const health::Snap
 
 double distance_km(const Site& s, const Client& c) noexcept {
     if (!s.located || !c.located) return -1;
-    double dot = s.x * c.x + s.y * c.y + s.z * c.z;
-    if (dot > 1) dot = 1;
-    if (dot < -1) dot = -1;
-    return std::acos(dot) * kEarthRadiusKm;
+    return s.location.distance_km(c.location);
 }
 
 /// Picks one site among `pick` (indices into views) by the policy.
@@ -104,7 +99,7 @@ int pick_site(const Catalog& c, const Service& svc, const SiteView* views, const
                 if (!s.located) continue;
                 // Largest dot product = smallest great-circle distance; ties
                 // keep the earlier site in the listed order.
-                const double dot = s.x * client.x + s.y * client.y + s.z * client.z;
+                const double dot = s.location.dot(client.location);
                 if (dot > best_dot) {
                     best_dot = dot;
                     best = pick[i];

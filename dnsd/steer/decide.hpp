@@ -29,10 +29,10 @@ struct Random {
     }
 };
 
-/// Where the client is: a unit vector, when known.
+/// Where the client is, when known.
 struct Client {
     bool located = false;
-    double x = 0, y = 0, z = 0;
+    GeoPoint location;
 };
 
 struct Choice {

@@ -166,7 +166,7 @@ TEST_CASE("geo: every test network gets its nearest site, then the next nearest"
             health::Snapshot h;
             h.up.assign(6, 1);
             h.overrides.assign(3, health::Override::none);
-            h.catalog = &view->catalog();
+            h.catalog_id = view->catalog().id;
             if (down) h.overrides[static_cast<std::size_t>(order[0].second)] = health::Override::down;
             const auto& want = kSites[order[static_cast<std::size_t>(down)].second];
             for (std::uint16_t type : {std::uint16_t{1}, std::uint16_t{28}}) {
@@ -268,7 +268,7 @@ TEST_CASE("geo: CH TXT explains a service's answer from the same decision") {
     health::Snapshot h;
     h.up.assign(6, 1);
     h.overrides = {health::Override::drain, health::Override::none, health::Override::none};
-    h.catalog = &view->catalog();
+    h.catalog_id = view->catalog().id;
     // CH TXT with ECS 10.20.30.0/24
     Packet ch = make_query("near.example.test.", 16, 3, true, 1232,
                            std::string("\x00\x08\x00\x07\x00\x01\x18\x00\x0a\x14\x1e", 11));

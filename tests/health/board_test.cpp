@@ -32,7 +32,7 @@ TEST_CASE("board: results go through rise/fall into snapshots and events") {
     CHECK(board.probe(2) == nullptr);
     auto s = board.snapshot();
     CHECK(s->up == std::vector<std::uint8_t>{1, 1, 1});  // up until the first verdict
-    CHECK(s->catalog == &board.catalog());
+    CHECK(s->catalog_id == board.catalog().id);
     CHECK_FALSE(board.record(0, false, 3, "refused", 1001));
     CHECK(board.record(0, false, 3, "refused", 1002));
     s = board.snapshot();

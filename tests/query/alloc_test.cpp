@@ -135,7 +135,7 @@ int main() {
     geo::Cache cache;  // allocated once, as a worker's
     health.info.resize(4);
     health.info[1] = {true, 1764000000, true, false, 12, "connect: Connection refused"};
-    health.catalog = &steered->catalog();
+    health.catalog_id = steered->catalog().id;
     steer::Random random;
     std::vector<Packet> steered_packets;
     for (const char* n : {"svc.example.test.", "all.example.test.", "cn.example.test.", "nope.example.test."})

@@ -44,17 +44,18 @@ Catalog three_sites() {
 Client at(double lat, double lon) {
     Client c;
     c.located = true;
-    unit_vector(lat, lon, c.x, c.y, c.z);
+    c.location = GeoPoint::from_degrees(lat, lon);
     return c;
 }
 
 double km(const Site& s, const Client& c) {
     // Haversine, independently of decide()'s dot products.
     const double r = 3.14159265358979323846 / 180;
-    const double clat = std::asin(c.z) / r, clon = std::atan2(c.y, c.x) / r;
-    const double dlat = (s.lat - clat) * r, dlon = (s.lon - clon) * r;
+    const double clat = c.location.lat, clon = c.location.lon;
+    const double slat = s.location.lat, slon = s.location.lon;
+    const double dlat = (slat - clat) * r, dlon = (slon - clon) * r;
     const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
-                     std::cos(s.lat * r) * std::cos(clat * r) * std::sin(dlon / 2) * std::sin(dlon / 2);
+                     std::cos(slat * r) * std::cos(clat * r) * std::sin(dlon / 2) * std::sin(dlon / 2);
     return 2 * 6371 * std::asin(std::sqrt(h));
 }
 

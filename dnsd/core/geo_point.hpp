@@ -1,0 +1,20 @@
+#pragma once
+/// A place on the Earth: latitude and longitude in degrees, and the same
+/// point as a unit vector, worked out once when the point is made. Of
+/// several points, the nearest (great-circle) to another is the one with
+/// the largest dot product: exact order, no trigonometry per comparison.
+/// Used by the sites of steering and the client locations of geo.
+
+namespace dnsd {
+
+struct GeoPoint {
+    double lat = 0, lon = 0;     ///< degrees
+    double x = 0, y = 0, z = 0;  ///< the unit vector
+
+    static GeoPoint from_degrees(double lat, double lon) noexcept;
+    double dot(const GeoPoint& o) const noexcept { return x * o.x + y * o.y + z * o.z; }
+    /// The great-circle distance in kilometres (mean Earth radius).
+    double distance_km(const GeoPoint& o) const noexcept;
+};
+
+}  // namespace dnsd
