@@ -17,6 +17,7 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/version.hpp"
+#include "dnsd/load/runtime.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/privileges.hpp"
 #include "dnsd/server/server.hpp"
@@ -50,7 +51,7 @@ int check(const std::string& path) {
     auto cfg = dnsd::config::read_config(path, diags);
     // Zones are checked even when the config has errors (those zones that
     // were configured correctly), so that one run reports every problem.
-    auto view = dnsd::query::View::load(cfg, diags);
+    auto view = dnsd::load::runtime(cfg, diags);
     diags.sort_by_line();
     print(diags);
     if (diags.has_errors() || !view) return 1;
@@ -103,7 +104,7 @@ int run(const std::string& path, bool allow_root) {
     if (!diags.has_errors()) {
         if (!cfg.server.state_file.empty())
             saved = dnsd::server::read_state_file(cfg.server.state_file, diags);
-        view = dnsd::query::View::load(cfg, diags, &saved.serials);
+        view = dnsd::load::runtime(cfg, diags, &saved.serials);
     }
     for (const auto& d : diags) {
         if (d.severity == dnsd::Severity::warning)

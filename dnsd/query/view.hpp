@@ -1,7 +1,9 @@
 #pragma once
 /// View: everything a worker needs to answer queries, as one immutable
-/// snapshot: the zones, server settings. Built by load() on a loader thread
-/// (start-up or reload), published through a SnapshotSlot, then only read.
+/// snapshot: the zones, the compiled services, the geo data, the server
+/// settings. Built by dnsd/load (load::runtime) on a loader thread (start-up
+/// or reload), published through a SnapshotSlot, then only read; its
+/// Counters are the one part workers write (relaxed atomics).
 
 #include <cstdint>
 #include <map>
@@ -20,8 +22,9 @@
 namespace dnsd::query {
 
 /// The serial a zone was last served with, and a digest of its content
-/// apart from that serial: what the serial rule needs to go on (View::load
-/// says the rule; the state file keeps these across restarts).
+/// apart from that serial: what the serial rule needs to go on
+/// (dnsd/load/serial.hpp says the rule; the state file keeps these across
+/// restarts).
 struct ServedSerial {
     std::uint32_t serial = 0;
     std::uint64_t digest = 0;
@@ -31,15 +34,17 @@ using ServedSerials = std::map<std::string, ServedSerial>;
 
 class View {
 public:
-    /// Reads every zone the config names and builds the view. Returns null
-    /// when any zone had errors; all problems go to `diags`.
-    ///
-    /// Serials: a zone is served with its file's serial, unless its content
-    /// (services included) changed since `previous` served it while the
-    /// file's serial did not move ahead: then with the previous serial plus
-    /// one (RFC 1982), so that secondaries notice.
-    static std::shared_ptr<const View> load(const config::Config& cfg, Diagnostics& diags,
-                                            const ServedSerials* previous = nullptr);
+    /// What a view is made of besides the [server] settings.
+    struct Parts {
+        std::vector<std::shared_ptr<const zones::Zone>> zones;
+        std::shared_ptr<const steer::Catalog> catalog;  ///< null: no services
+        std::shared_ptr<const geo::Locator> locator;    ///< null: no [geo]
+        bool ecs = true;                                ///< honour EDNS Client Subnet
+        config::RateLimit rate_limit;
+        ServedSerials served;  ///< the serial and digest of each zone
+    };
+    /// Indexes the zones and the services' nodes, sizes the counters.
+    static std::shared_ptr<const View> make(Parts parts, const config::Server& server);
 
     /// The serial and digest of each zone of this view.
     const ServedSerials& served_serials() const noexcept { return served_; }
@@ -74,19 +79,7 @@ public:
     const config::RateLimit& rate_limit() const noexcept { return rate_limit_; }
     const Acl& transfer_allow() const noexcept { return transfer_allow_; }
 
-    /// For tests: a view over already built zones.
-    static std::shared_ptr<const View> make(std::vector<std::shared_ptr<const zones::Zone>> zones,
-                                            const config::Server& server,
-                                            std::shared_ptr<const steer::Catalog> catalog = nullptr,
-                                            std::shared_ptr<const geo::Locator> locator = nullptr,
-                                            bool ecs = true);
-
 private:
-    static std::shared_ptr<View> assemble(std::vector<std::shared_ptr<const zones::Zone>> zones,
-                                          const config::Server& server,
-                                          std::shared_ptr<const steer::Catalog> catalog,
-                                          std::shared_ptr<const geo::Locator> locator, bool ecs);
-
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
     std::vector<std::int32_t> table_;  ///< open addressing over origins
     std::uint64_t mask_ = 0;

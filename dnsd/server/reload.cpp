@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "dnsd/core/name.hpp"
+#include "dnsd/load/runtime.hpp"
 #include "dnsd/server/notify.hpp"
 #include "dnsd/server/privileges.hpp"
 #include "dnsd/server/state.hpp"
@@ -46,7 +47,7 @@ void StateThread::start_loader() {
         Diagnostics diags;
         auto next = config::read_config(path, diags);
         std::shared_ptr<const query::View> view;
-        if (!diags.has_errors()) view = query::View::load(next, diags, &served);
+        if (!diags.has_errors()) view = load::runtime(next, diags, &served);
         boost::asio::post(
             io_, [this, next = std::move(next), view = std::move(view), diags = std::move(diags)]() mutable {
                 finish_reload(std::move(next), std::move(view), diags);

@@ -1,7 +1,7 @@
 // Fuzzes the configuration reader: the input is TOML text as `dnsd check`
 // would read it from a file. Diagnostics are expected; a crash, a sanitizer
 // report, a leak or a hang is a finding. A configuration the reader accepts
-// is compiled into the steering catalog too, as View::load does, so that
+// is compiled into the steering catalog too, as load::runtime does, so that
 // what validation lets through is exercised as well.
 
 #include <cstdint>

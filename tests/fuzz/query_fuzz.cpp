@@ -9,6 +9,7 @@
 
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/name.hpp"
+#include "dnsd/load/runtime.hpp"
 #include "dnsd/query/answer.hpp"
 
 namespace {
@@ -33,7 +34,7 @@ const dnsd::query::View& view() {
             "max_answers = 1\n"
             "[[service]]\nname = \"cdn.example.test.\"\nsites = [\"b\", \"c\"]\npolicy = \"weighted\"\n",
             "/fuzz.toml", diags);
-        auto loaded = diags.has_errors() ? nullptr : dnsd::query::View::load(cfg, diags);
+        auto loaded = diags.has_errors() ? nullptr : dnsd::load::runtime(cfg, diags);
         if (!loaded) std::abort();
         return loaded;
     }();

@@ -1,6 +1,8 @@
 // Fuzzes the zone file reader and the zone checks: the input is a master
-// file for "example.test.", read as View::load reads one, then built into a
-// Zone as View::load builds it. Diagnostics are expected; a crash, a
+// file for "example.test.", read as load::runtime reads one, then built by
+// load::build_zone, the code that builds every zone dnsd serves (the
+// services' records, the serial rule, the checks). Diagnostics are
+// expected; a crash, a
 // sanitizer report, a leak, a hang, or a built zone that lost a record's
 // name or RRset is a finding.
 //
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "dnsd/core/name.hpp"
+#include "dnsd/load/runtime.hpp"
 #include "zones/reader.hpp"
 #include "zones/zone.hpp"
 
@@ -52,19 +55,46 @@ const std::string& origin() {
     return o;
 }
 
+/// A configuration with the one zone and a service in it, so that the
+/// service's records and their checks are fuzzed too.
+const dnsd::config::Config& config() {
+    static const dnsd::config::Config cfg = [] {
+        dnsd::config::Config c;
+        c.path = temp_dir() + "/dnsd.toml";
+        dnsd::config::Zone z;
+        z.origin = origin();
+        z.file = zone_name();
+        c.zones.push_back(z);
+        dnsd::config::Site site;
+        site.name = "a";
+        site.addresses = {*dnsd::Address::parse("192.0.2.10")};
+        c.sites.push_back(site);
+        dnsd::config::Service svc;
+        svc.name = *dnsd::name_from_text("www.example.test.");
+        svc.sites = {0};
+        c.services.push_back(svc);
+        return c;
+    }();
+    return cfg;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string& name = zone_name();
+    const auto& cfg = config();
     dnsd::Diagnostics diags;
     auto records =
         dnsd::zones::read_zone_text({reinterpret_cast<const char*>(data), size}, name, origin(), diags);
     for (const auto& r : records)
         if (r.owner.empty() || r.owner.size() > dnsd::kMaxNameLength || r.rdata.size() > 0xffff) std::abort();
-    // As View::load: a file that could not be read has nothing more to report.
+    // As load::runtime: a file that could not be read has nothing more to report.
     if (records.empty() && diags.has_errors()) return 0;
     const std::vector<dnsd::zones::Record> kept = records;
-    const auto zone = dnsd::zones::Zone::build(origin(), std::move(records), name, diags);
+    const auto service_zone = dnsd::load::zones_of_services(cfg, diags);
+    dnsd::query::ServedSerial served;
+    const auto zone =
+        dnsd::load::build_zone(cfg, 0, std::move(records), service_zone, std::nullopt, served, diags);
     if (!zone) return 0;
     if (zone->origin_lower() != dnsd::name_lower(origin()) || !zone->rrset(zone->apex(), 6)) std::abort();
     for (std::size_t i = 1; i < zone->node_count(); ++i) {

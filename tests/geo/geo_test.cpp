@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dnsd/load/runtime.hpp"
 #include "health/snapshot.hpp"
 #include "tests/geo/geo_dir.hpp"
 #include "tests/messages.hpp"
@@ -59,7 +60,7 @@ std::string config_text(const std::string& extra_geo = "") {
 std::shared_ptr<const query::View> view_from(const std::string& text) {
     Diagnostics diags;
     const auto cfg = config::read_config_text(text, "/geo.toml", diags);
-    auto v = diags.has_errors() ? nullptr : query::View::load(cfg, diags);
+    auto v = diags.has_errors() ? nullptr : load::runtime(cfg, diags);
     INFO(messages(diags).size());
     for (const auto& m : messages(diags)) INFO(m);
     REQUIRE(v);

@@ -11,6 +11,7 @@
 #include <new>
 #include <vector>
 
+#include "dnsd/load/runtime.hpp"
 #include "tests/geo/geo_dir.hpp"
 #include "tests/query/fixture.hpp"
 
@@ -124,7 +125,7 @@ int main() {
             "[[service]]\nname = \"near.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n" +
             (geo_db.empty() ? std::string() : "[geo]\ndatabase = \"" + geo_db + "\"\n"),
         "/alloc.toml", diags);
-    const auto steered = query::View::load(cfg, diags);
+    const auto steered = load::runtime(cfg, diags);
     if (!steered) {
         for (const auto& d : diags) std::printf("%s\n", d.str().c_str());
         return 1;

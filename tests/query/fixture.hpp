@@ -31,7 +31,9 @@ inline std::shared_ptr<const query::View> load_view(const std::string& file, con
         for (const auto& d : diags) all += d.str() + "\n";
         throw std::runtime_error("test zone failed to load:\n" + all);
     }
-    return query::View::make({zone}, server);
+    query::View::Parts parts;
+    parts.zones = {zone};
+    return query::View::make(std::move(parts), server);
 }
 
 struct Reply {

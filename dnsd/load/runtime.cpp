@@ -1,0 +1,170 @@
+#include "dnsd/load/runtime.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "dnsd/core/name.hpp"
+#include "dnsd/load/serial.hpp"
+#include "dnsd/wire/types.hpp"
+#include "zones/reader.hpp"
+
+namespace dnsd::load {
+
+namespace type = wire::type;
+
+namespace {
+
+std::string rr_type_name(std::uint16_t t) {
+    switch (t) {
+        case type::A:
+            return "A";
+        case type::CNAME:
+            return "CNAME";
+        case type::AAAA:
+            return "AAAA";
+        default:
+            return "TYPE" + std::to_string(t);
+    }
+}
+
+/// The records a service contributes to its zone, so that AXFR, secondaries
+/// and NODATA see an ordinary name (STYLE.md "static first"): the addresses
+/// of its address sites, or, with none, its first CNAME site.
+std::vector<zones::Record> service_records(const config::Config& cfg, const config::Service& svc) {
+    std::vector<zones::Record> out;
+    auto record = [&](std::uint16_t t, std::string rdata) {
+        zones::Record r;
+        r.owner = svc.name;
+        r.type = t;
+        r.ttl = svc.ttl;
+        r.rdata = std::move(rdata);
+        r.file = cfg.path;
+        r.line = svc.line;
+        out.push_back(std::move(r));
+    };
+    std::vector<Address> seen;
+    for (auto i : svc.sites) {
+        for (const auto& a : cfg.sites[i].addresses) {
+            if (std::find(seen.begin(), seen.end(), a) != seen.end()) continue;
+            seen.push_back(a);
+            const auto bytes = a.view();
+            record(a.family == Family::v4 ? type::A : type::AAAA,
+                   std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+        }
+    }
+    if (out.empty()) {
+        for (auto i : svc.sites) {
+            if (cfg.sites[i].cname.empty()) continue;
+            record(type::CNAME, cfg.sites[i].cname);
+            break;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags) {
+    std::vector<int> service_zone(cfg.services.size(), -1);
+    for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+        std::size_t best_labels = 0;
+        for (std::size_t z = 0; z < cfg.zones.size(); ++z) {
+            if (!name_is_subdomain(cfg.services[s].name, cfg.zones[z].origin)) continue;
+            const std::size_t labels = name_label_count(cfg.zones[z].origin);
+            if (service_zone[s] < 0 || labels > best_labels) {
+                service_zone[s] = static_cast<int>(z);
+                best_labels = labels;
+            }
+        }
+        if (service_zone[s] < 0)
+            diags.error(
+                cfg.path, cfg.services[s].line,
+                "service.name: " + name_to_text(cfg.services[s].name) + " is outside every configured zone");
+    }
+    return service_zone;
+}
+
+std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::size_t zi,
+                                              std::vector<zones::Record> records,
+                                              const std::vector<int>& service_zone,
+                                              const std::optional<query::ServedSerial>& last,
+                                              query::ServedSerial& served, Diagnostics& diags) {
+    const auto& z = cfg.zones[zi];
+    for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+        if (service_zone[s] != static_cast<int>(zi)) continue;
+        const auto& svc = cfg.services[s];
+        const auto lower = name_lower(svc.name);
+        for (const auto& r : records) {
+            if ((r.type == type::A || r.type == type::AAAA || r.type == type::CNAME) &&
+                name_lower(r.owner) == lower)
+                diags.error(r.file, r.line,
+                            name_to_text(svc.name) + " has its own " + rr_type_name(r.type) +
+                                " record, but it is a service (" + cfg.path + ":" + std::to_string(svc.line) +
+                                "): its addresses come from its sites");
+        }
+        const bool has_cname_site = std::any_of(svc.sites.begin(), svc.sites.end(),
+                                                [&](auto i) { return !cfg.sites[i].cname.empty(); });
+        if (has_cname_site && lower == name_lower(z.origin))
+            diags.error(cfg.path, svc.line,
+                        "service.name: a service with a CNAME site cannot be the zone apex " +
+                            name_to_text(z.origin) + " (a CNAME cannot sit beside the SOA and NS)");
+        for (auto& r : service_records(cfg, svc)) records.push_back(std::move(r));
+    }
+    served = settle_serial(records, last);
+    auto zone = zones::Zone::build(z.origin, std::move(records), z.file, diags);
+    if (!zone) return nullptr;
+    for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+        if (service_zone[s] != static_cast<int>(zi)) continue;
+        const auto lower = name_lower(cfg.services[s].name);
+        const auto node = zone->find(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size());
+        if (node != zones::kNone && zone->node(node).cut != zones::kNone) {
+            diags.error(cfg.path, cfg.services[s].line,
+                        "service.name: " + name_to_text(cfg.services[s].name) +
+                            " is at or below the delegation " +
+                            name_to_text(zone->name(zone->node(node).cut)) +
+                            ", which this server does not answer for");
+            return nullptr;
+        }
+    }
+    return zone;
+}
+
+std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostics& diags,
+                                           const query::ServedSerials* previous) {
+    const std::vector<int> service_zone = zones_of_services(cfg, diags);
+    query::View::Parts parts;
+    bool ok = true;
+    for (std::size_t zi = 0; zi < cfg.zones.size(); ++zi) {
+        const auto& z = cfg.zones[zi];
+        Diagnostics local;
+        auto records = zones::read_zone_file(z.file, z.origin, local);
+        std::shared_ptr<const zones::Zone> zone;
+        // A file that could not be read has nothing more to report.
+        if (!records.empty() || !local.has_errors()) {
+            const std::string origin_text = name_to_text(name_lower(z.origin));
+            std::optional<query::ServedSerial> last;
+            if (previous)
+                if (const auto it = previous->find(origin_text); it != previous->end()) last = it->second;
+            zone =
+                build_zone(cfg, zi, std::move(records), service_zone, last, parts.served[origin_text], local);
+        }
+        local.sort_by_line();
+        diags.append(local);
+        if (!zone) {
+            ok = false;
+            continue;
+        }
+        parts.zones.push_back(std::move(zone));
+    }
+    if (!cfg.geo.databases.empty() || !cfg.geo.networks.empty()) {
+        parts.locator = geo::Locator::load(cfg.geo, cfg.path, diags);
+        if (!parts.locator) ok = false;
+    }
+    if (!ok || diags.has_errors()) return nullptr;
+    parts.catalog = std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg));
+    parts.ecs = cfg.geo.ecs;
+    parts.rate_limit = cfg.rate_limit;
+    return query::View::make(std::move(parts), cfg.server);
+}
+
+}  // namespace dnsd::load

@@ -1,0 +1,46 @@
+#pragma once
+/// Config and zone files into a complete runtime: the zones with the
+/// services' records added and the serial rule applied, the steering
+/// catalog, the geo data, all in one immutable query::View. The one way a
+/// runtime is built: by `dnsd check`, at start, on reload, and by the zone
+/// fuzzer (build_zone).
+///
+/// Pure apart from reading the files the config names; any thread (the
+/// server calls it on a loader thread). Problems go to `diags`, every one
+/// of them, not just the first.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "dnsd/config/config.hpp"
+#include "dnsd/core/diagnostic.hpp"
+#include "dnsd/query/view.hpp"
+#include "zones/record.hpp"
+#include "zones/zone.hpp"
+
+namespace dnsd::load {
+
+/// Reads every zone `cfg` names and builds the runtime; null when anything
+/// had errors. `previous`: the serials last served (the state file, or the
+/// running view on reload), for the serial rule (serial.hpp).
+std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostics& diags,
+                                           const query::ServedSerials* previous = nullptr);
+
+/// The zone of `cfg` that each service belongs to (the deepest configured
+/// zone containing its name), -1 for none; services outside every zone are
+/// errors in `diags`.
+std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags);
+
+/// Zone `zone` of `cfg` from the records read from its file: the records of
+/// its services (`service_zone` from zones_of_services) added, checked
+/// against the zone's own data, the serial rule applied (`last`: what was
+/// last served), built. Null on errors; `served` receives the serial.
+std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::size_t zone,
+                                              std::vector<zones::Record> records,
+                                              const std::vector<int>& service_zone,
+                                              const std::optional<query::ServedSerial>& last,
+                                              query::ServedSerial& served, Diagnostics& diags);
+
+}  // namespace dnsd::load
