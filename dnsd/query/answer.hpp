@@ -4,7 +4,12 @@
 /// answer() is a pure function of the request, the View and the client; it
 /// is noexcept, takes no lock, allocates nothing and logs nothing, so every
 /// worker thread calls it directly on its own buffers. Transport (sockets,
-/// TCP framing, AXFR streaming) stays in the server module.
+/// TCP framing, AXFR streaming) stays in the server module; transfers are
+/// produced by AxfrStream (transfer.hpp).
+///
+/// The steps: parse and gate (opcode, EDNS version, ECS, class), the CH
+/// class (chaos.hpp), find the zone, transfers, lookup (here: a named
+/// Outcome and a Plan of sections, plan.hpp), encode (encode.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -64,29 +69,5 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
 /// "ask again over TCP"); 0 when the request is not a query to answer.
 std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
                             const View& view) noexcept;
-
-/// Produces the messages of a zone transfer one at a time (RFC 5936): the
-/// SOA, every other record, the SOA again, packed into messages of up to
-/// 64 KiB with name compression. Keeps a reference to the zone: the caller
-/// keeps the View alive while streaming.
-class AxfrStream {
-public:
-    /// `request` is the query's bytes (its question is copied, case kept).
-    AxfrStream(std::span<const std::uint8_t> request, const wire::Query& query,
-               const zones::Zone& zone) noexcept;
-    /// Writes the next message into `buffer` (at least 65535 bytes) and
-    /// returns its size, or 0 when the transfer is complete.
-    std::size_t next(std::span<std::uint8_t> buffer) noexcept;
-
-private:
-    const wire::Query& query_;
-    const zones::Zone& zone_;
-    std::uint8_t question_[kMaxNameLength + 4];  ///< name, type, class as asked
-    std::size_t question_size_ = 0;
-    enum class Phase : std::uint8_t { first_soa, records, last_soa, done } phase_ = Phase::first_soa;
-    std::int32_t node_ = 0;
-    std::uint32_t rrset_ = 0;
-    std::uint32_t rdata_ = 0;
-};
 
 }  // namespace dnsd::query

@@ -8,6 +8,7 @@
 #include "dnsd/core/name.hpp"
 #include "dnsd/net/address.hpp"
 #include "dnsd/server/worker.hpp"
+#include "dnsd/wire/message.hpp"
 #include "dnsd/wire/types.hpp"
 
 namespace dnsd::server {
@@ -20,14 +21,10 @@ using namespace std::chrono_literals;
 /// The NOTIFY message: opcode NOTIFY, AA, one question (the zone's SOA) and,
 /// as RFC 1996 3.7 allows, no answer: secondaries ask for the SOA themselves.
 std::vector<std::uint8_t> notify_message(std::uint16_t id, const std::string& origin) {
-    std::vector<std::uint8_t> m(12 + origin.size() + 4, 0);
-    m[0] = static_cast<std::uint8_t>(id >> 8);
-    m[1] = static_cast<std::uint8_t>(id);
-    m[2] = 0x24;  // opcode 4 (NOTIFY), AA
-    m[5] = 1;     // one question
-    std::copy(origin.begin(), origin.end(), m.begin() + 12);
-    m[m.size() - 3] = 6;  // SOA
-    m[m.size() - 1] = 1;  // IN
+    std::vector<std::uint8_t> m(wire::kHeaderSize + origin.size() + 4);
+    m.resize(wire::build_question(m, id,
+                                  static_cast<std::uint16_t>(wire::opcode::NOTIFY << 11 | wire::flag::AA),
+                                  origin, wire::type::SOA, wire::klass::IN));
     return m;
 }
 
@@ -64,16 +61,17 @@ asio::awaitable<void> notify_one(Endpoint target, std::string origin, std::uint3
                                                    asio::redirect_error(asio::use_awaitable, ec));
             timer.cancel();
             if (ec) break;  // timed out (cancelled), or an ICMP error: send again
-            if (from != to || n < 12 || reply[0] != message[0] || reply[1] != message[1] ||
-                !(reply[2] & 0x80) || ((reply[2] >> 3) & 0xF) != 4)
+            const auto header = wire::reply_header({reply, n});
+            if (from != to || !header || header->id != id || header->opcode != wire::opcode::NOTIFY)
                 continue;  // not the acknowledgement
             answered = true;
-            const unsigned rcode = reply[3] & 0xF;
-            if (rcode == 0)
+            if (header->rcode == wire::rcode::NOERROR) {
                 spdlog::info("notify {} serial {} to {}: acknowledged", zone, serial, target.str());
-            else
+            } else {
+                const char* name = wire::rcode_name(header->rcode);
                 spdlog::warn("notify {} serial {} to {}: answered rcode {}", zone, serial, target.str(),
-                             rcode);
+                             name ? name : std::to_string(header->rcode).c_str());
+            }
         }
         if (answered) co_return;
     }

@@ -15,6 +15,7 @@
 #include "dnsd/core/version.hpp"
 #include "dnsd/server/observe.hpp"
 #include "dnsd/steer/decide.hpp"
+#include "dnsd/wire/message.hpp"
 
 namespace dnsd::server {
 
@@ -242,9 +243,6 @@ std::string label_value(const std::string& v) {
 }
 
 std::string metrics_text(const Observation& obs) {
-    static constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                              "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-                                              "NXRRSET", "NOTAUTH", "NOTZONE"};
     const auto label = label_value;
     std::string m;
     m += "# HELP dnsd_build_info The running dnsd.\n# TYPE dnsd_build_info gauge\n";
@@ -258,7 +256,7 @@ std::string metrics_text(const Observation& obs) {
                 if (n == 0) continue;
                 m += std::string("dnsd_queries_total{transport=\"") + (t ? "tcp" : "udp") + "\",type=\"" +
                      Stats::kTypeNames[ty] + "\",rcode=\"" +
-                     (rc < std::size(kRcodes) ? kRcodes[rc] : std::to_string(rc).c_str()) + "\"} " +
+                     (wire::rcode_name(rc) ? wire::rcode_name(rc) : std::to_string(rc).c_str()) + "\"} " +
                      std::to_string(n) + "\n";
             }
     const Counts& totals = obs.counts;

@@ -4,12 +4,14 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dnsd/core/name.hpp"
 #include "dnsd/query/answer.hpp"
+#include "dnsd/query/explain.hpp"
 #include "dnsd/server/control.hpp"
 #include "dnsd/server/state.hpp"
 
@@ -108,54 +110,39 @@ int StateThread::explain(const std::string& name, const std::string& client, con
     std::optional<Address> where;
     if (!client.empty() && !(where = Address::parse(client)))
         return fail(400, "client= must be an IP address");
-    std::vector<std::uint8_t> q;
-    auto put16 = [&](unsigned v) {
-        q.push_back(static_cast<std::uint8_t>(v >> 8));
-        q.push_back(static_cast<std::uint8_t>(v));
-    };
-    for (unsigned v : {0x4242u, 0u, 1u, 0u, 0u, 1u}) put16(v);
-    q.insert(q.end(), wire->begin(), wire->end());
-    put16(16);  // TXT
-    put16(3);   // CH
-    const auto bytes = where ? where->view() : std::span<const std::uint8_t>{};
-    q.push_back(0);
-    put16(41);
-    put16(1232);
-    put16(0);
-    put16(0);
-    put16(where ? 8 + static_cast<unsigned>(bytes.size()) : 0);
-    if (where) {
-        put16(8);
-        put16(4 + static_cast<unsigned>(bytes.size()));
-        put16(where->family == Family::v4 ? 1 : 2);
-        q.push_back(static_cast<std::uint8_t>(where->bits()));
-        q.push_back(0);
-        q.insert(q.end(), bytes.begin(), bytes.end());
-    }
-    std::vector<std::uint8_t> out(65535);
-    const auto snap = health_.load();
     const auto view = views_.load();
-    const auto r = query::answer(q, out, *view,
-                                 query::Client{*Address::parse("127.0.0.1"), query::Transport::tcp,
-                                               snap.get(), nullptr, nullptr, true});
-    if (r.size < 12 || (out[3] & 0xF) != 0) return fail(404, name + " is not a service name here");
-    // The answer section: TXT records written by the explanation (the
-    // owner is a pointer, one string each).
-    json::array lines;
-    std::size_t pos = 12 + wire->size() + 4;
-    const unsigned an = (out[6] << 8) | out[7];
-    for (unsigned i = 0; i < an && pos + 13 <= r.size; ++i) {
-        const std::size_t rdlen = (out[pos + 10] << 8) | out[pos + 11];
-        const std::size_t len = out[pos + 12];
-        if (pos + 12 + rdlen > r.size || len + 1 > rdlen) break;
-        const std::string_view text(reinterpret_cast<const char*>(&out[pos + 13]), len);
-        // Lines about the other family are left out when one is asked.
-        if (!(type == "A" && text.starts_with("AAAA ")) && !(type == "AAAA" && text.starts_with("A ")))
-            lines.push_back(json::string(text));
-        pos += 12 + rdlen;
+    const auto snap = health_.load();
+    const std::int32_t service = query::service_named(*view, *wire);
+    if (service < 0) return fail(404, name + " is not a service name here");
+    // As the CH TXT query of a client at `client` would be explained: its
+    // address as ECS with a full source prefix, asked from here.
+    query::Subnet subnet;
+    if (where && view->ecs()) {
+        subnet.present = true;
+        subnet.family = where->family;
+        subnet.source = static_cast<std::uint8_t>(where->bits());
+        subnet.address = where->bytes.data();
     }
-    if (lines.empty()) return fail(404, name + " is not a service name here");
-    body = json::serialize(json::object{{"name", name}, {"lines", std::move(lines)}}) + "\n";
+    const query::Client asker{
+        *Address::parse("127.0.0.1"), query::Transport::tcp, snap.get(), nullptr, nullptr, true};
+    const query::Explanation e = query::explain(*view, static_cast<std::size_t>(service), subnet, asker);
+    // The lines about the other family are left out when one is asked.
+    struct Lines : query::LineSink {
+        json::array lines;
+        query::LineScope skip = query::LineScope::both;
+        void line(query::LineScope scope, std::string_view text) noexcept override {
+            if (scope == skip) return;
+            try {
+                lines.push_back(json::string(text));
+            } catch (...) {
+                // Out of memory: a shorter explanation.
+            }
+        }
+    } out;
+    if (type == "A") out.skip = query::LineScope::v6;
+    if (type == "AAAA") out.skip = query::LineScope::v4;
+    query::render(e, out);
+    body = json::serialize(json::object{{"name", name}, {"lines", std::move(out.lines)}}) + "\n";
     return 200;
 }
 

@@ -16,6 +16,7 @@
 
 #include "dnsd/net/address.hpp"
 #include "dnsd/query/answer.hpp"
+#include "dnsd/query/transfer.hpp"
 #include "dnsd/server/worker.hpp"
 #include "dnsd/wire/parser.hpp"
 #include "dnsd/wire/types.hpp"

@@ -7,10 +7,6 @@
 
 namespace dnsd::wire {
 
-void Writer::patch16(std::size_t offset, std::uint16_t v) noexcept {
-    if (offset + 2 <= cap_) wire::put16(buf_ + offset, v);
-}
-
 bool Writer::equal_at(std::size_t offset, const std::uint8_t* wire) const noexcept {
     // Walks the name in the buffer, following pointers (which only ever
     // point backwards in what we wrote, so this ends), comparing labels

@@ -62,7 +62,9 @@ public:
         return true;
     }
     /// Overwrites a 16-bit value already written (e.g. RDLENGTH, counts).
-    void patch16(std::size_t offset, std::uint16_t v) noexcept;
+    void patch16(std::size_t offset, std::uint16_t v) noexcept {
+        if (offset + 2 <= cap_) wire::put16(buf_ + offset, v);
+    }
 
     /// Appends an uncompressed wire name; when `compress`, the longest suffix
     /// already in the message is replaced by a pointer. The suffixes written

@@ -11,6 +11,7 @@
 #include "dnsd/core/name.hpp"
 #include "dnsd/load/runtime.hpp"
 #include "dnsd/query/answer.hpp"
+#include "dnsd/query/transfer.hpp"
 
 namespace {
 const dnsd::query::View& view() {

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "dnsd/query/transfer.hpp"
 #include "tests/query/fixture.hpp"
 
 using namespace dnsd;

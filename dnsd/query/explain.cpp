@@ -1,0 +1,167 @@
+#include "dnsd/query/explain.hpp"
+
+#include <cstdio>
+
+#include "dnsd/core/name.hpp"
+
+namespace dnsd::query {
+
+namespace {
+
+/// Formats one line with snprintf into a stack buffer (nothing allocated)
+/// and hands it on, cut at 255 bytes.
+class Lines {
+public:
+    explicit Lines(LineSink& out) noexcept : out_(out) {}
+    template <typename... Args>
+    void operator()(LineScope scope, const char* format, Args... args) noexcept {
+        const int n = std::snprintf(text_, sizeof text_, format, args...);
+        if (n <= 0) return;
+        out_.line(scope, std::string_view(text_, static_cast<std::size_t>(n < 255 ? n : 255)));
+    }
+
+private:
+    LineSink& out_;
+    char text_[256];
+};
+
+const char* fallback_text(const steer::Catalog& cat, const steer::Service& svc) noexcept {
+    switch (svc.fallback) {
+        case config::Service::Fallback::all:
+            return "all";
+        case config::Service::Fallback::none:
+            return "none";
+        case config::Service::Fallback::site:
+            return cat.sites[svc.fallback_site].name.c_str();
+    }
+    return "all";
+}
+
+const char* policy_text(config::Service::Policy p) noexcept {
+    switch (p) {
+        case config::Service::Policy::nearest:
+            return "nearest";
+        case config::Service::Policy::failover:
+            return "failover";
+        case config::Service::Policy::weighted:
+            return "weighted";
+        case config::Service::Policy::all:
+            return "all";
+    }
+    return "?";
+}
+
+void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
+    const steer::Catalog& cat = e.view->catalog();
+    const auto& a = f == Family::v4 ? e.v4 : e.v6;
+    const LineScope scope = f == Family::v4 ? LineScope::v4 : LineScope::v6;
+    const char* fam = f == Family::v4 ? "A" : "AAAA";
+    for (unsigned i = 0; i < a.trace.count; ++i) {
+        const auto& s = a.trace.sites[i];
+        char dist[32] = "distance unknown";
+        if (s.distance_km >= 0) std::snprintf(dist, sizeof dist, "%.0f km", s.distance_km);
+        line(scope, "%s site %s: %u/%u up, override %s, %s: %s", fam, cat.sites[s.site].name.c_str(), s.up,
+             s.total, health::to_string(s.override_state), dist, steer::to_string(s.verdict));
+    }
+    char answer[200] = "";
+    std::size_t used = 0;
+    if (a.choice.kind == steer::Choice::Kind::addresses) {
+        for (unsigned k = 0; k < a.choice.count && used + 48 < sizeof answer; ++k) {
+            char text[64];
+            address_text(cat.addresses[a.choice.address[k]], text, sizeof text);
+            used += static_cast<std::size_t>(
+                std::snprintf(answer + used, sizeof answer - used, "%s%s", k ? " " : "", text));
+        }
+    } else if (a.choice.kind == steer::Choice::Kind::cname) {
+        std::snprintf(answer, sizeof answer, "CNAME of site %s", cat.sites[a.choice.site].name.c_str());
+    } else {
+        std::snprintf(answer, sizeof answer, "NODATA");
+    }
+    line(scope, "%s answer: %s%s, ttl %u, ECS scope %u", fam, answer, a.choice.fallback ? " (fallback)" : "",
+         e.service->ttl, a.scope);
+}
+
+}  // namespace
+
+Explanation explain(const View& view, std::size_t service, const Subnet& subnet,
+                    const Client& client) noexcept {
+    Explanation e;
+    e.view = &view;
+    const steer::Catalog& cat = view.catalog();
+    e.service = &cat.services[service];
+    e.from = client.address;
+    e.where = locate_client(subnet, view, client);
+    const health::Snapshot& h = health_for(client, cat);
+    e.vantage_points = h.vantage_points;
+    e.quorum = h.quorum;
+    e.depends = e.service->policy == config::Service::Policy::nearest;
+    for (Family f : {Family::v4, Family::v6}) {
+        auto& a = f == Family::v4 ? e.v4 : e.v6;
+        steer::Random random = client.random ? *client.random : steer::Random{};
+        steer::decide(cat, *e.service, f, e.depends ? e.where.client : steer::Client{}, h, random, &a.trace,
+                      a.choice);
+        a.scope = e.depends && e.where.by_ecs ? e.where.scope : 0;
+    }
+    return e;
+}
+
+void render(const Explanation& e, LineSink& out) noexcept {
+    Lines line(out);
+    const steer::Catalog& cat = e.view->catalog();
+    const auto& where = e.where;
+    char addr[64];
+    address_text(where.address, addr, sizeof addr);
+    char from[64];
+    address_text(e.from, from, sizeof from);
+    if (where.by_ecs)
+        line(LineScope::both, "client %s/%u (ECS, from %s)", addr, where.source_prefix, from);
+    else
+        line(LineScope::both, "client %s (source address)", addr);
+    switch (where.located.source) {
+        case geo::Located::Source::networks:
+            line(LineScope::both, "location %.2f,%.2f (geo.networks, /%u)", where.located.location.lat,
+                 where.located.location.lon, where.located.prefix);
+            break;
+        case geo::Located::Source::database:
+            line(LineScope::both, "location %.2f,%.2f (database, /%u)", where.located.location.lat,
+                 where.located.location.lon, where.located.prefix);
+            break;
+        case geo::Located::Source::unknown:
+            line(LineScope::both, "location unknown%s",
+                 e.view->locator() ? " (not in geo.networks or the databases)" : " (no [geo])");
+            break;
+    }
+    line(LineScope::both, "policy %s, ttl %u, fallback %s", policy_text(e.service->policy), e.service->ttl,
+         fallback_text(cat, *e.service));
+    if (e.quorum > 1 || e.vantage_points > 1)
+        line(LineScope::both, "cluster: %u vantage points count, quorum %u%s", e.vantage_points, e.quorum,
+             e.vantage_points < e.quorum ? " (degraded: deciding from those reachable)" : "");
+    render_answer(e, Family::v4, line);
+    render_answer(e, Family::v6, line);
+}
+
+std::int32_t service_at(const View& view, const std::uint8_t* lower_name, const std::uint8_t* offsets,
+                        unsigned labels, std::size_t size) noexcept {
+    unsigned suffix = 0;
+    std::size_t index = 0;
+    const zones::Zone* zone = view.find_zone(lower_name, offsets, labels, size, suffix, index);
+    if (!zone) return -1;
+    const std::int32_t* services = view.services_of(index);
+    if (!services) return -1;
+    const std::int32_t node = zone->find(lower_name, size);
+    return node == zones::kNone ? -1 : services[node];
+}
+
+std::int32_t service_named(const View& view, std::string_view name) noexcept {
+    std::uint8_t lower_name[kMaxNameLength];
+    std::uint8_t offsets[kMaxNameLength / 2 + 1];
+    if (name.empty() || name.size() > kMaxNameLength) return -1;
+    for (std::size_t i = 0; i < name.size(); ++i) lower_name[i] = lower(static_cast<std::uint8_t>(name[i]));
+    unsigned labels = 0;
+    for (std::size_t i = 0; i < name.size() && lower_name[i] != 0; i += 1u + lower_name[i])
+        offsets[labels++] = static_cast<std::uint8_t>(i);
+    offsets[labels] = static_cast<std::uint8_t>(name.size() - 1);
+    return service_at(view, lower_name, offsets, labels, name.size());
+}
+
+}  // namespace dnsd::query

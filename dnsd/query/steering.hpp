@@ -1,0 +1,70 @@
+#pragma once
+/// Internal to the query module: what a steered answer and its explanation
+/// share: which health snapshot counts, and where the client is.
+///
+/// Pure functions; no allocation, lock or exception. Any worker thread.
+
+#include <cstdint>
+
+#include "dnsd/core/address.hpp"
+#include "dnsd/geo/locator.hpp"
+#include "dnsd/query/answer.hpp"
+#include "dnsd/steer/decide.hpp"
+#include "dnsd/wire/parser.hpp"
+#include "health/snapshot.hpp"
+
+namespace dnsd::query {
+
+/// The health snapshot to steer by: the worker's, when it was built for
+/// this view's catalog. Otherwise (no snapshot, or for a moment during a
+/// reload, when its indices would name other addresses) none: every
+/// address counts as up.
+inline const health::Snapshot& health_for(const Client& client, const steer::Catalog& catalog) noexcept {
+    static const health::Snapshot kAllUp{};
+    return client.health && client.health->catalog_id == catalog.id ? *client.health : kAllUp;
+}
+
+/// An EDNS Client Subnet option as the query carried it (RFC 7871).
+struct Subnet {
+    bool present = false;  ///< honoured: present, valid, and `ecs = true`
+    Family family = Family::v4;
+    std::uint8_t source = 0;                ///< source prefix length
+    const std::uint8_t* address = nullptr;  ///< 16 bytes, zero-padded; the owner outlives the Subnet
+};
+
+/// The subnet of a parsed query (its ecs_echo says whether it is honoured).
+inline Subnet subnet_of(const wire::Query& q) noexcept {
+    if (!q.ecs_echo) return {};
+    return {true, q.ecs_family == 1 ? Family::v4 : Family::v6, q.ecs_source, q.ecs_address};
+}
+
+/// Where a client is, and how that was found out.
+struct Whereabouts {
+    steer::Client client;  ///< what decide() needs
+    geo::Located located;
+    Address address;  ///< the address located: from ECS, or the source
+    bool by_ecs = false;
+    std::uint8_t source_prefix = 0;
+    std::uint8_t scope = 0;  ///< the ECS scope of an answer that depends on it
+};
+
+/// The client's location (SPEC 3): the ECS address when ECS is honoured and
+/// has a source prefix above 0, else the source address; networks entries,
+/// then the databases, through the worker's cache when there is one.
+Whereabouts locate_client(const Subnet& subnet, const View& view, const Client& client) noexcept;
+
+/// `a` as text into `out` (inet_ntop: no allocation).
+void address_text(const Address& a, char* out, std::size_t size) noexcept;
+
+/// The Counters slot of a decision: the chosen site's place in the
+/// service's list, or one of Counters::Extra.
+inline std::uint16_t decision_slot(const steer::Service& svc, const steer::Choice& choice) noexcept {
+    const auto n = svc.sites.size();
+    if (choice.fallback) return static_cast<std::uint16_t>(n + Counters::fallback);
+    if (choice.kind == steer::Choice::Kind::nodata) return static_cast<std::uint16_t>(n + Counters::none);
+    for (std::size_t i = 0; i < n; ++i)
+        if (svc.sites[i] == choice.site) return static_cast<std::uint16_t>(i);
+    return static_cast<std::uint16_t>(n + Counters::several);
+}
+
+}  // namespace dnsd::query
