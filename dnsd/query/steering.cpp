@@ -25,7 +25,7 @@ Whereabouts locate_client(const Subnet& subnet, const View& view, const Client& 
     }
     if (w.located.source != geo::Located::Source::unknown) {
         w.client.located = true;
-        w.client.location = w.located.location;
+        w.client.location = w.located.location.unit;
     }
     return w;
 }

@@ -79,7 +79,7 @@ SiteView view_of(const Catalog& c, std::uint32_t s, Family f, const health::Snap
 
 double distance_km(const Site& s, const Client& c) noexcept {
     if (!s.located || !c.located) return -1;
-    return s.location.distance_km(c.location);
+    return s.location.unit.distance_km(c.location);
 }
 
 /// Picks one site among `pick` (indices into views) by the policy.
@@ -99,7 +99,7 @@ int pick_site(const Catalog& c, const Service& svc, const SiteView* views, const
                 if (!s.located) continue;
                 // Largest dot product = smallest great-circle distance; ties
                 // keep the earlier site in the listed order.
-                const double dot = s.location.dot(client.location);
+                const double dot = s.location.unit.dot(client.location);
                 if (dot > best_dot) {
                     best_dot = dot;
                     best = pick[i];

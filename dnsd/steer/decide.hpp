@@ -32,7 +32,7 @@ struct Random {
 /// Where the client is, when known.
 struct Client {
     bool located = false;
-    GeoPoint location;
+    UnitVector location;
 };
 
 struct Choice {

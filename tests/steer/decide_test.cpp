@@ -44,14 +44,14 @@ Catalog three_sites() {
 Client at(double lat, double lon) {
     Client c;
     c.located = true;
-    c.location = GeoPoint::from_degrees(lat, lon);
+    c.location = GeoPoint::from_degrees(lat, lon).unit;
     return c;
 }
 
 double km(const Site& s, const Client& c) {
     // Haversine, independently of decide()'s dot products.
     const double r = 3.14159265358979323846 / 180;
-    const double clat = c.location.lat, clon = c.location.lon;
+    const double clat = std::asin(c.location.z) / r, clon = std::atan2(c.location.y, c.location.x) / r;
     const double slat = s.location.lat, slon = s.location.lon;
     const double dlat = (slat - clat) * r, dlon = (slon - clon) * r;
     const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
