@@ -42,12 +42,12 @@
 #include <utility>
 #include <vector>
 
-#include "dnsd/core/deadline.hpp"
 #include "dnsd/core/duration.hpp"
 #include "dnsd/core/fd.hpp"
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/spawn.hpp"
 #include "dnsd/net/address.hpp"
+#include "dnsd/net/deadline.hpp"
 
 namespace dnsd::health {
 
@@ -60,6 +60,7 @@ using asio::ip::tcp;
 using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 using Kind = config::Probe::Kind;
+using net::Deadline;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {

@@ -45,9 +45,9 @@
 #include <utility>
 #include <variant>
 
-#include "dnsd/core/deadline.hpp"
 #include "dnsd/core/duration.hpp"
 #include "dnsd/core/spawn.hpp"
+#include "dnsd/net/deadline.hpp"
 
 namespace dnsd::alert {
 
@@ -58,6 +58,7 @@ namespace ssl = asio::ssl;
 using asio::awaitable;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using net::Deadline;
 using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 
