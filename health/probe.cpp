@@ -7,24 +7,17 @@
 
 #include "health/probe.hpp"
 
-#include <fcntl.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -34,19 +27,17 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <cerrno>
-#include <cstring>
 #include <optional>
 #include <random>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "dnsd/core/duration.hpp"
-#include "dnsd/core/fd.hpp"
 #include "dnsd/core/name.hpp"
-#include "dnsd/core/spawn.hpp"
 #include "dnsd/net/address.hpp"
+#include "dnsd/net/child.hpp"
 #include "dnsd/net/deadline.hpp"
 
 namespace dnsd::health {
@@ -66,9 +57,8 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kBodyLimit = 64 * 1024;   // a health page; more is not read
-constexpr std::size_t kOutputLimit = 200;       // of an exec probe's stdout, kept as the message
-constexpr std::size_t kDrainLimit = 64 * 1024;  // read from a pipe whose writer may still be running
+constexpr std::size_t kBodyLimit = 64 * 1024;  // a health page; more is not read
+constexpr std::size_t kOutputLimit = 200;      // of an exec probe's stdout, kept as the message
 
 struct Verdict {
     bool ok = false;
@@ -326,132 +316,6 @@ awaitable<Verdict> dns_probe(const config::Probe& probe, const Address& target, 
 
 // ---- exec ----
 
-/// A started probe command. It leads its own process group, so that what
-/// it starts in turn can be killed with it.
-class Child {
-public:
-    Child(pid_t pid, asio::posix::stream_descriptor exited) : pid_(pid), exited_(std::move(exited)) {}
-    Child(Child&& o) noexcept
-        : pid_(std::exchange(o.pid_, -1)), status_(o.status_), exited_(std::move(o.exited_)) {}
-    Child& operator=(Child&&) = delete;
-    ~Child() {
-        if (pid_ <= 0) return;
-        // Only reached when a probe's coroutine is destroyed unfinished (its
-        // io_context goes away). After SIGKILL this wait is short, and it
-        // leaves no zombie behind.
-        kill_and_reap(pid_);
-    }
-
-    void kill_group() noexcept {
-        if (pid_ > 0) ::kill(-pid_, SIGKILL);
-    }
-
-    /// Waits for the child to exit, kills whatever is left in its group and
-    /// reaps it. The wait status (kept: a wait that completed alongside a
-    /// winner of `||` is discarded, so it may be asked again); -1 when
-    /// someone else reaped the child.
-    awaitable<int> wait() {
-        asio::steady_timer poll(co_await asio::this_coro::executor);
-        while (pid_ > 0) {
-            siginfo_t info{};
-            // WNOWAIT keeps the zombie, so its pid (the group's id) is not
-            // reused before the group is killed below.
-            if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-                pid_ = -1;
-                break;
-            }
-            if (info.si_pid == pid_) {
-                ::kill(-pid_, SIGKILL);
-                ::waitpid(pid_, &status_, WNOHANG);
-                pid_ = -1;
-                break;
-            }
-            if (exited_.is_open()) {
-                co_await exited_.async_wait(asio::posix::descriptor_base::wait_read, asio::use_awaitable);
-            } else {
-                // No pidfd (an old kernel or a seccomp filter): poll.
-                poll.expires_after(std::chrono::milliseconds(10));
-                co_await poll.async_wait(asio::use_awaitable);
-            }
-        }
-        co_return status_;
-    }
-
-private:
-    pid_t pid_;
-    int status_ = -1;
-    asio::posix::stream_descriptor exited_;  ///< the pidfd, readable once the child has exited
-};
-
-/// Moves `fd` above 0-2, where the child's dup2 and opens would clobber it
-/// (possible when the daemon runs with a standard stream closed).
-Fd above_stdio(Fd fd) {
-    if (fd.get() > 2) return fd;
-    return Fd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
-}
-
-/// Starts probe.command with stdout on a pipe; `out` gets its read end.
-/// The error text, or empty.
-std::string spawn(const config::Probe& probe, const Address& target, pid_t& pid, Fd& out) {
-    std::vector<std::string> env = environment_without({"DNSD_ADDRESS", "DNSD_PORT"});
-    env.push_back("DNSD_ADDRESS=" + target.str());
-    if (probe.port) env.push_back("DNSD_PORT=" + std::to_string(probe.port));
-
-    // O_CLOEXEC: no other child, spawned meanwhile by another thread, may
-    // inherit the write end and keep the pipe open.
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
-    Fd read_end = above_stdio(Fd(fds[0]));
-    Fd write_end = above_stdio(Fd(fds[1]));
-    if (read_end.get() < 0 || write_end.get() < 0) return std::string("pipe: ") + std::strerror(errno);
-
-    Spawn s;
-    // stdout on the pipe; stderr on /dev/null: a probe's noise does not
-    // belong in the daemon's log.
-    posix_spawn_file_actions_adddup2(s.actions(), write_end.get(), 1);
-    posix_spawn_file_actions_addopen(s.actions(), 2, "/dev/null", O_WRONLY, 0);
-    if (auto error = s.start(probe.command, env, pid); !error.empty()) return error;
-    out = std::move(read_end);
-    return {};
-}
-
-/// Keeps the start of the output. Everything is read all the same, so that
-/// a chatty child never blocks on a full pipe.
-void keep(std::string& output, const char* data, std::size_t n) {
-    output.append(data, std::min(n, kOutputLimit - std::min(kOutputLimit, output.size())));
-}
-
-awaitable<void> read_output(asio::posix::stream_descriptor& out, std::string& output) {
-    std::array<char, 1024> buf;
-    for (;;) {
-        auto [ec, n] = co_await out.async_read_some(asio::buffer(buf), kTuple);
-        keep(output, buf.data(), n);
-        if (ec) co_return;  // end of file, or an error: the exit status decides either way
-    }
-}
-
-/// What is already in the pipe, without waiting for more.
-void drain(asio::posix::stream_descriptor& out, std::string& output) {
-    boost::system::error_code ec;
-    out.non_blocking(true, ec);
-    std::array<char, 1024> buf;
-    for (std::size_t total = 0; !ec && total < kDrainLimit;) {
-        const std::size_t n = out.read_some(asio::buffer(buf), ec);
-        keep(output, buf.data(), n);
-        total += n;
-    }
-}
-
-/// The output and the exit status of `child`.
-awaitable<int> collect(Child& child, asio::posix::stream_descriptor& out, std::string& output) {
-    auto first = co_await (read_output(out, output) || child.wait());
-    if (first.index() == 0) co_return co_await child.wait();
-    // Exited with the pipe still open: something it started in the
-    // background held it (now killed with the group). Keep what is there.
-    drain(out, output);
-    co_return std::get<1>(first);
-}
-
 /// The output on one line, trimmed.
 std::string tidy(std::string text) {
     for (char& c : text)
@@ -461,41 +325,29 @@ std::string tidy(std::string text) {
     return text.substr(first, text.find_last_not_of(' ') - first + 1);
 }
 
-awaitable<int> reap(Child child) {
-    co_return co_await child.wait();
-}
-
 awaitable<Verdict> exec_probe(const config::Probe& probe, const Address& target, const Deadline& deadline) {
     if (probe.command.empty()) co_return fail("no command");
-    const auto ex = co_await asio::this_coro::executor;
-    pid_t pid = -1;
-    Fd out_fd;
-    if (auto error = spawn(probe, target, pid, out_fd); !error.empty()) co_return fail(std::move(error));
-    asio::posix::stream_descriptor exited(ex);
-    if (const int pidfd = open_pidfd(pid); pidfd >= 0) exited.assign(pidfd);
-    Child child(pid, std::move(exited));
-    asio::posix::stream_descriptor out(ex, out_fd.release());
+    net::Command command;
+    command.argv = probe.command;
+    command.env = net::environment_without({"DNSD_ADDRESS", "DNSD_PORT"});
+    command.env.push_back("DNSD_ADDRESS=" + target.str());
+    if (probe.port) command.env.push_back("DNSD_PORT=" + std::to_string(probe.port));
+    command.stdout_limit = kOutputLimit;
+    command.stderr_to = net::Stderr::null;
+    command.at_exit = net::AtExit::kill_group;
+    auto started = net::spawn(co_await asio::this_coro::executor, command);
+    if (auto* error = std::get_if<std::string>(&started)) co_return fail(std::move(*error));
+    auto& child = std::get<net::Child>(started);
 
-    std::string output;
-    const auto status = co_await within(collect(child, out, output), deadline.at);
+    const auto status = co_await child.wait_until(deadline.at);
     if (!status) {
-        child.kill_group();
-        // Reaped off the verdict's path: after SIGKILL that is quick, but a
-        // child stuck in the kernel must not hold up the result.
-        asio::co_spawn(ex, reap(std::move(child)), asio::detached);
+        net::reap_detached(std::move(child));
         co_return fail("killed after timeout (" + std::to_string(probe.timeout.count()) + "ms)");
     }
-    const std::string text = tidy(std::move(output));
+    const std::string text = tidy(child.output());
     const auto with_text = [&text](std::string what) { return text.empty() ? what : what + ": " + text; };
-    if (*status == -1) co_return fail(with_text("exit status lost"));
-    if (WIFEXITED(*status)) {
-        const int code = WEXITSTATUS(*status);
-        if (code == 0) co_return pass(text.empty() ? "exit 0" : text);
-        co_return fail(with_text("exit " + std::to_string(code)));
-    }
-    if (WIFSIGNALED(*status))
-        co_return fail(with_text("killed by signal " + std::to_string(WTERMSIG(*status))));
-    co_return fail(with_text("exit status " + std::to_string(*status)));
+    if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) co_return pass(text.empty() ? "exit 0" : text);
+    co_return fail(with_text(net::describe_exit(*status)));
 }
 
 }  // namespace

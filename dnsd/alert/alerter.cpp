@@ -8,11 +8,9 @@
 
 #include "dnsd/alert/alerter.hpp"
 
-#include <fcntl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
@@ -22,7 +20,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -35,7 +32,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json.hpp>
-#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -46,7 +42,7 @@
 #include <variant>
 
 #include "dnsd/core/duration.hpp"
-#include "dnsd/core/spawn.hpp"
+#include "dnsd/net/child.hpp"
 #include "dnsd/net/deadline.hpp"
 
 namespace dnsd::alert {
@@ -255,84 +251,30 @@ std::vector<std::string> environment(const Event& e, const std::string& instance
     };
     std::vector<std::string_view> names;
     for (const auto& o : ours) names.push_back(o.first);
-    std::vector<std::string> env = environment_without(names);
+    std::vector<std::string> env = net::environment_without(names);
     // Every variable is set, empty or not, so that scripts under `set -u`
     // need no defaults.
     for (const auto& [name, value] : ours) env.push_back(std::string(name) + "=" + value);
     return env;
 }
 
-/// Starts `command`; the error text, or empty.
-std::string spawn(const std::vector<std::string>& command, const std::vector<std::string>& env, pid_t& pid) {
-    if (command.empty() || command.front().empty()) return "no command";
-    Spawn s;
-    // stdout is not looked at. stderr stays the daemon's, so that a failing
-    // script's complaint lands in the daemon's log.
-    posix_spawn_file_actions_addopen(s.actions(), 1, "/dev/null", O_WRONLY, 0);
-    return s.start(command, env, pid);
-}
-
-/// A started command, reaped on every path: when it exits, or, when it is
-/// abandoned (timeout, stop()), killed with its group and reaped at once.
-class Child {
-public:
-    Child(pid_t pid, asio::any_io_executor ex) : pid_(pid), exited_(ex) {
-        if (const int fd = open_pidfd(pid); fd >= 0) exited_.assign(fd);
-    }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    ~Child() {
-        if (pid_ > 0) kill_and_reap(pid_);
-    }
-
-    /// The wait status once it has exited; -1 when someone else reaped it
-    /// (SIGCHLD ignored); nullopt at the deadline, still running.
-    awaitable<std::optional<int>> wait_until(Clock::time_point deadline) {
-        asio::steady_timer timer(exited_.get_executor());
-        for (;;) {
-            int status = 0;
-            const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
-            if (reaped == pid_) {
-                pid_ = -1;
-                co_return status;
-            }
-            if (reaped < 0 && errno != EINTR) {
-                pid_ = -1;
-                co_return -1;
-            }
-            if (Clock::now() >= deadline) co_return std::nullopt;
-            if (exited_.is_open()) {
-                timer.expires_at(deadline);
-                co_await (exited_.async_wait(asio::posix::descriptor_base::wait_read, kTuple) ||
-                          timer.async_wait(kTuple));
-            } else {
-                // No pidfd (an old kernel or a seccomp filter): poll.
-                timer.expires_at(std::min(deadline, Clock::now() + 10ms));
-                co_await timer.async_wait(kTuple);
-            }
-        }
-    }
-
-private:
-    pid_t pid_;
-    asio::posix::stream_descriptor exited_;  ///< the pidfd, readable once the child has exited
-};
-
 awaitable<Outcome> run_command(const config::Alert& target, std::vector<std::string> env,
                                const Deadline& deadline) {
-    pid_t pid = -1;
-    if (auto error = spawn(target.command, env, pid); !error.empty()) co_return error;
-    Child child(pid, co_await asio::this_coro::executor);
+    net::Command command;
+    command.argv = target.command;
+    command.env = std::move(env);
+    // stdout is not looked at. stderr stays the daemon's, so that a failing
+    // script's complaint lands in the daemon's log.
+    command.stderr_to = net::Stderr::inherit;
+    command.at_exit = net::AtExit::leave_group;
+    auto started = net::spawn(co_await asio::this_coro::executor, command);
+    if (auto* error = std::get_if<std::string>(&started)) co_return std::move(*error);
+    auto& child = std::get<net::Child>(started);
     const auto status = co_await child.wait_until(deadline.at);
-    // Child's destructor kills and reaps it.
+    // On a timeout the Child, going out of scope, kills the group and reaps it.
     if (!status) co_return "killed after timeout (" + std::to_string(target.timeout.count()) + "ms)";
-    if (*status == -1) co_return "exit status lost";
-    if (WIFEXITED(*status)) {
-        if (WEXITSTATUS(*status) == 0) co_return std::nullopt;
-        co_return "exit " + std::to_string(WEXITSTATUS(*status));
-    }
-    if (WIFSIGNALED(*status)) co_return "killed by signal " + std::to_string(WTERMSIG(*status));
-    co_return "exit status " + std::to_string(*status);
+    if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) co_return std::nullopt;
+    co_return net::describe_exit(*status);
 }
 
 }  // namespace
