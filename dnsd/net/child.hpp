@@ -71,8 +71,9 @@ public:
     /// Exits are seen through a pidfd, or by polling every 10 ms where there
     /// is none. When the child exits while something it started still holds
     /// stdout open, what is already in the pipe is kept without waiting for
-    /// more. Never throws; may be called again (a finished wait gives the
-    /// same status), so it can lose a race with `||` and be asked later.
+    /// more. Throws only when cancelled. May be called again (a finished
+    /// wait gives the same status), so it can lose a race with `||` and be
+    /// asked later.
     boost::asio::awaitable<std::optional<int>> wait_until(std::chrono::steady_clock::time_point deadline);
 
     /// The start of stdout, as read so far (empty when not captured).
