@@ -1,73 +1,61 @@
 // The probes. Each takes one deadline at its start and enforces it with the
 // mechanism its I/O offers: Beast's stream expiry for http, https and tcp
-// (it closes the socket, so every pending operation ends, TLS included), and
-// a steady_timer raced with `||` for dns and exec. Failures are values:
-// errors come back through as_tuple, and run() turns anything thrown into a
-// failed result.
+// (through net::exchange and net::connect: it closes the socket, so every
+// pending operation ends, TLS included), a steady_timer raced with `||` for
+// dns, and net::Child::wait_until for exec. Failures are values: errors come
+// back through as_tuple, and run() turns anything thrown into a failed
+// result.
 
 #include "health/probe.hpp"
 
-#include <fcntl.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-#include <cerrno>
-#include <cstring>
+#include <boost/beast/http/field.hpp>
 #include <optional>
 #include <random>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
-#include "dnsd/core/deadline.hpp"
 #include "dnsd/core/duration.hpp"
-#include "dnsd/core/fd.hpp"
 #include "dnsd/core/name.hpp"
-#include "dnsd/core/spawn.hpp"
 #include "dnsd/net/address.hpp"
+#include "dnsd/net/child.hpp"
+#include "dnsd/net/deadline.hpp"
+#include "dnsd/net/http_client.hpp"
+#include "dnsd/net/socket.hpp"
 
 namespace dnsd::health {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace ssl = asio::ssl;
 using asio::awaitable;
 using asio::ip::tcp;
 using asio::ip::udp;
 using Clock = std::chrono::steady_clock;
 using Kind = config::Probe::Kind;
+using net::Deadline;
+using net::open_from;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kBodyLimit = 64 * 1024;   // a health page; more is not read
-constexpr std::size_t kOutputLimit = 200;       // of an exec probe's stdout, kept as the message
-constexpr std::size_t kDrainLimit = 64 * 1024;  // read from a pipe whose writer may still be running
+constexpr std::size_t kBodyLimit = 64 * 1024;  // a health page; more is not read
+constexpr std::size_t kOutputLimit = 200;      // of an exec probe's stdout, kept as the message
 
 struct Verdict {
     bool ok = false;
@@ -105,36 +93,12 @@ bool contains(const std::vector<unsigned>& values, unsigned v) {
     return std::find(values.begin(), values.end(), v) != values.end();
 }
 
-/// Opens `socket` for `peer`'s protocol and, when the probe has a source,
-/// binds it there. The error text, or nullopt.
-template <class Socket>
-std::optional<std::string> open_from(Socket& socket, const typename Socket::endpoint_type& peer,
-                                     const std::optional<Address>& source) {
-    boost::system::error_code ec;
-    socket.open(peer.protocol(), ec);
-    if (ec) return "socket: " + ec.message();
-    if (source) {
-        const bool v4 = peer.address().is_v4();
-        if ((source->family == Family::v4) != v4)
-            return "source " + source->str() + " is not an " + (v4 ? "IPv4" : "IPv6") + " address";
-        socket.bind({net::to_asio(*source), 0}, ec);
-        if (ec) return "bind " + source->str() + ": " + ec.message();
-    }
-    return std::nullopt;
-}
-
-/// Connects `stream` and arms its expiry at the deadline; the expiry then
-/// also bounds every later read and write on the stream.
-awaitable<std::optional<std::string>> connect(beast::tcp_stream& stream, const config::Probe& probe,
-                                              const Address& target, const Deadline& deadline) {
+/// The target's endpoint at the probe's port; nullopt when the kind has no
+/// default port and the probe none.
+std::optional<tcp::endpoint> peer_of(const config::Probe& probe, const Address& target) {
     const std::uint16_t port = probe.effective_port();
-    if (port == 0) co_return "no port to connect to";
-    const tcp::endpoint peer(net::to_asio(target), port);
-    if (auto error = open_from(stream.socket(), peer, probe.source)) co_return error;
-    stream.expires_at(deadline.at);
-    auto [ec] = co_await stream.async_connect(peer, kTuple);
-    if (ec) co_return deadline.describe("connect", ec);
-    co_return std::nullopt;
+    if (port == 0) return std::nullopt;
+    return tcp::endpoint(net::to_asio(target), port);
 }
 
 // ---- http, https, tcp ----
@@ -143,102 +107,50 @@ std::string status_text(unsigned status) {
     return std::to_string(status);
 }
 
-/// One GET on a connected (and for https, handshaken) stream.
-template <class Stream>
-awaitable<Verdict> http_exchange(Stream& stream, const config::Probe& probe, const Address& target,
-                                 const Deadline& deadline) {
-    http::request<http::empty_body> request{http::verb::get, probe.path.empty() ? "/" : probe.path, 11};
-    if (!probe.host.empty())
-        request.set(http::field::host, probe.host);
-    else if (target.family == Family::v6)
-        request.set(http::field::host, "[" + target.str() + "]");
-    else
-        request.set(http::field::host, target.str());
-    request.set(http::field::user_agent, "dnsd-probe");
-    request.set(http::field::connection, "close");
-    if (auto [ec, n] = co_await http::async_write(stream, request, kTuple); ec)
-        co_return fail(deadline.describe("write", ec));
+/// One GET; with `tls`, over TLS verified as the probe says.
+awaitable<Verdict> http_probe(net::TlsContext* tls, const config::Probe& probe, const Address& target,
+                              const Deadline& deadline) {
+    const auto peer = peer_of(probe, target);
+    if (!peer) co_return fail("no port to connect to");
+    net::Destination to;
+    to.endpoints = {*peer};
+    to.source = probe.source;
+    to.tls = tls;
+    to.tls_name = probe.host.empty() ? target.str() : probe.host;
+    to.verify = !probe.insecure;
 
-    beast::flat_buffer buffer;
-    // buffer_body: the body is read in pieces into our own buffer, so that we
-    // can stop at kBodyLimit instead of failing on a large page.
-    http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
-    if (auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple); ec)
-        co_return fail(deadline.describe("read", ec));
-    const unsigned status = parser.get().result_int();
-    const std::string got = "HTTP " + std::to_string(status);
-    if (!contains(probe.expect_status, status))
+    net::Request request;
+    request.target = probe.path.empty() ? "/" : probe.path;
+    request.host = probe.host.empty() ? net::host_field(target.str()) : probe.host;
+    request.fields = {{http::field::user_agent, "dnsd-probe"}, {http::field::connection, "close"}};
+
+    const auto found = [&probe](const std::string& body) {
+        return body.find(probe.expect_body) != std::string::npos;
+    };
+    net::Reading reading;
+    reading.body_limit = kBodyLimit;
+    // The verdict is known from the status alone, or as soon as the body
+    // has shown what is expected: nothing more is read.
+    reading.enough = [&probe, &found](const net::Response& r) {
+        return !contains(probe.expect_status, r.status) || probe.expect_body.empty() || found(r.body);
+    };
+
+    auto result = co_await net::exchange(std::move(to), std::move(request), std::move(reading), deadline);
+    if (auto* error = std::get_if<std::string>(&result)) co_return fail(std::move(*error));
+    const auto& response = std::get<net::Response>(result);
+    const std::string got = "HTTP " + std::to_string(response.status);
+    if (!contains(probe.expect_status, response.status))
         co_return fail(got + " (expected " + join(probe.expect_status, status_text) + ")");
-    if (probe.expect_body.empty()) co_return pass(got);
-
-    std::string body;
-    std::array<char, 8192> chunk;
-    while (!parser.is_done() && body.size() < kBodyLimit) {
-        const std::size_t room = std::min(chunk.size(), kBodyLimit - body.size());
-        parser.get().body().data = chunk.data();
-        parser.get().body().size = room;
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
-        body.append(chunk.data(), room - parser.get().body().size);
-        if (body.find(probe.expect_body) != std::string::npos) co_return pass(got);
-        if (ec == http::error::need_buffer) continue;  // the chunk is full; not an error
-        // A TLS peer that closes without close_notify ends a body that runs
-        // to the end of the connection: that is the end of the page here.
-        if (ec == ssl::error::stream_truncated) break;
-        if (ec) co_return fail(deadline.describe("read", ec));
-    }
-    if (body.find(probe.expect_body) != std::string::npos) co_return pass(got);
+    if (probe.expect_body.empty() || found(response.body)) co_return pass(got);
     co_return fail("body does not contain \"" + probe.expect_body + "\"");
 }
 
-awaitable<Verdict> http_probe(const config::Probe& probe, const Address& target, const Deadline& deadline) {
-    beast::tcp_stream stream(co_await asio::this_coro::executor);
-    if (auto error = co_await connect(stream, probe, target, deadline)) co_return fail(*error);
-    co_return co_await http_exchange(stream, probe, target, deadline);
-}
-
-awaitable<Verdict> https_probe(ssl::context& tls, const config::Probe& probe, const Address& target,
-                               const Deadline& deadline) {
-    beast::ssl_stream<beast::tcp_stream> stream(co_await asio::this_coro::executor, tls);
-    if (auto error = co_await connect(beast::get_lowest_layer(stream), probe, target, deadline))
-        co_return fail(*error);
-    // SNI carries host names only (RFC 6066), never an address.
-    if (!probe.host.empty() && !Address::parse(probe.host) &&
-        SSL_set_tlsext_host_name(stream.native_handle(), probe.host.c_str()) != 1)
-        co_return fail("tls: cannot send server name \"" + probe.host + "\"");
-    if (probe.insecure) {
-        stream.set_verify_mode(ssl::verify_none);
-    } else {
-        stream.set_verify_mode(ssl::verify_peer);
-        const std::string name = probe.host.empty() ? target.str() : probe.host;
-        const bool address = Address::parse(name).has_value();
-        // An address is checked against the certificate's IP SANs. On a
-        // mismatch host_name_verification only says no; the error set here
-        // lets the failure message say why.
-        stream.set_verify_callback(
-            [check = ssl::host_name_verification(name), address](bool preverified, ssl::verify_context& ctx) {
-                if (check(preverified, ctx)) return true;
-                if (preverified)
-                    X509_STORE_CTX_set_error(ctx.native_handle(), address ? X509_V_ERR_IP_ADDRESS_MISMATCH
-                                                                          : X509_V_ERR_HOSTNAME_MISMATCH);
-                return false;
-            });
-    }
-    if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, kTuple); ec) {
-        const long verify = SSL_get_verify_result(stream.native_handle());
-        if (Clock::now() < deadline.at && !probe.insecure && verify != X509_V_OK)
-            co_return fail(std::string("tls: certificate verify failed: ") +
-                           X509_verify_cert_error_string(verify));
-        co_return fail(deadline.describe("tls", ec));
-    }
-    // No TLS shutdown afterwards: the verdict is in, and waiting for the
-    // peer's close_notify could only turn a pass into a timeout.
-    co_return co_await http_exchange(stream, probe, target, deadline);
-}
-
 awaitable<Verdict> tcp_probe(const config::Probe& probe, const Address& target, const Deadline& deadline) {
+    const auto peer = peer_of(probe, target);
+    if (!peer) co_return fail("no port to connect to");
+    const net::Endpoints endpoints{*peer};
     beast::tcp_stream stream(co_await asio::this_coro::executor);
-    if (auto error = co_await connect(stream, probe, target, deadline)) co_return fail(*error);
+    if (auto error = co_await net::connect(stream, endpoints, probe.source, deadline)) co_return fail(*error);
     co_return pass("connected");
 }
 
@@ -325,132 +237,6 @@ awaitable<Verdict> dns_probe(const config::Probe& probe, const Address& target, 
 
 // ---- exec ----
 
-/// A started probe command. It leads its own process group, so that what
-/// it starts in turn can be killed with it.
-class Child {
-public:
-    Child(pid_t pid, asio::posix::stream_descriptor exited) : pid_(pid), exited_(std::move(exited)) {}
-    Child(Child&& o) noexcept
-        : pid_(std::exchange(o.pid_, -1)), status_(o.status_), exited_(std::move(o.exited_)) {}
-    Child& operator=(Child&&) = delete;
-    ~Child() {
-        if (pid_ <= 0) return;
-        // Only reached when a probe's coroutine is destroyed unfinished (its
-        // io_context goes away). After SIGKILL this wait is short, and it
-        // leaves no zombie behind.
-        kill_and_reap(pid_);
-    }
-
-    void kill_group() noexcept {
-        if (pid_ > 0) ::kill(-pid_, SIGKILL);
-    }
-
-    /// Waits for the child to exit, kills whatever is left in its group and
-    /// reaps it. The wait status (kept: a wait that completed alongside a
-    /// winner of `||` is discarded, so it may be asked again); -1 when
-    /// someone else reaped the child.
-    awaitable<int> wait() {
-        asio::steady_timer poll(co_await asio::this_coro::executor);
-        while (pid_ > 0) {
-            siginfo_t info{};
-            // WNOWAIT keeps the zombie, so its pid (the group's id) is not
-            // reused before the group is killed below.
-            if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-                pid_ = -1;
-                break;
-            }
-            if (info.si_pid == pid_) {
-                ::kill(-pid_, SIGKILL);
-                ::waitpid(pid_, &status_, WNOHANG);
-                pid_ = -1;
-                break;
-            }
-            if (exited_.is_open()) {
-                co_await exited_.async_wait(asio::posix::descriptor_base::wait_read, asio::use_awaitable);
-            } else {
-                // No pidfd (an old kernel or a seccomp filter): poll.
-                poll.expires_after(std::chrono::milliseconds(10));
-                co_await poll.async_wait(asio::use_awaitable);
-            }
-        }
-        co_return status_;
-    }
-
-private:
-    pid_t pid_;
-    int status_ = -1;
-    asio::posix::stream_descriptor exited_;  ///< the pidfd, readable once the child has exited
-};
-
-/// Moves `fd` above 0-2, where the child's dup2 and opens would clobber it
-/// (possible when the daemon runs with a standard stream closed).
-Fd above_stdio(Fd fd) {
-    if (fd.get() > 2) return fd;
-    return Fd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
-}
-
-/// Starts probe.command with stdout on a pipe; `out` gets its read end.
-/// The error text, or empty.
-std::string spawn(const config::Probe& probe, const Address& target, pid_t& pid, Fd& out) {
-    std::vector<std::string> env = environment_without({"DNSD_ADDRESS", "DNSD_PORT"});
-    env.push_back("DNSD_ADDRESS=" + target.str());
-    if (probe.port) env.push_back("DNSD_PORT=" + std::to_string(probe.port));
-
-    // O_CLOEXEC: no other child, spawned meanwhile by another thread, may
-    // inherit the write end and keep the pipe open.
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
-    Fd read_end = above_stdio(Fd(fds[0]));
-    Fd write_end = above_stdio(Fd(fds[1]));
-    if (read_end.get() < 0 || write_end.get() < 0) return std::string("pipe: ") + std::strerror(errno);
-
-    Spawn s;
-    // stdout on the pipe; stderr on /dev/null: a probe's noise does not
-    // belong in the daemon's log.
-    posix_spawn_file_actions_adddup2(s.actions(), write_end.get(), 1);
-    posix_spawn_file_actions_addopen(s.actions(), 2, "/dev/null", O_WRONLY, 0);
-    if (auto error = s.start(probe.command, env, pid); !error.empty()) return error;
-    out = std::move(read_end);
-    return {};
-}
-
-/// Keeps the start of the output. Everything is read all the same, so that
-/// a chatty child never blocks on a full pipe.
-void keep(std::string& output, const char* data, std::size_t n) {
-    output.append(data, std::min(n, kOutputLimit - std::min(kOutputLimit, output.size())));
-}
-
-awaitable<void> read_output(asio::posix::stream_descriptor& out, std::string& output) {
-    std::array<char, 1024> buf;
-    for (;;) {
-        auto [ec, n] = co_await out.async_read_some(asio::buffer(buf), kTuple);
-        keep(output, buf.data(), n);
-        if (ec) co_return;  // end of file, or an error: the exit status decides either way
-    }
-}
-
-/// What is already in the pipe, without waiting for more.
-void drain(asio::posix::stream_descriptor& out, std::string& output) {
-    boost::system::error_code ec;
-    out.non_blocking(true, ec);
-    std::array<char, 1024> buf;
-    for (std::size_t total = 0; !ec && total < kDrainLimit;) {
-        const std::size_t n = out.read_some(asio::buffer(buf), ec);
-        keep(output, buf.data(), n);
-        total += n;
-    }
-}
-
-/// The output and the exit status of `child`.
-awaitable<int> collect(Child& child, asio::posix::stream_descriptor& out, std::string& output) {
-    auto first = co_await (read_output(out, output) || child.wait());
-    if (first.index() == 0) co_return co_await child.wait();
-    // Exited with the pipe still open: something it started in the
-    // background held it (now killed with the group). Keep what is there.
-    drain(out, output);
-    co_return std::get<1>(first);
-}
-
 /// The output on one line, trimmed.
 std::string tidy(std::string text) {
     for (char& c : text)
@@ -460,64 +246,32 @@ std::string tidy(std::string text) {
     return text.substr(first, text.find_last_not_of(' ') - first + 1);
 }
 
-awaitable<int> reap(Child child) {
-    co_return co_await child.wait();
-}
-
 awaitable<Verdict> exec_probe(const config::Probe& probe, const Address& target, const Deadline& deadline) {
     if (probe.command.empty()) co_return fail("no command");
-    const auto ex = co_await asio::this_coro::executor;
-    pid_t pid = -1;
-    Fd out_fd;
-    if (auto error = spawn(probe, target, pid, out_fd); !error.empty()) co_return fail(std::move(error));
-    asio::posix::stream_descriptor exited(ex);
-    if (const int pidfd = open_pidfd(pid); pidfd >= 0) exited.assign(pidfd);
-    Child child(pid, std::move(exited));
-    asio::posix::stream_descriptor out(ex, out_fd.release());
+    net::Command command;
+    command.argv = probe.command;
+    command.env = net::environment_without({"DNSD_ADDRESS", "DNSD_PORT"});
+    command.env.push_back("DNSD_ADDRESS=" + target.str());
+    if (probe.port) command.env.push_back("DNSD_PORT=" + std::to_string(probe.port));
+    command.stdout_limit = kOutputLimit;
+    command.stderr_to = net::Stderr::null;
+    command.at_exit = net::AtExit::kill_group;
+    auto started = net::spawn(co_await asio::this_coro::executor, command);
+    if (auto* error = std::get_if<std::string>(&started)) co_return fail(std::move(*error));
+    auto& child = std::get<net::Child>(started);
 
-    std::string output;
-    const auto status = co_await within(collect(child, out, output), deadline.at);
+    const auto status = co_await child.wait_until(deadline.at);
     if (!status) {
-        child.kill_group();
-        // Reaped off the verdict's path: after SIGKILL that is quick, but a
-        // child stuck in the kernel must not hold up the result.
-        asio::co_spawn(ex, reap(std::move(child)), asio::detached);
+        net::reap_detached(std::move(child));
         co_return fail("killed after timeout (" + std::to_string(probe.timeout.count()) + "ms)");
     }
-    const std::string text = tidy(std::move(output));
+    const std::string text = tidy(child.output());
     const auto with_text = [&text](std::string what) { return text.empty() ? what : what + ": " + text; };
-    if (*status == -1) co_return fail(with_text("exit status lost"));
-    if (WIFEXITED(*status)) {
-        const int code = WEXITSTATUS(*status);
-        if (code == 0) co_return pass(text.empty() ? "exit 0" : text);
-        co_return fail(with_text("exit " + std::to_string(code)));
-    }
-    if (WIFSIGNALED(*status))
-        co_return fail(with_text("killed by signal " + std::to_string(WTERMSIG(*status))));
-    co_return fail(with_text("exit status " + std::to_string(*status)));
+    if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) co_return pass(text.empty() ? "exit 0" : text);
+    co_return fail(with_text(net::describe_exit(*status)));
 }
 
 }  // namespace
-
-Prober::Prober() : tls_(ssl::context::tls_client) {
-    boost::system::error_code ec;
-    tls_.set_verify_mode(ssl::verify_peer, ec);
-    SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
-}
-
-ssl::context& Prober::tls() {
-    // The system's trust store is read at the first https probe, not at
-    // start: parsing every CA certificate costs tens of milliseconds, which
-    // a server without https probes (and every reload) need not pay.
-    if (!trust_loaded_) {
-        boost::system::error_code ec;
-        // Without a trust store every verified https probe fails: the safe
-        // way to fail, so an error here is not fatal.
-        tls_.set_default_verify_paths(ec);
-        trust_loaded_ = true;
-    }
-    return tls_;
-}
 
 awaitable<ProbeResult> Prober::run(const config::Probe& probe, Address target) {
     const auto start = Clock::now();
@@ -526,10 +280,10 @@ awaitable<ProbeResult> Prober::run(const config::Probe& probe, Address target) {
     try {
         switch (probe.kind) {
             case Kind::http:
-                verdict = co_await http_probe(probe, target, deadline);
+                verdict = co_await http_probe(nullptr, probe, target, deadline);
                 break;
             case Kind::https:
-                verdict = co_await https_probe(tls(), probe, target, deadline);
+                verdict = co_await http_probe(&tls_, probe, target, deadline);
                 break;
             case Kind::tcp:
                 verdict = co_await tcp_probe(probe, target, deadline);

@@ -7,12 +7,12 @@
 /// results with a message. Thread safety: one Prober per io_context thread.
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <string>
 
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
+#include "dnsd/net/tls_context.hpp"
 
 namespace dnsd::health {
 
@@ -25,7 +25,7 @@ struct ProbeResult {
 class Prober {
 public:
     /// The system's trusted certificates are loaded at the first https probe.
-    Prober();
+    Prober() = default;
 
     /// Probes `target` as `probe` says. Completes within probe.timeout (plus
     /// scheduling delay); exec probes are killed at the timeout (their
@@ -35,10 +35,7 @@ public:
     boost::asio::awaitable<ProbeResult> run(const config::Probe& probe, Address target);
 
 private:
-    boost::asio::ssl::context& tls();  ///< the TLS context, with the trust store loaded
-
-    boost::asio::ssl::context tls_;
-    bool trust_loaded_ = false;
+    net::TlsContext tls_;
 };
 
 }  // namespace dnsd::health

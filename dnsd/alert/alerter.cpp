@@ -1,41 +1,28 @@
 // Delivery of alerts. One thread runs one io_context with a coroutine per
 // target ("lane"); send() only appends to the lanes' queues under a mutex and
-// wakes idle lanes. Every attempt takes one deadline at its start: Beast's
-// stream expiry bounds connect, TLS, write and read (it closes the socket, so
-// every pending operation ends), and a timer raced with `||` bounds name
-// lookups and commands. stop() stops the io_context and destroys it, which
-// destroys the suspended coroutines and with them their sockets and children.
+// wakes idle lanes. Every attempt takes one deadline at its start, which the
+// network plumbing enforces: net::exchange for webhooks (name lookup,
+// connect, TLS, write and read), net::Child::wait_until for commands. stop()
+// stops the io_context and destroys it, which destroys the suspended
+// coroutines and with them their sockets and children.
 
 #include "dnsd/alert/alerter.hpp"
 
-#include <fcntl.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <boost/json.hpp>
-#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -45,21 +32,20 @@
 #include <utility>
 #include <variant>
 
-#include "dnsd/core/deadline.hpp"
 #include "dnsd/core/duration.hpp"
-#include "dnsd/core/spawn.hpp"
+#include "dnsd/net/child.hpp"
+#include "dnsd/net/deadline.hpp"
+#include "dnsd/net/http_client.hpp"
+#include "dnsd/net/tls_context.hpp"
 
 namespace dnsd::alert {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace ssl = asio::ssl;
 using asio::awaitable;
-using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-using namespace asio::experimental::awaitable_operators;
-using namespace std::chrono_literals;
+using net::Deadline;
 
 namespace {
 
@@ -114,132 +100,26 @@ Duration backoff_after(unsigned failures, Duration base) {
 
 // ---- webhook ----
 
-using Endpoints = std::vector<tcp::endpoint>;
-
-/// A name lookup running on a thread of its own, shared with that thread.
-struct Lookup {
-    std::mutex mutex;
-    bool done = false;
-    Endpoints endpoints;
-    std::string error;
-};
-
-/// The URL's addresses, by the deadline.
-awaitable<std::variant<Endpoints, std::string>> resolve(const config::Url& url, const Deadline& deadline) {
-    boost::system::error_code ec;
-    const auto literal = asio::ip::make_address(url.host, ec);
-    if (!ec) co_return Endpoints{tcp::endpoint(literal, url.port)};
-
-    // getaddrinfo cannot be interrupted, and Asio's resolver joins its
-    // lookup thread when its io_context is destroyed: a lookup that hangs
-    // (an unreachable DNS server) would hold up stop(). On a detached thread
-    // it holds up nothing; we poll for its result until the deadline.
-    auto lookup = std::make_shared<Lookup>();
-    std::thread([lookup, host = url.host, port = std::to_string(url.port)] {
-        asio::io_context local;
-        tcp::resolver resolver(local);
-        boost::system::error_code rec;
-        const auto results = resolver.resolve(host, port, rec);
-        std::lock_guard lock(lookup->mutex);
-        if (rec) lookup->error = rec.message();
-        for (const auto& r : results) lookup->endpoints.push_back(r.endpoint());
-        lookup->done = true;
-    }).detach();
-
-    asio::steady_timer poll(co_await asio::this_coro::executor);
-    for (;;) {
-        {
-            std::lock_guard lock(lookup->mutex);
-            if (lookup->done) {
-                if (!lookup->error.empty()) co_return "resolve " + url.host + ": " + lookup->error;
-                if (lookup->endpoints.empty()) co_return "resolve " + url.host + ": no addresses";
-                co_return std::move(lookup->endpoints);
-            }
-        }
-        const auto now = Clock::now();
-        if (now >= deadline.at) co_return "resolve " + url.host + ": " + deadline.timed_out();
-        poll.expires_at(std::min(deadline.at, now + 5ms));
-        co_await poll.async_wait(kTuple);
-    }
-}
-
-std::string host_header(const config::Url& url) {
-    const auto address = Address::parse(url.host);
-    std::string host = address && address->family == Family::v6 ? "[" + url.host + "]" : url.host;
-    if (!url.default_port) host += ":" + std::to_string(url.port);
-    return host;
-}
-
-/// Writes the request on a connected (for https, handshaken) stream and
-/// reads the response's status line and header; the body is not wanted.
-template <class Stream>
-awaitable<Outcome> exchange(Stream& stream, http::request<http::string_body>& request,
-                            const Deadline& deadline) {
-    if (auto [ec, n] = co_await http::async_write(stream, request, kTuple); ec)
-        co_return deadline.describe("write", ec);
-    beast::flat_buffer buffer;
-    http::response_parser<http::empty_body> parser;
-    if (auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple); ec)
-        co_return deadline.describe("read", ec);
-    const unsigned status = parser.get().result_int();
-    if (status >= 200 && status < 300) co_return std::nullopt;
-    std::string text = "HTTP " + std::to_string(status);
-    if (const auto reason = parser.get().reason(); !reason.empty()) text += " " + std::string(reason);
-    co_return text;
-}
-
-awaitable<Outcome> post(ssl::context& tls, const config::Url& url, const std::string& body,
+awaitable<Outcome> post(net::TlsContext& tls, const config::Url& url, std::string body,
                         const Deadline& deadline) {
-    auto found = co_await resolve(url, deadline);
-    if (auto* error = std::get_if<std::string>(&found)) co_return std::move(*error);
-    const auto& endpoints = std::get<Endpoints>(found);
-
-    http::request<http::string_body> request{http::verb::post, url.target, 11};
-    request.set(http::field::host, host_header(url));
-    request.set(http::field::user_agent, "dnsd-alert");
-    request.set(http::field::content_type, "application/json");
-    request.set(http::field::connection, "close");
-    request.body() = body;
-    request.prepare_payload();
-
-    const auto ex = co_await asio::this_coro::executor;
-    if (!url.tls) {
-        beast::tcp_stream stream(ex);
-        // The expiry bounds every later read and write on the stream too.
-        stream.expires_at(deadline.at);
-        if (auto [ec, ep] = co_await stream.async_connect(endpoints, kTuple); ec)
-            co_return deadline.describe("connect", ec);
-        co_return co_await exchange(stream, request, deadline);
-    }
-
-    beast::ssl_stream<beast::tcp_stream> stream(ex, tls);
-    beast::get_lowest_layer(stream).expires_at(deadline.at);
-    if (auto [ec, ep] = co_await beast::get_lowest_layer(stream).async_connect(endpoints, kTuple); ec)
-        co_return deadline.describe("connect", ec);
-    // SNI carries host names only (RFC 6066), never an address.
-    if (!Address::parse(url.host) && SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()) != 1)
-        co_return "tls: cannot send server name \"" + url.host + "\"";
-    stream.set_verify_mode(ssl::verify_peer);
-    // host_name_verification checks an address against the IP SANs. On a
-    // mismatch it only says no; the error set here lets the log say why.
-    stream.set_verify_callback(
-        [check = ssl::host_name_verification(url.host), address = Address::parse(url.host).has_value()](
-            bool preverified, ssl::verify_context& ctx) {
-            if (check(preverified, ctx)) return true;
-            if (preverified)
-                X509_STORE_CTX_set_error(ctx.native_handle(), address ? X509_V_ERR_IP_ADDRESS_MISMATCH
-                                                                      : X509_V_ERR_HOSTNAME_MISMATCH);
-            return false;
-        });
-    if (auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kTuple); hec) {
-        const long verify = SSL_get_verify_result(stream.native_handle());
-        if (Clock::now() < deadline.at && verify != X509_V_OK)
-            co_return std::string("tls: certificate verify failed: ") + X509_verify_cert_error_string(verify);
-        co_return deadline.describe("tls", hec);
-    }
-    // No TLS shutdown: the status is in, and waiting for the peer's
-    // close_notify could only turn a delivery into a timeout.
-    co_return co_await exchange(stream, request, deadline);
+    net::Request request;
+    request.method = http::verb::post;
+    request.target = url.target;
+    request.host = net::host_field(url.host, url.default_port ? std::nullopt : std::optional(url.port));
+    request.fields = {{http::field::user_agent, "dnsd-alert"},
+                      {http::field::content_type, "application/json"},
+                      {http::field::connection, "close"}};
+    request.body = std::move(body);
+    net::Origin origin{url.host, url.port, url.tls ? &tls : nullptr};
+    // The status is all that is wanted: the body is not read.
+    net::Reading reading;
+    auto result = co_await net::exchange(std::move(origin), std::move(request), std::move(reading), deadline);
+    if (auto* error = std::get_if<std::string>(&result)) co_return std::move(*error);
+    const auto& response = std::get<net::Response>(result);
+    if (response.status >= 200 && response.status < 300) co_return std::nullopt;
+    std::string text = "HTTP " + std::to_string(response.status);
+    if (!response.reason.empty()) text += " " + response.reason;
+    co_return text;
 }
 
 // ---- exec ----
@@ -254,84 +134,30 @@ std::vector<std::string> environment(const Event& e, const std::string& instance
     };
     std::vector<std::string_view> names;
     for (const auto& o : ours) names.push_back(o.first);
-    std::vector<std::string> env = environment_without(names);
+    std::vector<std::string> env = net::environment_without(names);
     // Every variable is set, empty or not, so that scripts under `set -u`
     // need no defaults.
     for (const auto& [name, value] : ours) env.push_back(std::string(name) + "=" + value);
     return env;
 }
 
-/// Starts `command`; the error text, or empty.
-std::string spawn(const std::vector<std::string>& command, const std::vector<std::string>& env, pid_t& pid) {
-    if (command.empty() || command.front().empty()) return "no command";
-    Spawn s;
-    // stdout is not looked at. stderr stays the daemon's, so that a failing
-    // script's complaint lands in the daemon's log.
-    posix_spawn_file_actions_addopen(s.actions(), 1, "/dev/null", O_WRONLY, 0);
-    return s.start(command, env, pid);
-}
-
-/// A started command, reaped on every path: when it exits, or, when it is
-/// abandoned (timeout, stop()), killed with its group and reaped at once.
-class Child {
-public:
-    Child(pid_t pid, asio::any_io_executor ex) : pid_(pid), exited_(ex) {
-        if (const int fd = open_pidfd(pid); fd >= 0) exited_.assign(fd);
-    }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    ~Child() {
-        if (pid_ > 0) kill_and_reap(pid_);
-    }
-
-    /// The wait status once it has exited; -1 when someone else reaped it
-    /// (SIGCHLD ignored); nullopt at the deadline, still running.
-    awaitable<std::optional<int>> wait_until(Clock::time_point deadline) {
-        asio::steady_timer timer(exited_.get_executor());
-        for (;;) {
-            int status = 0;
-            const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
-            if (reaped == pid_) {
-                pid_ = -1;
-                co_return status;
-            }
-            if (reaped < 0 && errno != EINTR) {
-                pid_ = -1;
-                co_return -1;
-            }
-            if (Clock::now() >= deadline) co_return std::nullopt;
-            if (exited_.is_open()) {
-                timer.expires_at(deadline);
-                co_await (exited_.async_wait(asio::posix::descriptor_base::wait_read, kTuple) ||
-                          timer.async_wait(kTuple));
-            } else {
-                // No pidfd (an old kernel or a seccomp filter): poll.
-                timer.expires_at(std::min(deadline, Clock::now() + 10ms));
-                co_await timer.async_wait(kTuple);
-            }
-        }
-    }
-
-private:
-    pid_t pid_;
-    asio::posix::stream_descriptor exited_;  ///< the pidfd, readable once the child has exited
-};
-
 awaitable<Outcome> run_command(const config::Alert& target, std::vector<std::string> env,
                                const Deadline& deadline) {
-    pid_t pid = -1;
-    if (auto error = spawn(target.command, env, pid); !error.empty()) co_return error;
-    Child child(pid, co_await asio::this_coro::executor);
+    net::Command command;
+    command.argv = target.command;
+    command.env = std::move(env);
+    // stdout is not looked at. stderr stays the daemon's, so that a failing
+    // script's complaint lands in the daemon's log.
+    command.stderr_to = net::Stderr::inherit;
+    command.at_exit = net::AtExit::leave_group;
+    auto started = net::spawn(co_await asio::this_coro::executor, command);
+    if (auto* error = std::get_if<std::string>(&started)) co_return std::move(*error);
+    auto& child = std::get<net::Child>(started);
     const auto status = co_await child.wait_until(deadline.at);
-    // Child's destructor kills and reaps it.
+    // On a timeout the Child, going out of scope, kills the group and reaps it.
     if (!status) co_return "killed after timeout (" + std::to_string(target.timeout.count()) + "ms)";
-    if (*status == -1) co_return "exit status lost";
-    if (WIFEXITED(*status)) {
-        if (WEXITSTATUS(*status) == 0) co_return std::nullopt;
-        co_return "exit " + std::to_string(WEXITSTATUS(*status));
-    }
-    if (WIFSIGNALED(*status)) co_return "killed by signal " + std::to_string(WTERMSIG(*status));
-    co_return "exit status " + std::to_string(*status);
+    if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) co_return std::nullopt;
+    co_return net::describe_exit(*status);
 }
 
 }  // namespace
@@ -383,9 +209,7 @@ struct Alerter::Impl {
         : owner(self),
           instance(std::move(identity)),
           limit(std::max<std::size_t>(queue_limit, 1)),
-          backoff(base),
-          tls(ssl::context::tls_client) {
-        SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+          backoff(base) {
         io.emplace(1);
     }
 
@@ -393,8 +217,7 @@ struct Alerter::Impl {
     const std::string instance;
     const std::size_t limit;
     const Duration backoff;
-    ssl::context tls;  ///< before io: the streams of the coroutines in io use it
-    bool trust_loaded = false;
+    net::TlsContext tls;  ///< before io: the streams of the coroutines in io use it
     std::vector<std::unique_ptr<Lane>> lanes;
     std::optional<asio::io_context> io;  ///< reset by stop(), after the join
     std::thread thread;
@@ -402,25 +225,12 @@ struct Alerter::Impl {
     std::mutex mutex;
     bool stopped = false;  ///< guarded by mutex; once set, io is not posted to
 
-    ssl::context& trusted() {
-        // The system's trust store is read at the first https delivery, not
-        // at start: parsing every CA costs tens of milliseconds that a server
-        // without https webhooks (and every reload) need not pay. Without it
-        // every https delivery fails verification: the safe way to fail.
-        if (!trust_loaded) {
-            boost::system::error_code ec;
-            tls.set_default_verify_paths(ec);
-            trust_loaded = true;
-        }
-        return tls;
-    }
-
     awaitable<Outcome> attempt(Lane& lane, const Event& e, const std::string& json,
                                const Deadline& deadline) {
         switch (lane.target.kind) {
             case config::Alert::Kind::webhook:
                 if (!lane.url) co_return "'" + lane.target.url + "' is not an http:// or https:// URL";
-                co_return co_await post(trusted(), *lane.url, json, deadline);
+                co_return co_await post(tls, *lane.url, json, deadline);
             case config::Alert::Kind::exec:
                 co_return co_await run_command(lane.target, environment(e, instance, json), deadline);
         }

@@ -1,17 +1,17 @@
 #include "dnsd/server/peers.hpp"
 
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/beast/http/field.hpp>
+#include <boost/json.hpp>
+#include <variant>
+
+#include "dnsd/net/deadline.hpp"
+#include "dnsd/net/http_client.hpp"
 
 namespace dnsd::server {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 
 struct Peers::Shared {
@@ -23,40 +23,35 @@ struct Peers::Shared {
 
 namespace {
 
+constexpr std::size_t kVerdictsLimit = 4 << 20;  // bytes of a verdicts document
+
 /// One GET of the peer's verdicts; fills `into` or returns the error.
 asio::awaitable<std::string> fetch(const config::Cluster& cluster, const std::string& url_text,
                                    PeerState& into) {
     const auto url = config::parse_url(url_text);
     if (!url) co_return "not an http:// URL";
-    auto ex = co_await asio::this_coro::executor;
     // Bounded as a whole: a peer that accepts and stalls costs one timeout.
     const auto timeout = std::min<std::chrono::milliseconds>(cluster.interval * 2, std::chrono::seconds(2));
-    beast::tcp_stream stream(ex);
-    stream.expires_after(timeout);
-    boost::system::error_code ec;
-    tcp::resolver resolver(ex);
-    const auto found = co_await resolver.async_resolve(url->host, std::to_string(url->port),
-                                                       asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return "resolve " + url->host + ": " + ec.message();
-    co_await stream.async_connect(found, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return "connect: " + ec.message();
     std::string target = url->target;
     if (target.empty() || target == "/") target.clear();
     while (!target.empty() && target.back() == '/') target.pop_back();
-    http::request<http::empty_body> req{http::verb::get, target + "/cluster/verdicts", 11};
-    req.set(http::field::host, url->host);
-    req.set(http::field::user_agent, "dnsd");
-    if (!cluster.token.empty()) req.set(http::field::authorization, "Bearer " + cluster.token);
-    co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return "send: " + ec.message();
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(4 << 20);
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return "read: " + ec.message();
-    const auto& res = parser.get();
-    if (res.result() != http::status::ok) co_return "HTTP " + std::to_string(res.result_int());
-    const auto doc = boost::json::parse(res.body(), ec);
+    net::Request request;
+    request.target = target + "/cluster/verdicts";
+    request.host = url->host;
+    request.fields = {{http::field::user_agent, "dnsd"}};
+    if (!cluster.token.empty())
+        request.fields.emplace_back(http::field::authorization, "Bearer " + cluster.token);
+    net::Reading reading;
+    reading.body_limit = kVerdictsLimit;
+    net::Origin origin{url->host, url->port, nullptr};
+    const net::Deadline deadline{Clock::now() + timeout, timeout};
+    auto result = co_await net::exchange(std::move(origin), std::move(request), std::move(reading), deadline);
+    if (auto* error = std::get_if<std::string>(&result)) co_return std::move(*error);
+    const auto& res = std::get<net::Response>(result);
+    if (!res.complete) co_return "read: body limit exceeded";
+    if (res.status != 200) co_return "HTTP " + std::to_string(res.status);
+    boost::system::error_code ec;
+    const auto doc = boost::json::parse(res.body, ec);
     const auto* root = ec ? nullptr : doc.if_object();
     const auto* verdicts = root ? root->if_contains("verdicts") : nullptr;
     if (!verdicts || !verdicts->is_object()) co_return "not a verdicts document";

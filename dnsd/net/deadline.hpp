@@ -1,6 +1,7 @@
 #pragma once
 /// The end of a network exchange that has a timeout as a whole (a probe, an
-/// alert delivery), and how its errors read in logs and messages.
+/// alert delivery, a request to a peer), and how its errors read in logs and
+/// messages. A plain value; any thread.
 
 #include <boost/beast/core/error.hpp>
 
@@ -8,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace dnsd {
+namespace dnsd::net {
 
 struct Deadline {
     std::chrono::steady_clock::time_point at;
@@ -25,4 +26,4 @@ struct Deadline {
     }
 };
 
-}  // namespace dnsd
+}  // namespace dnsd::net

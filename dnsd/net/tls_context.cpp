@@ -1,0 +1,28 @@
+#include "dnsd/net/tls_context.hpp"
+
+#include <openssl/ssl.h>
+
+#include <boost/system/error_code.hpp>
+
+namespace dnsd::net {
+
+namespace ssl = boost::asio::ssl;
+
+TlsContext::TlsContext() : context_(ssl::context::tls_client) {
+    boost::system::error_code ec;
+    // Each stream sets its own mode too; this is the safe default for one
+    // that would not.
+    context_.set_verify_mode(ssl::verify_peer, ec);
+    SSL_CTX_set_min_proto_version(context_.native_handle(), TLS1_2_VERSION);
+}
+
+ssl::context& TlsContext::get() {
+    if (!trust_loaded_) {
+        boost::system::error_code ec;
+        context_.set_default_verify_paths(ec);
+        trust_loaded_ = true;
+    }
+    return context_;
+}
+
+}  // namespace dnsd::net
