@@ -4,11 +4,12 @@
 /// read_config() never throws and never exits: every problem is appended to
 /// the Diagnostics as `FILE:LINE: key: message`, and reading continues so
 /// that `dnsd check` reports all of them. Unknown keys are errors.
-/// toml++ stays private to config.cpp. Thread-safe: no shared state.
+/// toml++ stays private to dnsd/config. Thread-safe: no shared state.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dnsd/core/address.hpp"
@@ -56,6 +57,12 @@ struct Probe {
     }
 };
 
+/// The names the configuration file writes ("http", "nearest", "webhook"),
+/// and back: nullopt for any other text. One table per set serves both
+/// directions and the messages that list the names.
+const char* to_string(Probe::Kind kind) noexcept;
+std::optional<Probe::Kind> parse_probe_kind(std::string_view text) noexcept;
+
 struct Location {
     double lat = 0;
     double lon = 0;
@@ -84,6 +91,13 @@ struct Service {
     std::size_t fallback_site = 0;  ///< when fallback == site
     int line = 0;
 };
+
+const char* to_string(Service::Policy policy) noexcept;
+std::optional<Service::Policy> parse_policy(std::string_view text) noexcept;
+/// "all" or "none". A fallback site is written as the site's own name, so
+/// no text parses as Fallback::site (which prints as "site").
+const char* to_string(Service::Fallback fallback) noexcept;
+std::optional<Service::Fallback> parse_fallback(std::string_view text) noexcept;
 
 /// An operator's network override: clients in `prefix` are at `location`
 /// (longest prefix wins, over the database).
@@ -169,6 +183,9 @@ struct Alert {
     unsigned retries = 3;              ///< further attempts after a failure (0..10)
     int line = 0;
 };
+
+const char* to_string(Alert::Kind kind) noexcept;
+std::optional<Alert::Kind> parse_alert_kind(std::string_view text) noexcept;
 
 /// A webhook URL taken apart: http://host[:port][/path][?query], or https.
 struct Url {

@@ -430,3 +430,34 @@ TEST_CASE("config: a token_file that is not a regular file is refused") {
                   "c.toml:2: control.token_file: cannot read /dev/zero: not a regular file"});
     }
 }
+
+TEST_CASE("config: findings on one line come in the order the values are read") {
+    // Inline tables put many values on one line, where the checks that a
+    // later step makes (the sites a service names, nearest's locations,
+    // the fallback, duplicate names) must still read in place, and unknown
+    // keys first.
+    auto r = read(
+        "service = [{ name = \"www.example.test.\", sites = [\"a\", \"nope\", \"b\", \"a\"], policy = "
+        "\"nearest\", ttl = -1, fallback = \"x\", extra = 1 }, { name = \"WWW.example.test\", sites = \"b\", "
+        "fallback = \"b\", policy = \"nearest\" }]\n"
+        "[sites.a]\n"
+        "addresses = [\"192.0.2.1\"]\n"
+        "probe = { type = \"tcp\", port = 80, typo = 1, timeout = \"3s\" }\n"
+        "[sites.b]\n"
+        "location = { lat = 1, lon = 2 }\n"
+        "cname = \"x.example.\"\n" +
+            kZone,
+        "o.toml");
+    CHECK(r.messages() ==
+          std::vector<std::string>{
+              "o.toml:1: service.extra: unknown key",
+              "o.toml:1: service.sites: no site named 'nope' ([sites.nope])",
+              "o.toml:1: service.sites: 'a' is listed twice",
+              "o.toml:1: service.policy: nearest needs a location for every site; sites.a has none",
+              "o.toml:1: service.ttl: expected an integer from 0 to 86400",
+              "o.toml:1: service.fallback: 'x' is neither \"all\", \"none\" nor one of the service's sites",
+              "o.toml:1: service.name: service WWW.example.test. is already defined at line 1",
+              "o.toml:4: sites.a.probe.typo: unknown key",
+              "o.toml:4: sites.a.probe.timeout: must be below the interval (3000ms is not below 2000ms)",
+          });
+}

@@ -1,0 +1,67 @@
+// Step 2 of draft.hpp: what the configuration names outside itself.
+
+#include <pwd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "dnsd/config/draft.hpp"
+
+namespace dnsd::config {
+
+std::string resolve_path(std::string_view config_path, std::string_view path) {
+    std::filesystem::path p(path);
+    if (p.is_relative()) p = std::filesystem::path(config_path).parent_path() / p;
+    return p.lexically_normal().string();
+}
+
+Token read_token(const std::string& file) {
+    // Only a regular file: /dev/zero would be read until memory runs out,
+    // a FIFO would block the reader.
+    std::error_code ec;
+    const auto status = std::filesystem::status(file, ec);
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+        return {"", "cannot read " + file + ": not a regular file"};
+    std::ifstream in(file);
+    std::string line;
+    if (!in || !std::getline(in, line)) return {"", "cannot read " + file};
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.size() < 16) return {"", "the token in " + file + " is shorter than 16 characters"};
+    return {line, ""};
+}
+
+namespace {
+
+// A token_file that was given: made absolute, and its token read.
+void token_file(const std::optional<Spot>& given, std::string_view key, const std::string& config_path,
+                std::string& file, std::string& token, Report& report) {
+    if (!given) return;
+    file = resolve_path(config_path, file);
+    auto read = read_token(file);
+    if (read.error.empty())
+        token = std::move(read.token);
+    else
+        report.error(*given, key, read.error);
+}
+
+}  // namespace
+
+void resolve(Draft& d, Report& report) {
+    Config& c = d.config;
+    const std::string& path = report.path();
+    if (!c.server.state_file.empty()) c.server.state_file = resolve_path(path, c.server.state_file);
+    for (auto& database : c.geo.databases) database = resolve_path(path, database);
+    for (auto& zone : d.zones)
+        if (!zone.zone.file.empty()) zone.zone.file = resolve_path(path, zone.zone.file);
+    token_file(d.control_token_file, "control.token_file", path, c.control.token_file, c.control.token,
+               report);
+    token_file(d.cluster_token_file, "cluster.token_file", path, c.cluster.token_file, c.cluster.token,
+               report);
+    // Looked up here so that `dnsd check` on the target machine says so.
+    if (d.user && (c.server.user.empty() || !::getpwnam(c.server.user.c_str()))) {
+        report.error(*d.user, "server.user", "no user named '" + c.server.user + "' on this machine");
+        c.server.user.clear();
+    }
+}
+
+}  // namespace dnsd::config

@@ -1,0 +1,55 @@
+// [[service]] entries.
+
+#include "dnsd/config/sections.hpp"
+
+namespace dnsd::config {
+
+void read_service(TableReader& r, Draft& d) {
+    ServiceDraft draft;
+    Service& s = draft.service;
+    bool& ok = draft.ok;
+    s.line = r.line();
+
+    ok &= r.require("name", "the name the service answers, e.g. \"www.gslb.example.com.\"");
+    std::string name;
+    const Got got_name = r.domain_name("name", false, name);
+    ok &= good(got_name);
+    if (got_name == Got::value && name[0] == 1 && name[1] == '*') {
+        r.error(*r.get("name"), "name", "a service cannot be a wildcard name");
+        ok = false;
+    } else if (got_name == Got::value) {
+        s.name = name;
+        draft.name = r.spot_at("name");
+    }
+
+    // Site names as written: validate finds the sites.
+    ok &= r.require("sites", "the sites that serve it, in order of preference");
+    if (const auto* n = r.get("sites")) {
+        const auto names = r.strings(*n, "sites");
+        if (names.empty() && n->is_array()) {
+            r.error(*n, "sites", "expected at least one site");
+            ok = false;
+        }
+        for (const auto& item : names) draft.sites.push_back({item.text, r.spot(item.line)});
+    }
+
+    const Got policy = r.enum_value("policy", kPolicies, s.policy);
+    ok &= good(policy);
+    if (policy == Got::value && s.policy == Service::Policy::nearest) draft.policy = r.spot_at("policy");
+    ok &= good(r.integer("ttl", 0, 86400, s.ttl));
+    ok &= good(r.integer("max_answers", 1, 64, s.max_answers));
+
+    // A keyword, or one of the service's own sites (validate finds it).
+    std::string fallback;
+    const Got got_fallback = r.string("fallback", fallback);
+    ok &= good(got_fallback);
+    if (got_fallback == Got::value) {
+        if (const auto keyword = kFallbacks.parse(fallback))
+            s.fallback = *keyword;
+        else
+            draft.fallback = Ref{fallback, r.spot_at("fallback")};
+    }
+    d.services.push_back(std::move(draft));
+}
+
+}  // namespace dnsd::config

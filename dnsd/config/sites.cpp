@@ -1,0 +1,64 @@
+// [sites.NAME] tables.
+
+#include <algorithm>
+
+#include "dnsd/config/sections.hpp"
+
+namespace dnsd::config {
+namespace {
+
+void read_site(TableReader& r, const std::string& name, Draft& d) {
+    SiteDraft draft;
+    Site& s = draft.site;
+    s.name = name;
+    s.line = r.line();
+    bool ok = good(r.location("location", s.location));
+    ok &= good(r.list("addresses", s.addresses, Address::parse, is_not("an IP address"), true));
+    // A cname of the wrong type is reported but has never counted as
+    // refused here, as a malformed name does; kept so.
+    ok &= r.domain_name("cname", true, s.cname) != Got::bad_value;
+    // Not said when a value was refused: that is the likelier cause.
+    if (s.addresses.empty() && s.cname.empty() && ok)
+        r.report().error(r.line(), r.prefix(), "has neither addresses nor cname");
+    if (!s.addresses.empty() && !s.cname.empty())
+        r.error(*r.get("cname"), "cname", "a site has either addresses or a cname, not both");
+    if (const auto* n = r.get("probe")) {
+        if (!s.cname.empty()) {
+            r.error(*n, "probe", "a cname site has no addresses to probe");
+        } else if (const auto* ref = n->as_string()) {
+            draft.probe = Ref{ref->get(), r.spot_at("probe")};
+        } else if (const auto* inline_table = n->as_table()) {
+            TableReader probe(*inline_table, r.key("probe"), r.report());
+            s.probe = read_probe(probe, name + " (inline)");
+        } else {
+            r.error(*n, "probe", "expected a probe name or an inline table");
+        }
+    }
+    r.integer("min_up", 1, 1000, s.min_up);
+    r.integer("weight", 0, 1000000, s.weight);
+    // Kept even when broken, so that services naming it do not also report
+    // "unknown site"; the errors make the config unusable anyway.
+    d.sites.push_back(std::move(draft));
+}
+
+}  // namespace
+
+void read_sites(const toml::table& t, Draft& d, Report& report) {
+    // toml++ keeps keys sorted; sites are kept in the order of the file.
+    std::vector<std::pair<std::string, const toml::table*>> ordered;
+    for (const auto& [k, v] : t) {
+        const std::string name(k.str());
+        if (const auto* table = v.as_table())
+            ordered.emplace_back(name, table);
+        else
+            report.error(line_of(v), "sites." + name, "expected a table ([sites." + name + "])");
+    }
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const auto& a, const auto& b) { return line_of(*a.second) < line_of(*b.second); });
+    for (const auto& [name, table] : ordered) {
+        TableReader r(*table, "sites." + name, report);
+        read_site(r, name, d);
+    }
+}
+
+}  // namespace dnsd::config
