@@ -36,6 +36,8 @@
 #include "dnsd/net/deadline.hpp"
 #include "dnsd/net/http_client.hpp"
 #include "dnsd/net/socket.hpp"
+#include "dnsd/wire/message.hpp"
+#include "dnsd/wire/types.hpp"
 
 namespace dnsd::health {
 
@@ -157,11 +159,8 @@ awaitable<Verdict> tcp_probe(const config::Probe& probe, const Address& target, 
 // ---- dns ----
 
 std::string rcode_text(unsigned rcode) {
-    static constexpr std::array<const char*, 11> kNames = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                                           "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-                                                           "NXRRSET", "NOTAUTH", "NOTZONE"};
-    if (rcode < kNames.size()) return kNames[rcode];
-    return "RCODE" + std::to_string(rcode);
+    const char* name = wire::rcode_name(rcode);
+    return name ? std::string(name) : "RCODE" + std::to_string(rcode);
 }
 
 std::uint16_t random_id() {
@@ -173,29 +172,9 @@ std::uint16_t random_id() {
     return static_cast<std::uint16_t>(b[0] << 8 | b[1]);
 }
 
-/// A plain query: no EDNS, RD clear (an authoritative server is asked).
-std::string build_query(std::uint16_t id, std::string_view qname, std::uint16_t qtype) {
-    std::string q;
-    q.reserve(12 + qname.size() + 4);
-    const auto put16 = [&q](unsigned v) {
-        q += static_cast<char>((v >> 8) & 0xff);
-        q += static_cast<char>(v & 0xff);
-    };
-    put16(id);
-    put16(0);  // QR=0, opcode QUERY, RD=0
-    put16(1);  // QDCOUNT
-    put16(0);
-    put16(0);
-    put16(0);
-    q += qname;
-    put16(qtype);
-    put16(1);  // class IN
-    return q;
-}
-
 /// Sends `query` and waits for its reply on a connected socket. Runs until
 /// cancelled when no reply with our ID comes.
-awaitable<Verdict> dns_exchange(udp::socket& socket, const std::string& query, std::uint16_t id,
+awaitable<Verdict> dns_exchange(udp::socket& socket, const std::vector<std::uint8_t>& query, std::uint16_t id,
                                 const std::vector<unsigned>& expect) {
     if (auto [ec, n] = co_await socket.async_send(asio::buffer(query), kTuple); ec)
         co_return fail("send: " + ec.message());
@@ -205,8 +184,9 @@ awaitable<Verdict> dns_exchange(udp::socket& socket, const std::string& query, s
         if (ec) co_return fail("receive: " + ec.message());
         // Anything else (a late reply to an earlier probe, a query) is not
         // the answer: keep waiting.
-        if (n < 12 || (reply[0] << 8 | reply[1]) != id || !(reply[2] & 0x80)) continue;
-        const unsigned rcode = reply[3] & 0x0fu;
+        const auto header = wire::reply_header({reply.data(), n});
+        if (!header || header->id != id) continue;
+        const unsigned rcode = header->rcode;
         const std::string got = "rcode " + rcode_text(rcode);
         if (contains(expect, rcode)) co_return pass(got);
         co_return fail(got + " (expected " + join(expect, rcode_text) + ")");
@@ -219,7 +199,10 @@ awaitable<Verdict> dns_probe(const config::Probe& probe, const Address& target, 
     const auto qname = name_from_text(text, std::string_view("\0", 1));
     if (!qname) co_return fail("bad query name \"" + text + "\"");
     const std::uint16_t id = random_id();
-    const std::string query = build_query(id, *qname, probe.query_type);
+    // A plain query: no EDNS, RD clear (an authoritative server is asked).
+    std::vector<std::uint8_t> query(wire::kHeaderSize + qname->size() + 4);
+    query.resize(wire::build_question(query, id, 0, *qname, probe.query_type, wire::klass::IN));
+    if (query.empty()) co_return fail("bad query name \"" + text + "\"");
 
     udp::socket socket(co_await asio::this_coro::executor);
     const udp::endpoint peer(net::to_asio(target), probe.effective_port());

@@ -25,30 +25,10 @@ private:
     char text_[256];
 };
 
+/// The fallback as the configuration says it: "all", "none", or the site.
 const char* fallback_text(const steer::Catalog& cat, const steer::Service& svc) noexcept {
-    switch (svc.fallback) {
-        case config::Service::Fallback::all:
-            return "all";
-        case config::Service::Fallback::none:
-            return "none";
-        case config::Service::Fallback::site:
-            return cat.sites[svc.fallback_site].name.c_str();
-    }
-    return "all";
-}
-
-const char* policy_text(config::Service::Policy p) noexcept {
-    switch (p) {
-        case config::Service::Policy::nearest:
-            return "nearest";
-        case config::Service::Policy::failover:
-            return "failover";
-        case config::Service::Policy::weighted:
-            return "weighted";
-        case config::Service::Policy::all:
-            return "all";
-    }
-    return "?";
+    return svc.fallback == config::Service::Fallback::site ? cat.sites[svc.fallback_site].name.c_str()
+                                                           : config::to_string(svc.fallback);
 }
 
 void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
@@ -131,8 +111,8 @@ void render(const Explanation& e, LineSink& out) noexcept {
                  e.view->locator() ? " (not in geo.networks or the databases)" : " (no [geo])");
             break;
     }
-    line(LineScope::both, "policy %s, ttl %u, fallback %s", policy_text(e.service->policy), e.service->ttl,
-         fallback_text(cat, *e.service));
+    line(LineScope::both, "policy %s, ttl %u, fallback %s", config::to_string(e.service->policy),
+         e.service->ttl, fallback_text(cat, *e.service));
     if (e.quorum > 1 || e.vantage_points > 1)
         line(LineScope::both, "cluster: %u vantage points count, quorum %u%s", e.vantage_points, e.quorum,
              e.vantage_points < e.quorum ? " (degraded: deciding from those reachable)" : "");

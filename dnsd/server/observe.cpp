@@ -182,7 +182,6 @@ std::string status_page(const Observation& obs) {
     }
     h += "</table><h2>Services</h2><table><tr><th>name</th><th>policy</th><th>sites</th>"
          "<th>answering now (IPv4)</th></tr>";
-    static constexpr const char* kPolicy[] = {"nearest", "failover", "weighted", "all"};
     for (const auto& svc : cat.services) {
         std::string names;
         for (auto i : svc.sites) names += (names.empty() ? "" : ", ") + esc(cat.sites[i].name);
@@ -198,9 +197,8 @@ std::string status_page(const Observation& obs) {
         if (choice.kind == steer::Choice::Kind::nodata) now = "nothing (NODATA)";
         if (choice.fallback) now += " (fallback)";
         if (svc.policy == config::Service::Policy::nearest) now += " (client of unknown location)";
-        h += "<tr><td>" + esc(name_to_text(svc.name)) + "</td><td>" +
-             kPolicy[static_cast<unsigned>(svc.policy)] + "</td><td>" + names + "</td><td>" + now +
-             "</td></tr>";
+        h += "<tr><td>" + esc(name_to_text(svc.name)) + "</td><td>" + config::to_string(svc.policy) +
+             "</td><td>" + names + "</td><td>" + now + "</td></tr>";
     }
     h += "</table><p>JSON: <a href=\"/status\">/status</a></p></body></html>\n";
     return h;
