@@ -24,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "tests/tls_identity.hpp"
 
 #include "dnsd/alert/alerter.hpp"
 
@@ -275,37 +277,6 @@ private:
 
 // ---- TLS material ----
 
-using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
-
-/// A self-signed P-256 certificate for `san` (e.g. "DNS:localhost"), valid
-/// from an hour ago for a day, and its key.
-std::pair<Key, Cert> self_signed(const char* san) {
-    Key key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-    REQUIRE(key);
-    Cert cert(X509_new(), X509_free);
-    REQUIRE(cert);
-    X509* x = cert.get();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key.get());
-    X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("dnsd test"),
-                               -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san);
-    REQUIRE(ext);
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    REQUIRE(X509_sign(x, key.get(), EVP_sha256()) > 0);
-    return {std::move(key), std::move(cert)};
-}
-
 }  // namespace
 
 // ---- pure parts ----
@@ -443,7 +414,9 @@ TEST_CASE("alert: a dead target does not hold up another", "[alert][webhook][exe
 TEST_CASE("alert: https webhooks verify the certificate against the trust store and send SNI",
           "[alert][webhook][https]") {
     TempDir dir;
-    auto [key, cert] = self_signed("DNS:localhost");
+    const auto id = dnsd::test::self_signed("DNS:localhost");
+    const auto& key = id.key;
+    const auto& cert = id.cert;
     auto server = std::make_shared<ssl::context>(ssl::context::tls_server);
     REQUIRE(SSL_CTX_use_certificate(server->native_handle(), cert.get()) == 1);
     REQUIRE(SSL_CTX_use_PrivateKey(server->native_handle(), key.get()) == 1);

@@ -23,6 +23,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
+
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +34,7 @@
 #include <string>
 #include <variant>
 #include <vector>
+#include "tests/tls_identity.hpp"
 
 #include "dnsd/net/http_client.hpp"
 #include "dnsd/net/tls_context.hpp"
@@ -249,47 +251,9 @@ bool ipv6_loopback() {
 
 // ---- TLS material ----
 
-struct Identity {
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, EVP_PKEY_free};
-    std::unique_ptr<X509, decltype(&X509_free)> cert{nullptr, X509_free};
-};
-
-/// A self-signed P-256 certificate with SANs IP:127.0.0.1 and DNS:localhost,
-/// valid from an hour ago for a day.
-Identity self_signed() {
-    Identity id;
-    id.key.reset(EVP_EC_gen("P-256"));
-    REQUIRE(id.key);
-    id.cert.reset(X509_new());
-    X509* x = id.cert.get();
-    REQUIRE(x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 3);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, id.key.get());
-    X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("dnsd net test"), -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-    X509_EXTENSION* san =
-        X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-    REQUIRE(san);
-    X509_add_ext(x, san, -1);
-    X509_EXTENSION_free(san);
-    REQUIRE(X509_sign(x, id.key.get(), EVP_sha256()) > 0);
-    return id;
-}
-
-std::shared_ptr<ssl::context> server_tls(const Identity& id) {
-    auto tls = std::make_shared<ssl::context>(ssl::context::tls_server);
-    REQUIRE(SSL_CTX_use_certificate(tls->native_handle(), id.cert.get()) == 1);
-    REQUIRE(SSL_CTX_use_PrivateKey(tls->native_handle(), id.key.get()) == 1);
-    return tls;
-}
+using dnsd::test::Identity;
+using dnsd::test::self_signed;
+using dnsd::test::server_tls;
 
 /// A temporary directory, removed with everything in it.
 struct TempDir {
