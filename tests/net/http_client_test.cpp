@@ -308,7 +308,7 @@ TEST_CASE("http client: a GET sends Host and the fields in order; the response i
     const auto port = net.listen({reply(200, "OK", "all fine")}, seen);
     Request request = get("/healthz?x=1", "www.example.test");
     request.fields = {{http::field::user_agent, "dnsd-test"}, {http::field::authorization, "Bearer s3cret"}};
-    const auto r = net.run(exchange(plain({loopback(port)}), request, up_to(1024), deadline_in(1000ms)));
+    const auto r = net.run(exchange(plain({loopback(port)}), request, up_to(1024), deadline_in(5000ms)));
     const auto& response = response_of(r);
     CHECK(response.status == 200);
     CHECK(response.reason == "OK");
@@ -327,7 +327,7 @@ TEST_CASE("http client: a POST sends its body with a Content-Length", "[net][htt
     request.method = http::verb::post;
     request.fields = {{http::field::content_type, "application/json"}};
     request.body = R"({"event":"address"})";
-    const auto r = net.run(exchange(plain({loopback(port)}), request, Reading{}, deadline_in(1000ms)));
+    const auto r = net.run(exchange(plain({loopback(port)}), request, Reading{}, deadline_in(5000ms)));
     const auto& response = response_of(r);
     CHECK(response.status == 503);
     CHECK(response.reason == "Service Unavailable");
@@ -343,15 +343,15 @@ TEST_CASE("http client: with no body limit only the header is read", "[net][http
     // The body is announced and never sent: the reply must not wait for it.
     Script script{"HTTP/1.1 204 No Content\r\n\r\n", true};
     auto port = net.listen(script, seen);
-    auto r = net.run(exchange(plain({loopback(port)}), get(), Reading{}, deadline_in(1000ms)));
+    auto r = net.run(exchange(plain({loopback(port)}), get(), Reading{}, deadline_in(5000ms)));
     CHECK(response_of(r).status == 204);
     CHECK(response_of(r).complete);  // a 204 has no body
 
     script.reply = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart";
     port = net.listen(script, seen);
     const auto start = Clock::now();
-    r = net.run(exchange(plain({loopback(port)}), get(), Reading{}, deadline_in(1000ms)));
-    CHECK(Clock::now() - start < 500ms);
+    r = net.run(exchange(plain({loopback(port)}), get(), Reading{}, deadline_in(5000ms)));
+    CHECK(Clock::now() - start < 2500ms);
     CHECK(response_of(r).status == 200);
     CHECK(response_of(r).body.empty());
     CHECK_FALSE(response_of(r).complete);
@@ -363,12 +363,12 @@ TEST_CASE("http client: the body is cut at the limit; one to the end of the conn
     auto seen = std::make_shared<Seen>();
     const std::string big(100 * 1024, 'x');
     auto port = net.listen({reply(200, "OK", big)}, seen);
-    auto r = net.run(exchange(plain({loopback(port)}), get(), up_to(64 * 1024), deadline_in(1000ms)));
+    auto r = net.run(exchange(plain({loopback(port)}), get(), up_to(64 * 1024), deadline_in(5000ms)));
     CHECK(response_of(r).body == std::string(64 * 1024, 'x'));
     CHECK_FALSE(response_of(r).complete);
 
     port = net.listen({"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"}, seen);
-    r = net.run(exchange(plain({loopback(port)}), get(), up_to(1024), deadline_in(1000ms)));
+    r = net.run(exchange(plain({loopback(port)}), get(), up_to(1024), deadline_in(5000ms)));
     CHECK(response_of(r).body == "until the end");
     CHECK(response_of(r).complete);
 }
@@ -386,8 +386,8 @@ TEST_CASE("http client: `enough` ends the reading early", "[net][http]") {
         return r.body.find("ok") != std::string::npos;
     };
     const auto start = Clock::now();
-    const auto r = net.run(exchange(plain({loopback(port)}), get(), reading, deadline_in(1000ms)));
-    CHECK(Clock::now() - start < 500ms);
+    const auto r = net.run(exchange(plain({loopback(port)}), get(), reading, deadline_in(5000ms)));
+    CHECK(Clock::now() - start < 2500ms);
     CHECK(response_of(r).body == "status: ok");
     CHECK_FALSE(response_of(r).complete);
     CHECK(asked >= 2);  // after the header, and after the body's piece
@@ -404,22 +404,22 @@ TEST_CASE("http client: a server that never answers fails at the deadline", "[ne
     const auto took = Clock::now() - start;
     CHECK(error_of(r) == "timeout after 300ms");
     CHECK(took >= 300ms);
-    CHECK(took < 700ms);
+    CHECK(took < 2300ms);
 }
 
 TEST_CASE("http client: endpoints are tried in order; refused everywhere is the last error", "[net][http]") {
     Net net;
     auto seen = std::make_shared<Seen>();
     const auto refused = net.closed();
-    auto r = net.run(exchange(plain({loopback(refused)}), get(), Reading{}, deadline_in(1000ms)));
+    auto r = net.run(exchange(plain({loopback(refused)}), get(), Reading{}, deadline_in(5000ms)));
     CHECK(error_of(r) == "connect: Connection refused");
 
     const auto port = net.listen({reply(200, "OK", "")}, seen);
-    r = net.run(exchange(plain({loopback(refused), loopback(port)}), get(), Reading{}, deadline_in(1000ms)));
+    r = net.run(exchange(plain({loopback(refused), loopback(port)}), get(), Reading{}, deadline_in(5000ms)));
     CHECK(response_of(r).status == 200);
     CHECK(seen->connections == 1);
 
-    r = net.run(exchange(plain({}), get(), Reading{}, deadline_in(1000ms)));
+    r = net.run(exchange(plain({}), get(), Reading{}, deadline_in(5000ms)));
     CHECK(error_of(r) == "connect: no address to connect to");
 }
 
@@ -429,12 +429,12 @@ TEST_CASE("http client: a source address is bound before connecting", "[net][htt
     const auto port = net.listen({reply(200, "OK", "")}, seen);
     Destination to = plain({loopback(port)});
     to.source = Address::parse("127.0.0.1");
-    auto r = net.run(exchange(to, get(), Reading{}, deadline_in(1000ms)));
+    auto r = net.run(exchange(to, get(), Reading{}, deadline_in(5000ms)));
     CHECK(response_of(r).status == 200);
     CHECK(seen->peer == "127.0.0.1");
 
     to.source = Address::parse("::1");
-    r = net.run(exchange(to, get(), Reading{}, deadline_in(1000ms)));
+    r = net.run(exchange(to, get(), Reading{}, deadline_in(5000ms)));
     CHECK(error_of(r) == "source ::1 is not an IPv4 address");
 }
 
@@ -446,7 +446,7 @@ TEST_CASE("http client: an origin's name is resolved and its addresses tried in 
     const auto port = net.listen({reply(200, "OK", "by name")}, seen);
     Origin origin{"localhost", port, nullptr};
     Request request = get("/", dnsd::net::host_field("localhost", port));
-    const auto r = net.run(exchange(origin, request, up_to(100), deadline_in(1000ms)));
+    const auto r = net.run(exchange(origin, request, up_to(100), deadline_in(5000ms)));
     CHECK(response_of(r).body == "by name");
     CHECK(lowered(seen->head).find("\r\nhost: localhost:" + std::to_string(port) + "\r\n") !=
           std::string::npos);
@@ -478,7 +478,7 @@ TEST_CASE("http client: an IPv6 endpoint", "[net][http]") {
     auto seen = std::make_shared<Seen>();
     const auto port = net.listen({reply(200, "OK", "six")}, seen, nullptr, "::1");
     const auto r = net.run(exchange(plain({loopback(port, "::1")}), get("/", dnsd::net::host_field("::1")),
-                                    up_to(10), deadline_in(1000ms)));
+                                    up_to(10), deadline_in(5000ms)));
     CHECK(response_of(r).body == "six");
     CHECK(seen->peer == "::1");
 }
@@ -497,21 +497,21 @@ TEST_CASE("https client: the certificate is verified against the trust store, na
 
     // By name: sent as SNI.
     auto r = net.run(
-        exchange(over_tls(tls, port, "localhost"), get("/", "localhost"), up_to(100), deadline_in(1000ms)));
+        exchange(over_tls(tls, port, "localhost"), get("/", "localhost"), up_to(100), deadline_in(5000ms)));
     CHECK(response_of(r).body == "secure");
     CHECK(seen->sni == "localhost");
 
     // By address: checked against IP:127.0.0.1, never sent as SNI.
-    r = net.run(exchange(over_tls(tls, port, "127.0.0.1"), get(), up_to(100), deadline_in(1000ms)));
+    r = net.run(exchange(over_tls(tls, port, "127.0.0.1"), get(), up_to(100), deadline_in(5000ms)));
     CHECK(response_of(r).body == "secure");
     CHECK(seen->sni.empty());
 
-    r = net.run(exchange(over_tls(tls, port, "www.example.test"), get(), up_to(100), deadline_in(1000ms)));
+    r = net.run(exchange(over_tls(tls, port, "www.example.test"), get(), up_to(100), deadline_in(5000ms)));
     CHECK(error_of(r) == "tls: certificate verify failed: hostname mismatch");
     CHECK(net.run_until([&] { return seen->handshake_failures == 1; }));
     CHECK(seen->sni == "www.example.test");
 
-    r = net.run(exchange(over_tls(tls, port, "::1"), get(), up_to(100), deadline_in(1000ms)));
+    r = net.run(exchange(over_tls(tls, port, "::1"), get(), up_to(100), deadline_in(5000ms)));
     CHECK(error_of(r) == "tls: certificate verify failed: IP address mismatch");
 }
 
@@ -521,12 +521,12 @@ TEST_CASE("https client: an untrusted certificate fails unless verification is o
     TlsContext tls;  // the system's trust store: it does not know our certificate
     auto seen = std::make_shared<Seen>();
     const auto port = net.listen({reply(200, "OK", "secure")}, seen, server_tls(id));
-    auto r = net.run(exchange(over_tls(tls, port, "localhost"), get(), up_to(100), deadline_in(1000ms)));
+    auto r = net.run(exchange(over_tls(tls, port, "localhost"), get(), up_to(100), deadline_in(5000ms)));
     CHECK(error_of(r) == "tls: certificate verify failed: self-signed certificate");
     CHECK(seen->head.empty());
 
     r = net.run(
-        exchange(over_tls(tls, port, "www.example.test", false), get(), up_to(100), deadline_in(1000ms)));
+        exchange(over_tls(tls, port, "www.example.test", false), get(), up_to(100), deadline_in(5000ms)));
     CHECK(response_of(r).body == "secure");
     CHECK(seen->sni == "www.example.test");
 }
@@ -538,13 +538,13 @@ TEST_CASE("https client: a body to the end of the connection, closed without clo
     auto seen = std::make_shared<Seen>();
     auto port = net.listen({"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nto the end"}, seen, server_tls(id));
     auto r =
-        net.run(exchange(over_tls(tls, port, "localhost", false), get(), up_to(100), deadline_in(1000ms)));
+        net.run(exchange(over_tls(tls, port, "localhost", false), get(), up_to(100), deadline_in(5000ms)));
     CHECK(response_of(r).body == "to the end");
     CHECK(response_of(r).complete);
 
     // With a length, the same cut leaves the body incomplete.
     port = net.listen({"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\ncut short"}, seen, server_tls(id));
-    r = net.run(exchange(over_tls(tls, port, "localhost", false), get(), up_to(100), deadline_in(1000ms)));
+    r = net.run(exchange(over_tls(tls, port, "localhost", false), get(), up_to(100), deadline_in(5000ms)));
     CHECK(response_of(r).body == "cut short");
     CHECK_FALSE(response_of(r).complete);
 }
@@ -559,7 +559,7 @@ TEST_CASE("https client: a server that never answers the handshake fails at the 
     const auto start = Clock::now();
     const auto r = net.run(exchange(over_tls(tls, port, "localhost"), get(), up_to(100), deadline_in(300ms)));
     CHECK(error_of(r) == "timeout after 300ms");
-    CHECK(Clock::now() - start < 700ms);
+    CHECK(Clock::now() - start < 2300ms);
 }
 
 TEST_CASE("tls context: TLS 1.2 at least; the trust store is loaded once", "[net][https]") {
@@ -577,5 +577,5 @@ TEST_CASE("http client: a name that does not resolve fails by the deadline", "[n
     const auto start = Clock::now();
     const auto r = net.run(exchange(origin, get(), up_to(100), deadline_in(500ms)));
     CHECK(error_of(r).starts_with("resolve no-such-host.invalid: "));
-    CHECK(Clock::now() - start < 1000ms);
+    CHECK(Clock::now() - start < 2500ms);
 }

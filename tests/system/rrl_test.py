@@ -111,7 +111,9 @@ def main():
         allowed = BURST + RATE * seconds
         print(f"     flood: {result['sent']} sent, {result['full']} answered, {result['truncated']} truncated;"
               f" other client: {other_full}/{other_sent}")
-        check(result["sent"] > 4 * allowed, "the flood sends well above the rate")
+        # Twice the allowance leaves room to see the limit at work even on a
+        # loaded machine, where the Python flood is slow.
+        check(result["sent"] > 2 * allowed, "the flood sends well above the rate")
         check(allowed * 0.8 <= result["full"] <= allowed * 1.2 + 10,
               f"the flooded /24 gets about burst + rate x time full answers ({allowed:.0f})")
         limited = result["sent"] - result["full"]
