@@ -116,6 +116,12 @@ int run(const std::string& path, bool allow_root) {
         spdlog::error("{}: not starting: the configuration has errors", path);
         return 1;
     }
+    // `check` only warns (it may run elsewhere); here the user must exist.
+    if (!cfg.server.user_known) {
+        spdlog::error("{}:{}: server.user: no user named '{}' on this machine: not starting", path,
+                      cfg.server.user_line, cfg.server.user);
+        return 1;
+    }
     // An internet-facing server has no business keeping root.
     const std::string user = cfg.server.user;
     if (::geteuid() == 0 && user.empty() && !allow_root) {

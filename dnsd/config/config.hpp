@@ -110,10 +110,15 @@ struct GeoNetwork {
 /// The HTTP control endpoint (SPEC section 6); present when [control] is.
 struct Control {
     bool enabled = false;
-    Endpoint listen;    ///< default 127.0.0.1:8053
-    std::string token;  ///< read from token_file; empty: state changes are refused
+    Endpoint listen;        ///< default 127.0.0.1:8053; unused with a unix_path
+    std::string unix_path;  ///< `listen = "unix:PATH"`: a Unix domain socket (mode 0660) instead
+    std::string token;      ///< read from token_file; empty: state changes are refused
     std::string token_file;
+    std::string tls_cert;  ///< PEM certificate chain: HTTPS instead of HTTP (with tls_key)
+    std::string tls_key;   ///< PEM private key
     int line = 0;
+    /// The listener as the operator wrote it ("127.0.0.1:8053", "unix:/run/dnsd.sock").
+    std::string where() const { return unix_path.empty() ? listen.str() : "unix:" + unix_path; }
 };
 
 /// Response rate limiting (SPEC [rate_limit]), per client /24 or /56.
@@ -131,6 +136,7 @@ struct Cluster {
     unsigned quorum = 1;             ///< vantage points (this one included) that must see an address down
     std::string token;  ///< read from token_file; empty: peers are asked and answered without one
     std::string token_file;
+    std::string ca_file;      ///< https:// peers are verified against these CAs; empty: the system's
     Duration interval{1000};  ///< how often each peer is asked
     int line = 0;
 };
@@ -151,6 +157,8 @@ struct Server {
     Acl explain_allow;                 ///< who may ask CH TXT explanations and health.server
     std::string state_file;            ///< overrides and last health; empty: none
     std::string user;                  ///< drop privileges to this user after binding; empty: stay
+    int user_line = 0;                 ///< where `user` was given
+    bool user_known = true;            ///< `user` exists on the machine that read the config
     std::vector<Endpoint> notify;      ///< secondaries to NOTIFY after a reload changes a serial
     unsigned query_log = 0;            ///< log one query in this many (0: none)
     unsigned tcp_connections = 256;    ///< open TCP connections per worker, at most

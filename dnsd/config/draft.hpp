@@ -70,6 +70,8 @@ struct Draft {
     std::optional<Spot> user;   ///< server.user: looked up by resolve
     std::optional<Spot> control_token_file;
     std::optional<Spot> cluster_token_file;
+    std::optional<Spot> control_tls;  ///< tls_cert and tls_key, both given
+    std::optional<Spot> cluster_ca_file;
     std::optional<Spot> quorum;  ///< a valid cluster.quorum, checked against the peers
 };
 

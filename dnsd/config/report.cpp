@@ -24,6 +24,10 @@ void Report::error(const Spot& at, std::string_view key, std::string_view messag
     add(at.place, Severity::error, at.line, key, message);
 }
 
+void Report::warning(const Spot& at, std::string_view key, std::string_view message) {
+    add(at.place, Severity::warning, at.line, key, message);
+}
+
 void Report::add(std::uint32_t place, Severity severity, int line, std::string_view key,
                  std::string_view message) {
     std::string text(key);

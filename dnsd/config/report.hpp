@@ -43,6 +43,7 @@ public:
     void warning(int line, std::string_view key, std::string_view message);
     /// `KEY: MESSAGE` at the spot's line and place.
     void error(const Spot& at, std::string_view key, std::string_view message);
+    void warning(const Spot& at, std::string_view key, std::string_view message);
 
     /// The findings in the order of their places, and by line within the
     /// file (Diagnostics::sort_by_line).

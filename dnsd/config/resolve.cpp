@@ -57,10 +57,33 @@ void resolve(Draft& d, Report& report) {
                report);
     token_file(d.cluster_token_file, "cluster.token_file", path, c.cluster.token_file, c.cluster.token,
                report);
-    // Looked up here so that `dnsd check` on the target machine says so.
-    if (d.user && (c.server.user.empty() || !::getpwnam(c.server.user.c_str()))) {
-        report.error(*d.user, "server.user", "no user named '" + c.server.user + "' on this machine");
-        c.server.user.clear();
+    // Read once here so that `check` says what is wrong with them; the
+    // server loads them again when it sets up the listener.
+    auto readable = [&](const std::optional<Spot>& given, std::string_view key, std::string& file) {
+        if (!given) return;
+        file = resolve_path(path, file);
+        std::ifstream in(file);
+        if (!in) report.error(*given, key, "cannot read " + file);
+    };
+    if (d.control_tls) {
+        readable(d.control_tls, "control.tls_cert", c.control.tls_cert);
+        readable(d.control_tls, "control.tls_key", c.control.tls_key);
+    }
+    readable(d.cluster_ca_file, "cluster.ca_file", c.cluster.ca_file);
+    if (!c.control.unix_path.empty()) c.control.unix_path = resolve_path(path, c.control.unix_path);
+    // Looked up here so that `dnsd check` says so. A warning, not an
+    // error: the machine that checks (a CI box) need not be the one that
+    // runs; `dnsd run` refuses to start without the user (main.cpp).
+    if (d.user) {
+        c.server.user_line = d.user->line;
+        if (c.server.user.empty()) {
+            report.error(*d.user, "server.user", "expected a user name");
+        } else if (!::getpwnam(c.server.user.c_str())) {
+            c.server.user_known = false;
+            report.warning(*d.user, "server.user",
+                           "no user named '" + c.server.user +
+                               "' on this machine (dnsd run will not start on a machine without it)");
+        }
     }
 }
 

@@ -1,17 +1,20 @@
 #pragma once
 /// The TLS context of a client that verifies its peers (https probes,
-/// https webhooks): TLS 1.2 or later, the system's trust store.
+/// https webhooks, https cluster peers): TLS 1.2 or later, the system's
+/// trust store or a CA file of the operator's.
 ///
 /// Threads: a TlsContext belongs to one thread (the one running the
 /// exchanges that use it); it must outlive every stream made from it.
 
 #include <boost/asio/ssl/context.hpp>
+#include <string>
 
 namespace dnsd::net {
 
 class TlsContext {
 public:
-    TlsContext();
+    /// `ca_file`: PEM certificates to trust instead of the system's store.
+    explicit TlsContext(std::string ca_file = {});
     TlsContext(const TlsContext&) = delete;
     TlsContext& operator=(const TlsContext&) = delete;
 
@@ -25,6 +28,7 @@ public:
 
 private:
     boost::asio::ssl::context context_;
+    std::string ca_file_;
     bool trust_loaded_ = false;
 };
 

@@ -1,12 +1,21 @@
 #include "dnsd/server/control.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "dnsd/net/address.hpp"
@@ -18,23 +27,55 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+
+struct ControlEndpoint::Shared {
+    ControlHooks hooks;
+    ControlSettings settings;
+    unsigned connections = 0;  ///< sessions in flight
+    // The listener: one of the two acceptors, and the TLS context (HTTPS)
+    // that the next accepted connection uses.
+    std::shared_ptr<tcp::acceptor> tcp_acceptor;
+    std::shared_ptr<local::acceptor> unix_acceptor;
+    std::shared_ptr<ssl::context> tls;
+    std::string where;  ///< what the listener is bound to, as configured
+
+    void close_listener() {
+        boost::system::error_code ignored;
+        if (tcp_acceptor) tcp_acceptor->close(ignored);
+        if (unix_acceptor) {
+            const auto path = unix_acceptor->local_endpoint(ignored).path();
+            unix_acceptor->close(ignored);
+            if (!path.empty()) ::unlink(path.c_str());
+        }
+        tcp_acceptor.reset();
+        unix_acceptor.reset();
+        where.clear();
+    }
+};
 
 namespace {
 
-struct Context {
-    std::string token;
-    std::string peer_token;
-    ControlHooks hooks;
+using Shared = ControlEndpoint::Shared;
+
+/// Who sent a request: a TCP client's address, or a unix: socket's peer
+/// (whom the socket's file mode let in).
+struct Peer {
+    bool local = false;
+    Address address;
 };
 
-/// Constant-time comparison: how long it takes says nothing about how much
-/// of a guessed token was right.
+/// Constant-time comparison of digests: how long it takes says nothing
+/// about how much of a guessed token was right, nor about its length.
 bool same_secret(std::string_view a, std::string_view b) noexcept {
-    unsigned char diff = a.size() == b.size() ? 0 : 1;
-    const std::size_t n = a.size() < b.size() ? a.size() : b.size();
-    for (std::size_t i = 0; i < n; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
+    unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
+    unsigned na = 0, nb = 0;
+    if (EVP_Digest(a.data(), a.size(), da, &na, EVP_sha256(), nullptr) != 1 ||
+        EVP_Digest(b.data(), b.size(), db, &nb, EVP_sha256(), nullptr) != 1 || na != nb)
+        return false;
+    return CRYPTO_memcmp(da, db, na) == 0;
 }
 
 http::response<http::string_body> reply(const http::request<http::string_body>& req, http::status status,
@@ -85,23 +126,30 @@ http::response<http::string_body> refuse(const http::request<http::string_body>&
         error_body(a == http::status::unauthorized ? "Authorization: Bearer TOKEN required" : "wrong token"));
 }
 
-asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
-                                                          const http::request<http::string_body>& req) {
+asio::awaitable<http::response<http::string_body>> handle(Shared& ctx,
+                                                          const http::request<http::string_body>& req,
+                                                          const Peer& peer) {
     const std::string_view target = req.target();
+    const std::string& token = ctx.settings.control.token;
+    const std::string& peer_token = ctx.settings.peer_token;
     if (req.method() == http::verb::get && (target == "/" || target == "/index.html"))
         co_return reply(req, http::status::ok, ctx.hooks.page(), "text/html; charset=utf-8");
     if (req.method() == http::verb::get && target == "/metrics")
         co_return reply(req, http::status::ok, ctx.hooks.metrics(), "text/plain; version=0.0.4");
     if (req.method() == http::verb::get && (target == "/status" || target.starts_with("/status?")))
         co_return reply(req, http::status::ok, ctx.hooks.status());
-    if (req.method() == http::verb::get && target == "/cluster/verdicts" && ctx.hooks.verdicts) {
+    if (req.method() == http::verb::get && target == "/cluster/verdicts") {
         // Peers ask with the cluster token (when one is configured).
-        if (!ctx.peer_token.empty())
-            if (const auto a = authorize(ctx.peer_token, req); a != http::status::ok)
-                co_return refuse(req, a);
-        co_return reply(req, http::status::ok, ctx.hooks.verdicts());
+        if (!peer_token.empty())
+            if (const auto a = authorize(peer_token, req); a != http::status::ok) co_return refuse(req, a);
+        if (auto verdicts = ctx.hooks.verdicts())
+            co_return reply(req, http::status::ok, std::move(*verdicts));
+        co_return reply(req, http::status::not_found, error_body("no [cluster] configured"));
     }
     if (req.method() == http::verb::get && target.starts_with("/explain?")) {
+        // As CH TXT explanations (SPEC 4): from explain_allow, or with the token.
+        if (!peer.local && !ctx.settings.explain_allow.contains(peer.address))
+            if (const auto a = authorize(token, req); a != http::status::ok) co_return refuse(req, a);
         // name=...&client=...&type=A|AAAA, percent-encoded or not.
         std::string name, client, type;
         std::string_view query = target.substr(9);
@@ -129,7 +177,7 @@ asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
                         error_body("no such resource (GET /status, POST "
                                    "/sites/NAME/override, POST /reload)"));
     }
-    if (const auto a = authorize(ctx.token, req); a != http::status::ok) co_return refuse(req, a);
+    if (const auto a = authorize(token, req); a != http::status::ok) co_return refuse(req, a);
     constexpr std::string_view kSites = "/sites/", kOverride = "/override";
     if (target.starts_with(kSites) && target.ends_with(kOverride) &&
         target.size() > kSites.size() + kOverride.size()) {
@@ -189,46 +237,190 @@ asio::awaitable<http::response<http::string_body>> handle(Context& ctx,
     co_return reply(req, http::status::not_found, error_body("no such resource"));
 }
 
-asio::awaitable<void> session(std::shared_ptr<Context> ctx, tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
+/// Counts a session in flight for the connection cap.
+struct InFlight {
+    explicit InFlight(Shared& s) : shared(s) { ++shared.connections; }
+    ~InFlight() { --shared.connections; }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+    Shared& shared;
+};
+
+/// Reads one request within the deadline armed on the stream, answers it,
+/// and writes the response within kWriteTime.
+template <class Stream>
+asio::awaitable<void> exchange(std::shared_ptr<Shared> ctx, Stream& stream, const Peer& peer) {
     beast::flat_buffer buffer;
     http::request_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024);
-    stream.expires_after(std::chrono::seconds(10));
+    parser.header_limit(ControlEndpoint::kHeaderLimit);
+    parser.body_limit(ControlEndpoint::kBodyLimit);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    auto res = co_await handle(*ctx, parser.get());
-    stream.expires_after(std::chrono::seconds(10));
+    http::response<http::string_body> res;
+    if (ec == http::error::header_limit || ec == http::error::body_limit) {
+        // Said once, then the connection closes: what is left unread is
+        // not read.
+        http::request<http::string_body> req;
+        res = reply(req,
+                    ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                    : http::status::payload_too_large,
+                    error_body(ec == http::error::header_limit ? "request header too large"
+                                                               : "request body too large"));
+    } else if (ec) {
+        co_return;
+    } else {
+        res = co_await handle(*ctx, parser.get(), peer);
+    }
+    beast::get_lowest_layer(stream).expires_after(ControlEndpoint::kWriteTime);
     co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> tcp_session(std::shared_ptr<Shared> ctx, std::shared_ptr<ssl::context> tls,
+                                  tcp::socket socket) {
+    InFlight counted(*ctx);
+    Peer peer;
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) co_return;
+    if (const auto a = Address::from_sockaddr(remote.data())) peer.address = *a;
+    beast::tcp_stream stream(std::move(socket));
+    // One deadline for the TLS handshake and the whole request.
+    stream.expires_after(ControlEndpoint::kReadTime);
+    if (tls) {
+        beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), *tls);
+        auto [hs] =
+            co_await secure.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+        if (hs) co_return;
+        co_await exchange(ctx, secure, peer);
+        // A close_notify, waited for briefly: the response is written.
+        beast::get_lowest_layer(secure).expires_after(std::chrono::seconds(1));
+        co_await secure.async_shutdown(asio::as_tuple(asio::use_awaitable));
+        co_return;
+    }
+    co_await exchange(ctx, stream, peer);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<Context> ctx, std::shared_ptr<tcp::acceptor> acceptor) {
+asio::awaitable<void> unix_session(std::shared_ptr<Shared> ctx, local::socket socket) {
+    InFlight counted(*ctx);
+    beast::basic_stream<local> stream(std::move(socket));
+    stream.expires_after(ControlEndpoint::kReadTime);
+    co_await exchange(ctx, stream, Peer{true, {}});
+    beast::error_code ignored;
+    stream.socket().shutdown(local::socket::shutdown_send, ignored);
+}
+
+/// Accepts until the acceptor is closed (a new listener, or the end).
+template <class Acceptor, class Session>
+asio::awaitable<void> accept_loop(std::shared_ptr<Shared> ctx, std::shared_ptr<Acceptor> acceptor,
+                                  Session session) {
     for (;;) {
         auto [ec, socket] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
             continue;
         }
+        if (ctx->connections >= ControlEndpoint::kMaxConnections) {
+            boost::system::error_code ignored;
+            socket.close(ignored);  // over the cap: closed at once, as the DNS TCP path does
+            continue;
+        }
         asio::co_spawn(acceptor->get_executor(), session(ctx, std::move(socket)), asio::detached);
     }
 }
 
+std::shared_ptr<ssl::context> server_tls(const std::string& cert, const std::string& key) {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    boost::system::error_code ec;
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression, ec);
+    ctx->use_certificate_chain_file(cert, ec);
+    if (ec) throw std::runtime_error("control.tls_cert: cannot use " + cert + ": " + ec.message());
+    ctx->use_private_key_file(key, ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("control.tls_key: cannot use " + key + ": " + ec.message());
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+        throw std::runtime_error("control.tls_key: " + key + " does not match the certificate in " + cert);
+    return ctx;
+}
+
 }  // namespace
 
-void start_control(asio::io_context& io, const Endpoint& endpoint, std::string token, std::string peer_token,
-                   ControlHooks hooks) {
-    auto ctx = std::make_shared<Context>(Context{std::move(token), std::move(peer_token), std::move(hooks)});
-    auto acceptor = std::make_shared<tcp::acceptor>(io);
-    const tcp::endpoint ep = net::tcp_endpoint(endpoint);
-    boost::system::error_code ec;
-    acceptor->open(ep.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor->bind(ep, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + endpoint.str() + " (control): " + ec.message());
-    asio::co_spawn(io, accept_loop(ctx, acceptor), asio::detached);
+ControlEndpoint::ControlEndpoint(asio::io_context& io, ControlHooks hooks)
+    : io_(io), shared_(std::make_shared<Shared>()) {
+    shared_->hooks = std::move(hooks);
+}
+
+ControlEndpoint::~ControlEndpoint() {
+    shared_->close_listener();
+}
+
+std::string ControlEndpoint::where() const {
+    return shared_->where;
+}
+
+void ControlEndpoint::configure(const ControlSettings& settings) {
+    Shared& sh = *shared_;
+    // Tokens and explain_allow first: they apply whatever happens to the
+    // listener.
+    const std::string bound = sh.where;
+    sh.settings = settings;
+    const config::Control& c = settings.control;
+    std::shared_ptr<ssl::context> tls = sh.tls;
+    // Files named again are read again: a renewed certificate is taken at
+    // the reload, like a rotated token.
+    if (c.tls_cert.empty())
+        tls.reset();
+    else
+        tls = server_tls(c.tls_cert, c.tls_key);
+    const std::string where = c.where();
+    if (where != bound) {
+        std::shared_ptr<tcp::acceptor> next_tcp;
+        std::shared_ptr<local::acceptor> next_unix;
+        boost::system::error_code ec;
+        if (c.unix_path.empty()) {
+            next_tcp = std::make_shared<tcp::acceptor>(io_);
+            const tcp::endpoint ep = net::tcp_endpoint(c.listen);
+            next_tcp->open(ep.protocol(), ec);
+            if (!ec) next_tcp->set_option(asio::socket_base::reuse_address(true), ec);
+            if (!ec) next_tcp->bind(ep, ec);
+            if (!ec) next_tcp->listen(asio::socket_base::max_listen_connections, ec);
+        } else {
+            // A socket file left by a dnsd that did not stop cleanly is
+            // replaced; any other file is not.
+            struct stat st {};
+            if (::lstat(c.unix_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(c.unix_path.c_str());
+            next_unix = std::make_shared<local::acceptor>(io_);
+            next_unix->open(local(), ec);
+            // Created with no access for others; 0660 once bound (the
+            // group is how operators are let in).
+            const mode_t before = ::umask(0117);
+            if (!ec) next_unix->bind(local::endpoint(c.unix_path), ec);
+            ::umask(before);
+            if (!ec && ::chmod(c.unix_path.c_str(), 0660) != 0)
+                ec.assign(errno, boost::system::system_category());
+            if (!ec) next_unix->listen(asio::socket_base::max_listen_connections, ec);
+        }
+        if (ec)
+            throw std::runtime_error("cannot listen on " + where + " (control): " + ec.message() +
+                                     (bound.empty() ? std::string() : "; still on " + bound));
+        sh.close_listener();
+        sh.where = where;
+        if (next_tcp) {
+            sh.tcp_acceptor = next_tcp;
+            asio::co_spawn(io_,
+                           accept_loop(shared_, next_tcp,
+                                       [](std::shared_ptr<Shared> ctx, tcp::socket socket) {
+                                           auto context = ctx->tls;
+                                           return tcp_session(std::move(ctx), std::move(context),
+                                                              std::move(socket));
+                                       }),
+                           asio::detached);
+        } else {
+            sh.unix_acceptor = next_unix;
+            asio::co_spawn(io_, accept_loop(shared_, next_unix, unix_session), asio::detached);
+        }
+    }
+    sh.tls = std::move(tls);
 }
 
 }  // namespace dnsd::server

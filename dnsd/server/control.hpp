@@ -6,13 +6,24 @@
 /// `POST /reload`. Requests that change state need `Authorization: Bearer
 /// TOKEN` (401 without, 403 with a wrong one; compared in constant time).
 ///
+/// `[control] listen` is an address with a port, or `unix:PATH` (a Unix
+/// domain socket, mode 0660); with tls_cert and tls_key it speaks HTTPS.
+/// `GET /explain` needs the token unless the client is in explain_allow.
+///
 /// Runs on the state thread's io_context, where the health board lives: the
-/// hooks are called there and may touch it directly.
+/// hooks are called there and may touch it directly, and configure() is
+/// called there too.
 
 #include <boost/asio.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
 
 namespace dnsd::server {
@@ -35,17 +46,57 @@ struct ControlHooks {
     std::function<int(const std::string& name, const std::string& client, const std::string& type,
                       std::string& body)>
         explain;
-    /// GET /cluster/verdicts (with [cluster]): this instance's own probe
-    /// verdicts, JSON. Empty function: no such resource.
-    std::function<std::string()> verdicts;
+    /// GET /cluster/verdicts: this instance's own probe verdicts, JSON;
+    /// nothing without [cluster] (404).
+    std::function<std::optional<std::string>()> verdicts;
     /// Starts a reload; `done(ok, message)` is called later, on any thread.
     std::function<void(std::function<void(bool, std::string)> done)> reload;
 };
 
-/// Accepts connections on `endpoint` until the io_context stops. Throws
-/// std::runtime_error when the address cannot be bound.
-/// `peer_token`: what peers must show to read /cluster/verdicts (empty: anyone).
-void start_control(boost::asio::io_context& io, const Endpoint& endpoint, std::string token,
-                   std::string peer_token, ControlHooks hooks);
+/// What the endpoint is set up with: `[control]`, the peers' token and
+/// who may ask for explanations without a token.
+struct ControlSettings {
+    config::Control control;
+    /// What peers must show to read /cluster/verdicts (empty: anyone).
+    std::string peer_token;
+    /// Clients that may GET /explain without a token (server.explain_allow,
+    /// as for CH TXT explanations). Over a unix: socket everyone may: its
+    /// file mode says who can connect.
+    Acl explain_allow;
+};
+
+/// The endpoint: its listener and the requests in flight. Bounded like the
+/// DNS TCP path: at most kMaxConnections at once (more are closed at
+/// accept), a request's header and body within kHeaderLimit and
+/// kBodyLimit bytes, read within kReadTime (TLS handshake included), the
+/// response written within kWriteTime.
+class ControlEndpoint {
+public:
+    static constexpr unsigned kMaxConnections = 64;
+    static constexpr std::size_t kHeaderLimit = 8 * 1024;
+    static constexpr std::size_t kBodyLimit = 64 * 1024;
+    static constexpr std::chrono::seconds kReadTime{5};
+    static constexpr std::chrono::seconds kWriteTime{10};
+
+    ControlEndpoint(boost::asio::io_context& io, ControlHooks hooks);
+    ~ControlEndpoint();  ///< closes the listener; requests in flight finish
+    ControlEndpoint(const ControlEndpoint&) = delete;
+    ControlEndpoint& operator=(const ControlEndpoint&) = delete;
+
+    /// Applies `settings`: tokens and explain_allow from the next request
+    /// on; a new listener when the address or the TLS files changed (the
+    /// new one is set up before the old one closes). Throws
+    /// std::runtime_error, saying why, when the new listener cannot be set
+    /// up; the old one then keeps serving, with the new tokens.
+    void configure(const ControlSettings& settings);
+    /// Where it listens now ("127.0.0.1:8053", "unix:/run/dnsd.sock"), or "".
+    std::string where() const;
+
+    struct Shared;  // control.cpp
+
+private:
+    boost::asio::io_context& io_;
+    std::shared_ptr<Shared> shared_;
+};
 
 }  // namespace dnsd::server

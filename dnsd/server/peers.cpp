@@ -15,7 +15,9 @@ namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 
 struct Peers::Shared {
+    explicit Shared(const config::Cluster& c) : cluster(c), tls(c.ca_file) {}
     config::Cluster cluster;
+    net::TlsContext tls;  ///< for https:// peers
     std::function<void()> changed;
     std::vector<PeerState> states;
     bool stopped = false;
@@ -26,10 +28,10 @@ namespace {
 constexpr std::size_t kVerdictsLimit = 4 << 20;  // bytes of a verdicts document
 
 /// One GET of the peer's verdicts; fills `into` or returns the error.
-asio::awaitable<std::string> fetch(const config::Cluster& cluster, const std::string& url_text,
-                                   PeerState& into) {
+asio::awaitable<std::string> fetch(Peers::Shared& shared, const std::string& url_text, PeerState& into) {
+    const config::Cluster& cluster = shared.cluster;
     const auto url = config::parse_url(url_text);
-    if (!url) co_return "not an http:// URL";
+    if (!url) co_return "not an http:// or https:// URL";
     // Bounded as a whole: a peer that accepts and stalls costs one timeout.
     const auto timeout = std::min<std::chrono::milliseconds>(cluster.interval * 2, std::chrono::seconds(2));
     std::string target = url->target;
@@ -43,7 +45,7 @@ asio::awaitable<std::string> fetch(const config::Cluster& cluster, const std::st
         request.fields.emplace_back(http::field::authorization, "Bearer " + cluster.token);
     net::Reading reading;
     reading.body_limit = kVerdictsLimit;
-    net::Origin origin{url->host, url->port, nullptr};
+    net::Origin origin{url->host, url->port, url->tls ? &shared.tls : nullptr};
     const net::Deadline deadline{Clock::now() + timeout, timeout};
     auto result = co_await net::exchange(std::move(origin), std::move(request), std::move(reading), deadline);
     if (auto* error = std::get_if<std::string>(&result)) co_return std::move(*error);
@@ -72,7 +74,7 @@ asio::awaitable<void> poll(std::shared_ptr<Peers::Shared> shared, std::size_t in
         const std::string url = shared->states[index].url;
         std::string error;
         try {
-            error = co_await fetch(shared->cluster, url, fetched);
+            error = co_await fetch(*shared, url, fetched);
         } catch (const std::exception& e) {
             error = e.what();
         }
@@ -103,8 +105,7 @@ asio::awaitable<void> poll(std::shared_ptr<Peers::Shared> shared, std::size_t in
 }  // namespace
 
 Peers::Peers(asio::io_context& io, const config::Cluster& cluster, std::function<void()> changed)
-    : shared_(std::make_shared<Shared>()) {
-    shared_->cluster = cluster;
+    : shared_(std::make_shared<Shared>(cluster)) {
     shared_->changed = std::move(changed);
     for (const auto& url : cluster.peers) {
         PeerState p;

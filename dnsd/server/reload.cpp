@@ -16,12 +16,21 @@ namespace dnsd::server {
 
 namespace {
 
-/// The [server] settings fixed when the workers were set up; a reload that
-/// changes one says a restart is needed.
-bool needs_restart(const config::Server& a, const config::Server& b) {
-    return a.listen != b.listen || a.threads != b.threads || a.tcp_connections != b.tcp_connections ||
-           a.tcp_per_client != b.tcp_per_client || a.tcp_idle_timeout != b.tcp_idle_timeout ||
-           a.tcp_lifetime != b.tcp_lifetime || a.user != b.user;
+/// The [server] settings fixed when the workers were set up, that `a`
+/// changes ("server.listen, server.threads"); a reload names them.
+std::string needs_restart(const config::Server& a, const config::Server& b) {
+    std::string changed;
+    auto note = [&](bool differs, const char* key) {
+        if (differs) changed += (changed.empty() ? "" : ", ") + std::string(key);
+    };
+    note(a.listen != b.listen, "server.listen");
+    note(a.threads != b.threads, "server.threads");
+    note(a.user != b.user, "server.user");
+    note(a.tcp_connections != b.tcp_connections, "server.tcp_connections");
+    note(a.tcp_per_client != b.tcp_per_client, "server.tcp_per_client");
+    note(a.tcp_idle_timeout != b.tcp_idle_timeout, "server.tcp_idle_timeout");
+    note(a.tcp_lifetime != b.tcp_lifetime, "server.tcp_lifetime");
+    return changed;
 }
 
 }  // namespace
@@ -42,7 +51,7 @@ void StateThread::start_loader() {
     loading_ = true;
     notify_service_manager("RELOADING=1");
     if (loader_.joinable()) loader_.join();  // the previous one has posted its result: it is ending
-    loader_ = std::thread([this, path = cfg_.path, served = views_.load()->served_serials()] {
+    loader_ = std::thread([this, path = cfg_.path, served = view()->served_serials()] {
         ::pthread_setname_np(::pthread_self(), "dnsd-reload");
         Diagnostics diags;
         auto next = config::read_config(path, diags);
@@ -71,12 +80,15 @@ void StateThread::finish_reload(config::Config next, std::shared_ptr<const query
         raise({"reload", "", "", "failed", "", message});
     } else {
         message += "reloaded " + cfg_.path + ": " + std::to_string(view->zones().size()) + " zones";
-        if (needs_restart(next.server, started_)) {
-            spdlog::warn("reload: changes to server.listen, threads, user and tcp_* need a restart");
-            message += "\nchanges to server.listen, threads, user and tcp_* need a restart";
-        }
+        std::vector<std::string> notes;
+        if (const auto kept = needs_restart(next.server, started_); !kept.empty())
+            notes.push_back("changes to " + kept + " need a restart; still as at start");
         spdlog::info("reloaded {}: {} zones", next.path, view->zones().size());
-        apply(std::move(next), view);
+        for (auto& note : apply(std::move(next), view)) notes.push_back(std::move(note));
+        for (const auto& note : notes) {
+            spdlog::warn("reload: {}", note);
+            message += "\n" + note;
+        }
     }
     loading_ = false;
     notify_service_manager("READY=1");
@@ -91,7 +103,8 @@ void StateThread::finish_reload(config::Config next, std::shared_ptr<const query
     for (auto& done : waiting) done(view != nullptr, message);
 }
 
-void StateThread::apply(config::Config next, std::shared_ptr<const query::View> view) {
+std::vector<std::string> StateThread::apply(config::Config next, std::shared_ptr<const query::View> view) {
+    std::vector<std::string> notes;
     // What the workers were set up with stays as it was until a restart.
     const auto kept = cfg_.server;
     cfg_ = std::move(next);
@@ -102,24 +115,33 @@ void StateThread::apply(config::Config next, std::shared_ptr<const query::View> 
     cfg_.server.tcp_per_client = kept.tcp_per_client;
     cfg_.server.tcp_idle_timeout = kept.tcp_idle_timeout;
     cfg_.server.tcp_lifetime = kept.tcp_lifetime;
+    cfg_.server.user_line = kept.user_line;
+    cfg_.server.user_known = kept.user_known;
+
+    // The control endpoint: new tokens at once; a new listener, or the
+    // old one kept and said so.
+    try {
+        update_control();
+    } catch (const std::exception& e) {
+        notes.push_back(e.what());
+    }
 
     if (monitor_) monitor_->stop();
     update_alerter();
     auto fresh = std::make_shared<health::Board>(cfg_, view->catalog_ptr(), health::unix_now());
     fresh->carry_over(*board_);
     board_ = std::move(fresh);
-    publish_health();
+    // The view and its health in one step (the view being replaced may
+    // still take a few counts from workers mid-batch: it is folded into the
+    // totals a few seconds later, or at the next reload if that comes first).
+    if (previous_view_) fold_counts(*previous_view_, retired_);
+    previous_view_ = this->view();
+    publish_health(view);
+    retire_previous_view_later();
     site_seen_.clear();
     site_changes(true);
     update_peers();
     if (peers_) peers_changed();  // the new board's addresses
-    // The view being replaced may still take a few counts from workers
-    // mid-batch: it is folded into the totals a few seconds later (or at
-    // the next reload, if that comes first).
-    if (previous_view_) fold_counts(*previous_view_, retired_);
-    previous_view_ = views_.load();
-    views_.publish(view);
-    retire_previous_view_later();
     // Secondaries hear of every zone whose serial moved (RFC 1996).
     if (!cfg_.server.notify.empty())
         for (const auto& z : view->zones()) {
@@ -130,6 +152,7 @@ void StateThread::apply(config::Config next, std::shared_ptr<const query::View> 
         }
     start_monitor();
     save_state();
+    return notes;
 }
 
 void StateThread::retire_previous_view_later() {

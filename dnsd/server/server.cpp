@@ -34,9 +34,7 @@ void name_thread(const char* prefix, unsigned index) noexcept {
     ::pthread_setname_np(::pthread_self(), name);
 }
 
-Worker::Worker(unsigned index, const SnapshotSlot<query::View>& slot,
-               const SnapshotSlot<health::Snapshot>& health)
-    : index_(index), view_(slot), health_(health) {
+Worker::Worker(unsigned index, const ServingSlot& slot) : index_(index), serving_(slot) {
     random_.state ^= (static_cast<std::uint64_t>(index) + 1) * 0xD1B54A32D192ED03ull ^
                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 }
@@ -68,15 +66,17 @@ void Worker::log_query(const query::View& v, const query::Result& r, bool tcp,
 /// The server's own state: the slots the workers read, the workers, the
 /// state thread, and the main thread's signals.
 struct Server::Impl {
-    SnapshotSlot<query::View> views;
-    SnapshotSlot<health::Snapshot> health{std::make_shared<const health::Snapshot>()};
+    /// The state thread publishes the first health before any worker runs.
+    ServingSlot serving;
     std::vector<std::unique_ptr<Worker>> workers;
     std::unique_ptr<StateThread> state;
     asio::io_context main{1};
     asio::signal_set signals{main, SIGINT, SIGTERM, SIGHUP};
     std::vector<std::string> summary;  ///< the start-up summary's lines
 
-    explicit Impl(std::shared_ptr<const query::View> view) : views(std::move(view)) {}
+    explicit Impl(std::shared_ptr<const query::View> view)
+        : serving(std::make_shared<const Serving>(
+              Serving{std::move(view), std::make_shared<const health::Snapshot>()})) {}
 
     void wait_signal() {
         signals.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -129,7 +129,7 @@ std::vector<std::string> summary(const config::Config& cfg, const query::View& v
 
 Server::Server(config::Config cfg, std::shared_ptr<const query::View> view, const StateFile& saved)
     : impl_(std::make_unique<Impl>(std::move(view))) {
-    impl_->summary = summary(cfg, *impl_->views.load());
+    impl_->summary = summary(cfg, *impl_->serving.load()->view);
     const unsigned n = cfg.server.thread_count();
     TcpLimits limits;
     const auto& sc = cfg.server;
@@ -142,13 +142,11 @@ Server::Server(config::Config cfg, std::shared_ptr<const query::View> view, cons
     unsigned index = 0;
     for (const auto& ep : sc.listen)
         for (unsigned i = 0; i < n; ++i)
-            impl_->workers.push_back(
-                std::make_unique<UdpWorker>(index++, impl_->views, impl_->health, ep, n > 1, n));
+            impl_->workers.push_back(std::make_unique<UdpWorker>(index++, impl_->serving, ep, n > 1, n));
     for (unsigned i = 0; i < n; ++i)
         impl_->workers.push_back(
-            std::make_unique<TcpWorker>(index++, i, impl_->views, impl_->health, sc.listen, limits, n > 1));
-    impl_->state =
-        std::make_unique<StateThread>(std::move(cfg), impl_->views, impl_->health, impl_->workers, saved);
+            std::make_unique<TcpWorker>(index++, i, impl_->serving, sc.listen, limits, n > 1));
+    impl_->state = std::make_unique<StateThread>(std::move(cfg), impl_->serving, impl_->workers, saved);
 }
 
 Server::~Server() {

@@ -26,7 +26,7 @@ namespace {
 
 bool same_cluster(const config::Cluster& a, const config::Cluster& b) {
     return a.enabled == b.enabled && a.peers == b.peers && a.quorum == b.quorum && a.token == b.token &&
-           a.interval == b.interval;
+           a.ca_file == b.ca_file && a.interval == b.interval;
 }
 
 bool same_alerts(const std::vector<config::Alert>& a, const std::vector<config::Alert>& b) {
@@ -40,17 +40,16 @@ bool same_alerts(const std::vector<config::Alert>& a, const std::vector<config::
 
 }  // namespace
 
-StateThread::StateThread(config::Config cfg, SnapshotSlot<query::View>& views,
-                         SnapshotSlot<health::Snapshot>& health,
+StateThread::StateThread(config::Config cfg, ServingSlot& serving,
                          const std::vector<std::unique_ptr<Worker>>& workers, const StateFile& saved)
-    : cfg_(std::move(cfg)), started_(cfg_.server), views_(views), health_(health), workers_(workers) {
+    : cfg_(std::move(cfg)), started_(cfg_.server), serving_(serving), workers_(workers) {
     // The first board, before any worker runs (SPEC 3: start-up).
-    board_ = std::make_shared<health::Board>(cfg_, views_.load()->catalog_ptr(), health::unix_now());
+    board_ = std::make_shared<health::Board>(cfg_, view()->catalog_ptr(), health::unix_now());
     Diagnostics diags;
     board_->restore(saved.health, cfg_.server.state_file, diags);
     for (const auto& d : diags) spdlog::warn("{}", d.str());
     publish_health();
-    if (cfg_.control.enabled) start_control();
+    update_control();
 }
 
 StateThread::~StateThread() {
@@ -63,8 +62,7 @@ void StateThread::start() {
         // Secondaries hear of every zone at start too (as NSD and BIND do):
         // the zones may have changed while dnsd was down, and a NOTIFY for
         // a serial they hold already costs them one SOA query.
-        const auto view = views_.load();
-        for (const auto& z : view->zones())
+        for (const auto& z : view()->zones())
             send_notify(io_, cfg_.server.notify, std::string(z->origin()), z->serial());
     });
     thread_ = std::thread([this] {
@@ -76,6 +74,7 @@ void StateThread::start() {
 void StateThread::stop() {
     if (thread_.joinable()) {
         boost::asio::post(io_, [this] {
+            control_.reset();
             if (monitor_) monitor_->stop();
             alerter_.reset();  // stops its thread; what is still queued is dropped
             peers_.reset();
@@ -111,17 +110,18 @@ void StateThread::health_changed() {
     if (!events.empty()) save_state();  // the state file holds states, not every result
 }
 
-void StateThread::publish_health() {
+void StateThread::publish_health(std::shared_ptr<const query::View> view) {
     auto snap = board_->snapshot();
     steer::fill_site_states(board_->catalog(), *snap);
-    health_.publish(std::move(snap));
+    if (!view) view = this->view();
+    serving_.publish(std::make_shared<const Serving>(Serving{std::move(view), std::move(snap)}));
 }
 
 void StateThread::save_state() {
     if (cfg_.server.state_file.empty()) return;
     // The board's state, and the serials served (so that the serial rule
     // holds across restarts).
-    const StateFile state{board_->persisted(), views_.load()->served_serials()};
+    const StateFile state{board_->persisted(), view()->served_serials()};
     std::string error;
     if (!write_state_file(cfg_.server.state_file, state, error))
         spdlog::error("cannot write state file {}: {}", cfg_.server.state_file, error);
@@ -190,7 +190,7 @@ std::string StateThread::verdicts_json() const {
 
 void StateThread::site_changes(bool quiet) {
     const steer::Catalog& cat = board_->catalog();
-    const auto snap = health_.load();
+    const auto snap = serving_.load()->health;
     if (site_seen_.size() != cat.sites.size()) site_seen_.assign(cat.sites.size(), {-1, -1});
     for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
         for (Family f : {Family::v4, Family::v6}) {

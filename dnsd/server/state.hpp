@@ -27,8 +27,10 @@
 #include "dnsd/core/diagnostic.hpp"
 #include "dnsd/core/snapshot.hpp"
 #include "dnsd/query/view.hpp"
+#include "dnsd/server/control.hpp"
 #include "dnsd/server/observe.hpp"
 #include "dnsd/server/peers.hpp"
+#include "dnsd/server/serving.hpp"
 #include "dnsd/server/state_file.hpp"
 #include "dnsd/server/worker.hpp"
 #include "health/board.hpp"
@@ -44,8 +46,8 @@ public:
     /// first health snapshot, and binds the control endpoint; throws
     /// std::runtime_error when that cannot be bound. `workers` are read
     /// for /metrics and must outlive this object.
-    StateThread(config::Config cfg, SnapshotSlot<query::View>& views, SnapshotSlot<health::Snapshot>& health,
-                const std::vector<std::unique_ptr<Worker>>& workers, const StateFile& saved);
+    StateThread(config::Config cfg, ServingSlot& serving, const std::vector<std::unique_ptr<Worker>>& workers,
+                const StateFile& saved);
     ~StateThread();  ///< stops, when stop() was not called
     StateThread(const StateThread&) = delete;
     StateThread& operator=(const StateThread&) = delete;
@@ -69,8 +71,11 @@ private:
     /// `quiet` only takes the new state (start, and a reload's new catalog).
     void site_changes(bool quiet);
     void save_state();
-    /// Publishes the board's state, with the site states steering reads.
-    void publish_health();
+    /// Publishes the board's state, with the site states steering reads,
+    /// beside `view` (a reload's new one) or the view being served.
+    void publish_health(std::shared_ptr<const query::View> view = nullptr);
+    /// The view being served.
+    std::shared_ptr<const query::View> view() const { return serving_.load()->view; }
 
     // ---- cluster (state.cpp) ----
     /// Starts asking the peers (again, when the [cluster] changed).
@@ -93,17 +98,20 @@ private:
     void finish_reload(config::Config next, std::shared_ptr<const query::View> view,
                        const Diagnostics& diags);
     /// Applies a reloaded config and view: a new board that keeps the state
-    /// of unchanged targets, alerts, peers, probes; publishes health, then
-    /// the view (queries ignore a health snapshot of another catalog
-    /// meanwhile); NOTIFY for zones whose serial moved.
-    void apply(config::Config next, std::shared_ptr<const query::View> view);
+    /// of unchanged targets, alerts, peers, probes; publishes the view with
+    /// its health in one step; NOTIFY for zones whose serial moved.
+    /// Returns what could not be applied, for the reply and the log.
+    std::vector<std::string> apply(config::Config next, std::shared_ptr<const query::View> view);
     /// A few seconds after a swap, when every worker has let go of the
     /// replaced view, its counts are folded into `retired_` and it is
     /// dropped, and the freed memory is given back to the system.
     void retire_previous_view_later();
 
-    // ---- the control endpoint (observe.cpp) ----
-    void start_control();
+    // ---- the control endpoint (state_control.cpp) ----
+    /// Sets the endpoint up as [control] says now (opens, moves, closes it;
+    /// new tokens). Throws std::runtime_error when its listener cannot be
+    /// set up.
+    void update_control();
     /// What /status, /metrics and the page show, taken now.
     Observation observe() const;
     int set_override(const std::string& site, const std::string& wanted, std::int64_t until,
@@ -113,8 +121,7 @@ private:
 
     config::Config cfg_;            ///< the running config (server.listen etc. as at start)
     const config::Server started_;  ///< [server] as the workers were set up: what a reload cannot change
-    SnapshotSlot<query::View>& views_;
-    SnapshotSlot<health::Snapshot>& health_;
+    ServingSlot& serving_;
     const std::vector<std::unique_ptr<Worker>>& workers_;
 
     boost::asio::io_context io_{1};
@@ -129,6 +136,8 @@ private:
     std::unique_ptr<Peers> peers_;
     config::Cluster peers_config_;
     bool cluster_degraded_ = false;
+
+    std::unique_ptr<ControlEndpoint> control_;
 
     std::unique_ptr<alert::Alerter> alerter_;
     std::vector<config::Alert> alert_targets_;

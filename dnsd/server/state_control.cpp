@@ -17,7 +17,17 @@
 
 namespace dnsd::server {
 
-void StateThread::start_control() {
+void StateThread::update_control() {
+    if (!cfg_.control.enabled) {
+        control_.reset();
+        return;
+    }
+    const ControlSettings settings{cfg_.control, cfg_.cluster.enabled ? cfg_.cluster.token : std::string(),
+                                   cfg_.server.explain_allow};
+    if (control_) {
+        control_->configure(settings);
+        return;
+    }
     ControlHooks hooks;
     hooks.status = [this] { return status_json(observe()); };
     hooks.page = [this] { return status_page(observe()); };
@@ -27,15 +37,21 @@ void StateThread::start_control() {
     hooks.explain = [this](const std::string& name, const std::string& client, const std::string& type,
                            std::string& body) { return explain(name, client, type, body); };
     hooks.reload = [this](std::function<void(bool, std::string)> done) { reload(std::move(done)); };
-    if (cfg_.cluster.enabled) hooks.verdicts = [this] { return verdicts_json(); };
-    server::start_control(io_, cfg_.control.listen, cfg_.control.token, cfg_.cluster.token, std::move(hooks));
+    hooks.verdicts = [this]() -> std::optional<std::string> {
+        if (!cfg_.cluster.enabled) return std::nullopt;
+        return verdicts_json();
+    };
+    auto endpoint = std::make_unique<ControlEndpoint>(io_, std::move(hooks));
+    endpoint->configure(settings);
+    control_ = std::move(endpoint);
 }
 
 Observation StateThread::observe() const {
     Observation o;
-    o.view = views_.load();
+    const auto serving = serving_.load();
+    o.view = serving->view;
     o.catalog = board_->catalog_ptr();
-    o.health = health_.load();
+    o.health = serving->health;
     o.override_until.resize(o.catalog->sites.size());
     for (std::uint32_t s = 0; s < o.override_until.size(); ++s)
         o.override_until[s] = board_->override_until(s);
@@ -110,8 +126,9 @@ int StateThread::explain(const std::string& name, const std::string& client, con
     std::optional<Address> where;
     if (!client.empty() && !(where = Address::parse(client)))
         return fail(400, "client= must be an IP address");
-    const auto view = views_.load();
-    const auto snap = health_.load();
+    const auto serving = serving_.load();
+    const auto& view = serving->view;
+    const auto& snap = serving->health;
     const std::int32_t service = query::service_named(*view, *wire);
     if (service < 0) return fail(404, name + " is not a service name here");
     // As the CH TXT query of a client at `client` would be explained: its

@@ -86,10 +86,13 @@ asio::awaitable<void> tcp_session(TcpWorker& w, tcp::socket socket, Address clie
         if (len < wire::kHeaderSize) break;  // nothing sensible to answer: close
         if (!co_await read_within(socket, asio::buffer(in.data(), len), left(transfer))) break;
 
-        const auto view = w.view_ref();
+        // The view and its health of one publication, kept for the
+        // transfer's duration.
+        const auto serving = w.serving_ref();
+        const auto& view = serving->view;
         const auto r = query::answer(
             {in.data(), len}, {out.data() + 2, wire::kMaxMessage}, *view,
-            query::Client{client, query::Transport::tcp, &w.health(), &w.random(), &w.geo_cache()});
+            query::Client{client, query::Transport::tcp, serving->health.get(), &w.random(), &w.geo_cache()});
         if (r.size || r.transfer) w.count(*view, r, true, {in.data(), len}, client);
         if (r.transfer) {
             wire::Query q;
@@ -154,15 +157,13 @@ asio::awaitable<void> tcp_refresh_loop(TcpWorker& w) {
         timer.expires_after(std::chrono::seconds(1));
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
-        w.view();
-        w.health();
+        w.serving();
     }
 }
 
-TcpWorker::TcpWorker(unsigned index, unsigned ordinal, const SnapshotSlot<query::View>& slot,
-                     const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
-                     const TcpLimits& limits, bool shared)
-    : Worker(index, slot, health), ordinal_(ordinal), limits_(limits) {
+TcpWorker::TcpWorker(unsigned index, unsigned ordinal, const ServingSlot& slot,
+                     const std::vector<Endpoint>& listen, const TcpLimits& limits, bool shared)
+    : Worker(index, slot), ordinal_(ordinal), limits_(limits) {
     for (const auto& ep : listen) {
         const bool v6 = ep.address.family == Family::v6;
         auto t = std::make_unique<tcp::acceptor>(io_);

@@ -141,8 +141,9 @@ int serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
     b.filled = got > 0 ? static_cast<unsigned>(got) : 0;
     if (got <= 0) return got < 0 ? -1 : 0;
 
-    const query::View& view = w.view();           // one atomic load per batch
-    const health::Snapshot& health = w.health();  // and one more
+    const Serving& serving = w.serving();  // one atomic load per batch
+    const query::View& view = *serving.view;
+    const health::Snapshot& health = *serving.health;
     // Rate limiting: each worker sees its share of a network's queries
     // (SO_REUSEPORT spreads source ports evenly), so it allows its share.
     config::RateLimit limit = view.rate_limit();
@@ -216,8 +217,7 @@ void udp_serve(UdpWorker& w, int fd, UdpBatch& batch) noexcept {
             // A second without queries: let go of a view or health
             // snapshot that a reload or a probe has replaced, so that an
             // idle thread does not keep old zones in memory.
-            w.view();
-            w.health();
+            w.serving();
             continue;
         }
         // recvmmsg failed otherwise: a short pause, so that an error that
@@ -245,10 +245,9 @@ bool is_wildcard(const Address& a) {
 
 }  // namespace
 
-UdpWorker::UdpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
-                     const SnapshotSlot<health::Snapshot>& health, const Endpoint& listen, bool shared,
+UdpWorker::UdpWorker(unsigned index, const ServingSlot& slot, const Endpoint& listen, bool shared,
                      unsigned siblings)
-    : Worker(index, slot, health), siblings_(siblings), batch_(make_udp_batch()) {
+    : Worker(index, slot), siblings_(siblings), batch_(make_udp_batch()) {
     const bool v6 = listen.address.family == Family::v6;
     fd_ = Fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (fd_.get() < 0) {

@@ -1,7 +1,7 @@
 #pragma once
 /// Workers: the threads that answer queries. Each has its own buffers, its
 /// own cached view of the current snapshot and its own counters; nothing in
-/// a worker is shared with another thread except the SnapshotSlots it reads
+/// a worker is shared with another thread except the ServingSlot it reads
 /// and the counters the state thread reads when scraped.
 ///
 /// Two kinds (SO_REUSEPORT: the kernel spreads clients over them):
@@ -29,6 +29,7 @@
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/rate_limit.hpp"
 #include "dnsd/server/server.hpp"
+#include "dnsd/server/serving.hpp"
 #include "dnsd/server/stats.hpp"
 #include "dnsd/steer/decide.hpp"
 #include "health/snapshot.hpp"
@@ -49,8 +50,7 @@ using UdpBatchPtr = std::unique_ptr<UdpBatch, UdpBatchDeleter>;
 class Worker {
 public:
     /// `index`: unique among all workers (it picks the counter stripe).
-    Worker(unsigned index, const SnapshotSlot<query::View>& slot,
-           const SnapshotSlot<health::Snapshot>& health);
+    Worker(unsigned index, const ServingSlot& slot);
     virtual ~Worker() = default;
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -59,10 +59,12 @@ public:
     virtual void stop() = 0;   ///< asks it to stop and joins
 
     unsigned index() const noexcept { return index_; }
-    const query::View& view() noexcept { return view_.get(); }
-    const health::Snapshot& health() noexcept { return health_.get(); }
-    /// The view with a reference count, for work that outlives one query (AXFR).
-    std::shared_ptr<const query::View> view_ref() noexcept { return view_.shared(); }
+    /// The view and its health, as published together: one atomic load
+    /// when nothing changed. Valid until the next call.
+    const Serving& serving() noexcept { return serving_.get(); }
+    /// The same with a reference count, for work that outlives one query
+    /// (a TCP connection's next read, AXFR).
+    std::shared_ptr<const Serving> serving_ref() noexcept { return serving_.shared(); }
     steer::Random& random() noexcept { return random_; }
     geo::Cache& geo_cache() noexcept { return geo_cache_; }
     Stats& stats() noexcept { return stats_; }
@@ -85,8 +87,7 @@ private:
                    std::span<const std::uint8_t> request, const Address& client) noexcept;
 
     unsigned index_;
-    SnapshotSlot<query::View>::Local view_;
-    SnapshotSlot<health::Snapshot>::Local health_;
+    ServingSlot::Local serving_;
     steer::Random random_;
     Stats stats_;
     geo::Cache geo_cache_;
@@ -99,8 +100,7 @@ private:
 /// half the queries.
 class UdpWorker final : public Worker {
 public:
-    UdpWorker(unsigned index, const SnapshotSlot<query::View>& slot,
-              const SnapshotSlot<health::Snapshot>& health, const Endpoint& listen, bool shared,
+    UdpWorker(unsigned index, const ServingSlot& slot, const Endpoint& listen, bool shared,
               unsigned siblings);
     ~UdpWorker() override { stop(); }
 
@@ -127,8 +127,7 @@ private:
 class TcpWorker final : public Worker {
 public:
     /// `ordinal`: this worker's number among the TCP workers (its thread's name).
-    TcpWorker(unsigned index, unsigned ordinal, const SnapshotSlot<query::View>& slot,
-              const SnapshotSlot<health::Snapshot>& health, const std::vector<Endpoint>& listen,
+    TcpWorker(unsigned index, unsigned ordinal, const ServingSlot& slot, const std::vector<Endpoint>& listen,
               const TcpLimits& limits, bool shared);
     ~TcpWorker() override { stop(); }
 

@@ -99,7 +99,8 @@ TEST_CASE("config: every error with file, line and key, all of them") {
         "d.toml:6: server.transfer_allow: '10.0.0.1/8' is not an address or network (\"192.0.2.0/24\", "
         "\"::1\")",
         "d.toml:7: server.tcp_timeout: unknown key",
-        "d.toml:8: server.user: no user named 'no-such-user-x' on this machine",
+        "d.toml:8: warning: server.user: no user named 'no-such-user-x' on this machine (dnsd run will not "
+        "start on a machine without it)",
         "d.toml:10: zone.origin: 'a..b' is not a domain name",
         "d.toml:11: zone.file: empty path",
         "d.toml:12: zone.origin: missing (the zone's name, e.g. \"gslb.example.com.\")",
@@ -375,7 +376,7 @@ TEST_CASE("config: [cluster], and what check warns about") {
     CHECK_FALSE(r.diags.has_errors());
 
     auto bad = read(
-        "[cluster]\npeers = [\"https://192.0.2.2:8053\", \"192.0.2.3\"]\nquorum = 4\ninterval = \"10ms\"\n"
+        "[cluster]\npeers = [\"ftp://192.0.2.2:8053\", \"192.0.2.3\"]\nquorum = 4\ninterval = \"10ms\"\n"
         "token_file = \"/nonexistent/token\"\n" +
             kZone,
         "c.toml");
@@ -385,10 +386,11 @@ TEST_CASE("config: [cluster], and what check warns about") {
     CHECK(e[1] ==
           "c.toml:1: cluster: needs [control]: peers read each other's verdicts from the control endpoint");
     CHECK(e[2] ==
-          "c.toml:2: cluster.peers: 'https://192.0.2.2:8053' is not a peer's control URL "
-          "(\"http://192.0.2.53:8053\")");
+          "c.toml:2: cluster.peers: 'ftp://192.0.2.2:8053' is not a peer's control URL "
+          "(\"http://192.0.2.53:8053\", \"https://ns2.example.net:8053\")");
     CHECK(e[3] ==
-          "c.toml:2: cluster.peers: '192.0.2.3' is not a peer's control URL (\"http://192.0.2.53:8053\")");
+          "c.toml:2: cluster.peers: '192.0.2.3' is not a peer's control URL (\"http://192.0.2.53:8053\", "
+          "\"https://ns2.example.net:8053\")");
     CHECK(e[4] == "c.toml:4: cluster.interval: must be at least 100ms");
     CHECK(e[5] == "c.toml:5: cluster.token_file: cannot read /nonexistent/token");
 
