@@ -35,6 +35,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dnsclient  # noqa: E402
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DNSDCTL = os.path.join(REPO, "tools", "dnsdctl")
 TOKEN = "reload-test-token-0123456789"
 TOKEN2 = "reload-test-token-rotated-9876543210"
 PEER_TOKEN = "reload-test-peer-token-0123456789"
@@ -207,6 +209,12 @@ def consistency(dnsd, work):
         dnsclient.stop(proc)
 
 
+def dnsdctl(work, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DNSD_")}
+    return subprocess.run([sys.executable, DNSDCTL, *args], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
 def start(dnsd, work, conf, log):
     proc = subprocess.Popen([dnsd, "run", "-c", conf], cwd=work, stdout=open(os.path.join(work, log), "w"),
                             stderr=subprocess.STDOUT)
@@ -310,6 +318,8 @@ def safe_endpoint(dnsd, work):
         check(ctl.request("POST", "/sites/ams/override", {"state": "auto"})[0] == 401,
               "unix: changes still need the token")
         check(ctl.request("GET", "/explain?name=www.example.test")[0] == 200, "unix: /explain for whoever may connect")
+        r = dnsdctl(work, "--url", "unix:" + sock, "status")
+        check(r.returncode == 0 and "192.0.2.1" in r.stdout, f"unix: dnsdctl --url unix:PATH status ({r.stderr})")
 
         # HTTPS, and a peer that reads this instance over https://.
         cert, key = self_signed(work, "server")
@@ -335,6 +345,12 @@ def safe_endpoint(dnsd, work):
               "explain: a wrong token: 403")
         status, doc = tls.request("GET", "/explain?name=www.example.test", token=TOKEN)
         check(status == 200 and doc.get("lines"), "explain: with the token: 200")
+        url = f"https://127.0.0.1:{cport2}"
+        r = dnsdctl(work, "--url", url, "--ca-file", cert, "--token-file", "token", "explain", "www.example.test")
+        check(r.returncode == 0 and "answer" in r.stdout, f"tls: dnsdctl over https:// with --ca-file ({r.stderr})")
+        r = dnsdctl(work, "--url", url, "status")
+        check(r.returncode == 3 and "CERTIFICATE_VERIFY_FAILED" in r.stderr,
+              f"tls: dnsdctl without the CA file cannot verify ({r.stderr.strip()})")
 
         # Bounds: a header over 8 KiB, a request that never ends, connections past the cap.
         status, _ = tls.request("GET", "/status?" + "x" * 10000)
