@@ -6,7 +6,7 @@ Counters::Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_
     : stripes_(workers == 0            ? 1
                : workers > kMaxStripes ? kMaxStripes
                                        : workers) {
-    std::size_t n = zones;
+    std::size_t n = (zones + 1) * kQuerySlots;
     for (auto sites : sites_per_service) {
         decision_base_.push_back(n);
         n += sites + kExtra;

@@ -1,6 +1,6 @@
 #pragma once
-/// Counters that belong to one View: queries per zone and steering decisions
-/// per service and outcome, for /metrics. They live beside the snapshot
+/// Counters that belong to one View: queries by zone, type, rcode and
+/// transport, and steering decisions per service and outcome, for /metrics. They live beside the snapshot
 /// because zone and service indices mean something only within it; the
 /// server folds a retired view's counts into its totals by name.
 ///
@@ -8,6 +8,7 @@
 /// thread (no lock, no allocation, no cache line shared between two
 /// workers' stripes); the state thread sums the stripes when scraped.
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -29,15 +30,42 @@ public:
         return e == several ? "several" : e == none ? "none" : "fallback";
     }
 
+    /// Query types with a counter of their own; the rest count as "other".
+    static constexpr std::array<std::uint16_t, 11> kTypes = {1, 28, 5, 15, 2, 6, 16, 33, 12, 255, 252};
+    static constexpr const char* kTypeNames[] = {"A",   "AAAA", "CNAME", "MX",  "NS",   "SOA",
+                                                 "TXT", "SRV",  "PTR",   "ANY", "AXFR", "other"};
+    static constexpr std::size_t kTypeSlots = kTypes.size() + 1;
+    /// Rcodes with a counter of their own (0 to 5: NOERROR, FORMERR,
+    /// SERVFAIL, NXDOMAIN, NOTIMP, REFUSED); the rest count as "other".
+    static constexpr std::size_t kRcodeSlots = 7;
+    /// Query counters per zone, the first for queries outside every zone.
+    static constexpr std::size_t kQuerySlots = 2 * kTypeSlots * kRcodeSlots;
+
+    static std::size_t type_slot(std::uint16_t t) noexcept {
+        for (std::size_t i = 0; i < kTypes.size(); ++i)
+            if (kTypes[i] == t) return i;
+        return kTypes.size();
+    }
+
     /// `workers`: one stripe each (config::Server::worker_count()).
     Counters(std::size_t zones, const std::vector<std::size_t>& sites_per_service, unsigned workers);
 
-    void count_zone(unsigned worker, std::size_t zone) noexcept { at(worker, zone).fetch_add(1, relaxed); }
+    /// One answered query: `zone` answered from (-1: none), `tcp` or UDP.
+    void count_query(unsigned worker, std::int32_t zone, bool tcp, std::uint16_t qtype,
+                     unsigned rcode) noexcept {
+        at(worker,
+           query_index(zone, tcp, type_slot(qtype), rcode < kRcodeSlots - 1 ? rcode : kRcodeSlots - 1))
+            .fetch_add(1, relaxed);
+    }
     void count_decision(unsigned worker, std::size_t service, std::size_t slot) noexcept {
         at(worker, decision_base_[service] + slot).fetch_add(1, relaxed);
     }
 
-    std::uint64_t zone_total(std::size_t zone) const noexcept { return total(zone); }
+    /// `zone` -1: queries outside every zone; `rcode_slot` below kRcodeSlots.
+    std::uint64_t query_total(std::int32_t zone, bool tcp, std::size_t type_slot,
+                              std::size_t rcode_slot) const noexcept {
+        return total(query_index(zone, tcp, type_slot, rcode_slot));
+    }
     std::uint64_t decision_total(std::size_t service, std::size_t slot) const noexcept {
         return total(decision_base_[service] + slot);
     }
@@ -48,6 +76,11 @@ private:
         return cells_[(worker % stripes_) * stride_ + i];
     }
     std::uint64_t total(std::size_t i) const noexcept;
+    static std::size_t query_index(std::int32_t zone, bool tcp, std::size_t type_slot,
+                                   std::size_t rcode_slot) noexcept {
+        return static_cast<std::size_t>(zone + 1) * kQuerySlots + (tcp ? kTypeSlots * kRcodeSlots : 0) +
+               type_slot * kRcodeSlots + rcode_slot;
+    }
 
     std::vector<std::size_t> decision_base_;  ///< per service: its first slot
     std::size_t stride_ = 0;                  ///< cells per stripe, padded to a cache line

@@ -205,10 +205,26 @@ std::string status_page(const Observation& obs) {
 }
 
 void fold_counts(const query::View& v, Counts& into) {
+    using query::Counters;
     const auto& counters = v.counters();
-    for (std::size_t z = 0; z < v.zones().size(); ++z)
-        if (const auto n = counters.zone_total(z))
-            into.zones["zone=\"" + label_value(name_to_text(v.zones()[z]->origin())) + "\""] += n;
+    for (std::int32_t z = -1; z < static_cast<std::int32_t>(v.zones().size()); ++z) {
+        const std::string zone =
+            "zone=\"" +
+            (z < 0 ? std::string()
+                   : label_value(name_to_text(v.zones()[static_cast<std::size_t>(z)]->origin()))) +
+            "\"";
+        for (bool tcp : {false, true})
+            for (std::size_t ty = 0; ty < Counters::kTypeSlots; ++ty)
+                for (std::size_t rc = 0; rc < Counters::kRcodeSlots; ++rc) {
+                    const auto n = counters.query_total(z, tcp, ty, rc);
+                    if (n == 0) continue;
+                    const char* rcode = rc + 1 < Counters::kRcodeSlots
+                                            ? wire::rcode_name(static_cast<unsigned>(rc))
+                                            : "other";
+                    into.queries[zone + ",type=\"" + Counters::kTypeNames[ty] + "\",rcode=\"" + rcode +
+                                 "\",transport=\"" + (tcp ? "tcp" : "udp") + "\""] += n;
+                }
+    }
     const steer::Catalog& cat = v.catalog();
     for (std::size_t i = 0; i < cat.services.size(); ++i) {
         const auto& svc = cat.services[i];
@@ -245,23 +261,11 @@ std::string metrics_text(const Observation& obs) {
     std::string m;
     m += "# HELP dnsd_build_info The running dnsd.\n# TYPE dnsd_build_info gauge\n";
     m += std::string("dnsd_build_info{version=\"") + kVersion + "\"} 1\n";
-    m += "# HELP dnsd_queries_total Queries answered, by transport, query type and rcode.\n"
-         "# TYPE dnsd_queries_total counter\n";
-    for (int t = 0; t < 2; ++t)
-        for (std::size_t ty = 0; ty < Stats::kTypeSlots; ++ty)
-            for (unsigned rc = 0; rc < 16; ++rc) {
-                const std::uint64_t n = obs.queries[t][ty][rc];
-                if (n == 0) continue;
-                m += std::string("dnsd_queries_total{transport=\"") + (t ? "tcp" : "udp") + "\",type=\"" +
-                     Stats::kTypeNames[ty] + "\",rcode=\"" +
-                     (wire::rcode_name(rc) ? wire::rcode_name(rc) : std::to_string(rc).c_str()) + "\"} " +
-                     std::to_string(n) + "\n";
-            }
     const Counts& totals = obs.counts;
-    m += "# HELP dnsd_zone_queries_total Queries answered from each zone.\n"
-         "# TYPE dnsd_zone_queries_total counter\n";
-    for (const auto& [labels, n] : totals.zones)
-        m += "dnsd_zone_queries_total{" + labels + "} " + std::to_string(n) + "\n";
+    m += "# HELP dnsd_queries_total Queries answered, by zone (empty: outside every zone), query type, rcode "
+         "and transport.\n# TYPE dnsd_queries_total counter\n";
+    for (const auto& [labels, n] : totals.queries)
+        m += "dnsd_queries_total{" + labels + "} " + std::to_string(n) + "\n";
     m += "# HELP dnsd_decisions_total Steered answers by service and outcome: the site chosen, several "
          "sites, none (NODATA) or the fallback.\n# TYPE dnsd_decisions_total counter\n";
     for (const auto& [labels, n] : totals.decisions)

@@ -18,11 +18,11 @@
 
 namespace dnsd::server {
 
-/// Query counts by zone and steering decisions by service, outcome and
-/// site, keyed by their Prometheus label text, so that counts of views
-/// replaced by reloads add up by name.
+/// Queries by zone, type, rcode and transport, and steering decisions by
+/// service, outcome and site, keyed by their Prometheus label text, so that
+/// counts of views replaced by reloads add up by name.
 struct Counts {
-    std::map<std::string, std::uint64_t> zones;
+    std::map<std::string, std::uint64_t> queries;
     std::map<std::string, std::uint64_t> decisions;
 };
 
@@ -52,8 +52,6 @@ struct Observation {
     bool degraded = false;
     std::vector<Peer> peers;
 
-    /// Queries by transport (udp, tcp), type slot (Stats::kTypes) and rcode.
-    std::uint64_t queries[2][Stats::kTypeSlots][16] = {};
     std::uint64_t rate_limited[2] = {};  ///< dropped, sent truncated
     std::uint64_t tcp_refused = 0;
     Counts counts;                  ///< every view's, folded by name

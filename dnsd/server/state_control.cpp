@@ -66,9 +66,6 @@ Observation StateThread::observe() const {
     }
     for (const auto& w : workers_) {
         const Stats& st = w->stats();
-        for (int t = 0; t < 2; ++t)
-            for (std::size_t ty = 0; ty < Stats::kTypeSlots; ++ty)
-                for (unsigned rc = 0; rc < 16; ++rc) o.queries[t][ty][rc] += st.get(t, ty, rc);
         o.rate_limited[0] += st.limited(false);
         o.rate_limited[1] += st.limited(true);
         o.tcp_refused += st.tcp_refused();

@@ -69,13 +69,12 @@ public:
     geo::Cache& geo_cache() noexcept { return geo_cache_; }
     Stats& stats() noexcept { return stats_; }
     const Stats& stats() const noexcept { return stats_; }
-    /// Counts one answered query: by transport, type and rcode here, by zone
-    /// and steering decision in the view it was answered from.
+    /// Counts one answered query, by zone, type, rcode and transport and by
+    /// steering decision, in the view it was answered from.
     void count(const query::View& v, const query::Result& r, bool tcp, std::span<const std::uint8_t> request,
                const Address& client) noexcept {
-        stats_.count(tcp, r.qtype, r.rcode);
+        v.counters().count_query(index_, r.zone, tcp, r.qtype, r.rcode);
         if (v.query_log() && ++logged_ % v.query_log() == 0) log_query(v, r, tcp, request, client);
-        if (r.zone >= 0) v.counters().count_zone(index_, static_cast<std::size_t>(r.zone));
         if (r.service >= 0)
             v.counters().count_decision(index_, static_cast<std::size_t>(r.service), r.decision);
     }

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "dnsd/query/counters.hpp"
 #include "dnsd/server/observe.hpp"
 #include "tests/query/fixture.hpp"
 
@@ -79,21 +80,19 @@ TEST_CASE("observe: /metrics renders the observation's counts, escaped") {
     health::Board board(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 1000);
     board.record(0, true, 7, "200", 1001);
     auto o = observation(board);
-    o.queries[0][0][0] = 41;                             // udp, A, NOERROR
-    o.queries[1][server::Stats::kTypeSlots - 1][3] = 2;  // tcp, other, NXDOMAIN
     o.rate_limited[1] = 3;
     o.reloads[0] = 4;
     o.reloads[1] = 1;
     o.alerts[2] = 6;
-    o.counts.zones["zone=\"example.test.\""] = 43;
+    o.counts.queries[R"(zone="example.test.",type="A",rcode="NOERROR",transport="udp")"] = 41;
+    o.counts.queries[R"(zone="",type="other",rcode="REFUSED",transport="tcp")"] = 2;
     const std::string m = server::metrics_text(o);
     auto has = [&](const std::string& line) {
         INFO(line);
         CHECK(m.find("\n" + line + "\n") != std::string::npos);
     };
-    has(R"(dnsd_queries_total{transport="udp",type="A",rcode="NOERROR"} 41)");
-    has(R"(dnsd_queries_total{transport="tcp",type="other",rcode="NXDOMAIN"} 2)");
-    has(R"(dnsd_zone_queries_total{zone="example.test."} 43)");
+    has(R"(dnsd_queries_total{zone="example.test.",type="A",rcode="NOERROR",transport="udp"} 41)");
+    has(R"(dnsd_queries_total{zone="",type="other",rcode="REFUSED",transport="tcp"} 2)");
     has(R"(dnsd_rate_limited_total{action="truncated"} 3)");
     has(R"(dnsd_reloads_total{outcome="ok"} 4)");
     has(R"(dnsd_reloads_total{outcome="failed"} 1)");
@@ -112,4 +111,26 @@ TEST_CASE("observe: the status page escapes what it shows") {
     CHECK(page.find("b&quot;q") != std::string::npos);
     CHECK(page.find("b\"q") == std::string::npos);
     CHECK(page.find("<circle") != std::string::npos);  // site a has a location
+}
+
+TEST_CASE("observe: queries are counted by zone, type, rcode and transport, each in a cell of its own") {
+    query::Counters c(2, {}, 3);
+    c.count_query(0, 0, false, 1, 0);    // zone 0, UDP, A, NOERROR
+    c.count_query(1, 0, false, 1, 0);    // another worker's stripe, same cell
+    c.count_query(2, 1, true, 28, 3);    // zone 1, TCP, AAAA, NXDOMAIN
+    c.count_query(0, -1, false, 99, 5);  // outside every zone, type 99 (other), REFUSED
+    c.count_query(0, -1, false, 1, 9);   // rcode 9 (NOTAUTH): other
+    const auto A = query::Counters::type_slot(1), AAAA = query::Counters::type_slot(28);
+    const auto other = query::Counters::kTypeSlots - 1, rc_other = query::Counters::kRcodeSlots - 1;
+    CHECK(c.query_total(0, false, A, 0) == 2);
+    CHECK(c.query_total(1, true, AAAA, 3) == 1);
+    CHECK(c.query_total(-1, false, other, 5) == 1);
+    CHECK(c.query_total(-1, false, A, rc_other) == 1);
+    std::uint64_t all = 0;
+    for (std::int32_t z = -1; z < 2; ++z)
+        for (bool tcp : {false, true})
+            for (std::size_t t = 0; t < query::Counters::kTypeSlots; ++t)
+                for (std::size_t r = 0; r < query::Counters::kRcodeSlots; ++r)
+                    all += c.query_total(z, tcp, t, r);
+    CHECK(all == 5);
 }

@@ -242,7 +242,10 @@ def main():
         z = status("127.0.0.3", cport)["cluster"]
         check(z["degraded"] and z["vantage_points"] == 1, "the last instance is degraded: 1 vantage point, quorum 2")
         with urllib.request.urlopen(f"http://127.0.0.3:{cport}/metrics", timeout=5) as page:
-            check("dnsd_cluster_degraded 1" in page.read().decode(), "/metrics: dnsd_cluster_degraded 1")
+            text = page.read().decode()
+        check("dnsd_cluster_degraded 1" in text, "/metrics: dnsd_cluster_degraded 1")
+        problems = dnsclient.metrics_contract(text, cluster=True)
+        check(not problems, f"/metrics: exactly the metrics and labels the README lists {problems[:5]}")
         r = dns.query.udp(dns.message.make_query("www.example.test.", "TXT", rdclass="CH"), "127.0.0.3", port=port,
                           timeout=2)
         lines = [b"".join(rr.strings).decode() for rrset in r.answer for rr in rrset]

@@ -195,3 +195,50 @@ class Listener:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+def metrics_contract(text, cluster):
+    """What in a /metrics text differs from the README's table of metrics
+    (SPEC 6: names and labels are a contract): every metric listed there
+    is exposed with its type (the [cluster] ones when `cluster`), nothing
+    else is, and every sample carries exactly its listed labels. Returns
+    the problems, empty when none."""
+    import re
+    readme = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "README.md")
+    listed = {}
+    with open(readme) as f:
+        for line in f:
+            m = re.match(r"\| `(dnsd_[a-z_]+)` \| (\w+) \| ([^|]*)\|", line)
+            if m:
+                labels = set(re.findall(r"`([a-z_]+)`", m.group(3)))
+                listed[m.group(1)] = (m.group(2), labels)
+    problems = []
+    if len(listed) < 10:
+        problems.append(f"README lists only {len(listed)} metrics")
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+    for name, (kind, _) in listed.items():
+        if name not in types and (cluster or not name.startswith("dnsd_cluster_")):
+            problems.append(f"{name}: in the README, not exposed")
+        elif name in types and types[name] != kind:
+            problems.append(f"{name}: {types[name]}, the README says {kind}")
+    for name in types:
+        if name not in listed:
+            problems.append(f"{name}: exposed, not in the README")
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"([a-z_]+)(?:\{(.*)\})? \S+$", line)
+        if not m:
+            problems.append(f"not a sample line: {line}")
+            continue
+        name, labels = m.group(1), set(re.findall(r'([a-z_]+)="', m.group(2) or ""))
+        base = re.sub(r"_(bucket|sum|count)$", "", name) if name not in listed else name
+        want = set(listed.get(base, ("", set()))[1]) - {"le"}  # a histogram's buckets alone have `le`
+        if name.endswith("_bucket") and base != name:
+            want.add("le")
+        if base not in listed:
+            problems.append(f"{name}: a sample of no listed metric")
+        elif labels != want:
+            problems.append(f"{line}: labels {sorted(labels)}, the README says {sorted(want)}")
+    return problems
