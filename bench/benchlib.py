@@ -415,23 +415,31 @@ class Dnsd(Server):
 
 # --- the nearest mix: a steered service, queried with ECS ------------------
 # Three sites far apart; the service `near` chooses the nearest for the
-# client subnet every query carries (81.2.69.0/24, London in MaxMind's test
-# database). Only servers that steer by coordinates take part: dnsd and
-# gdnsd (plugin_geoip's auto_dc_coords).
+# client subnet every query carries (10.1.2.128/25, London in dnsd's geo test
+# data, tests/geo/data/networks.json). Only servers that steer by coordinates
+# take part: dnsd and gdnsd (plugin_geoip's auto_dc_coords).
 GEO = {"db": None}  # set by bench/run --mix nearest
 GEO_SITES = [("ams", 52.37, 4.90, "192.0.2.1", "2001:db8::1"),
              ("nyc", 40.71, -74.01, "192.0.2.2", "2001:db8::2"),
              ("sin", 1.35, 103.82, "192.0.2.3", "2001:db8::3")]
 NEAREST_QUERY_FILE = os.path.join(DATA_DIR, "nearest-mix.txt")
-NEAREST_ECS = "8:00011800510245"  # ECS: family 1, source /24, scope 0, 81.2.69
+NEAREST_SUBNET = "10.1.2.128/25"
+NEAREST_ECS = "8:000119000a010280"  # ECS: family 1, source /25, scope 0, 10.1.2.128
 
 
-def find_test_geodb():
-    for d in (os.environ.get("DNSD_GEO_TEST_DIR"), os.path.join(REPO_DIR, "..", "shared", "geo"),
-              "/work/shared/geo"):
-        if d and os.path.exists(os.path.join(d, "GeoIP2-City-Test.mmdb")):
-            return os.path.abspath(os.path.join(d, "GeoIP2-City-Test.mmdb"))
-    return None
+def make_test_geodb():
+    """The MaxMind City layout file of dnsd's geo test data, built with
+    tests/geo/make_mmdb.pl (libmaxmind-db-writer-perl) under build/bench-geo;
+    None when it cannot be built."""
+    out = os.path.join(REPO_DIR, "build", "bench-geo")
+    os.makedirs(out, exist_ok=True)
+    r = subprocess.run(["perl", os.path.join(REPO_DIR, "tests", "geo", "make_mmdb.pl"),
+                        os.path.join(REPO_DIR, "tests", "geo", "data", "networks.json"), out],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        log("tests/geo/make_mmdb.pl failed:\n" + r.stdout)
+        return None
+    return os.path.join(out, "city.mmdb")
 
 
 def write_nearest_queries():

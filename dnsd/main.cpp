@@ -49,9 +49,13 @@ void print(const dnsd::Diagnostics& diags) {
 int check(const std::string& path) {
     dnsd::Diagnostics diags;
     auto cfg = dnsd::config::read_config(path, diags);
+    // What secondaries may hold, as the instance using this config
+    // remembers it: a change that needs a serial bump is a warning.
+    dnsd::server::StateFile saved;
+    if (!cfg.server.state_file.empty()) saved = dnsd::server::read_state_file(cfg.server.state_file, diags);
     // Zones are checked even when the config has errors (those zones that
     // were configured correctly), so that one run reports every problem.
-    auto view = dnsd::load::runtime(cfg, diags);
+    auto view = dnsd::load::runtime(cfg, diags, &saved.serials);
     diags.sort_by_line();
     print(diags);
     if (diags.has_errors() || !view) return 1;

@@ -62,6 +62,37 @@ std::vector<zones::Record> service_records(const config::Config& cfg, const conf
     return out;
 }
 
+/// Says, at the zone's SOA, when the serial it is served with does not
+/// tell secondaries about a change (serial.hpp).
+void report_serial(const std::string& origin, const std::vector<zones::Record>& records, std::uint32_t serial,
+                   const std::optional<query::ServedSerial>& last, SerialCheck check, Diagnostics& diags) {
+    if (!last) return;
+    const auto soa =
+        std::find_if(records.begin(), records.end(), [](auto& r) { return r.type == type::SOA; });
+    const std::string file = soa == records.end() ? std::string() : soa->file;
+    const int line = soa == records.end() ? 0 : soa->line;
+    const std::string zone = "zone " + name_to_text(origin) + ": ";
+    const std::string was = std::to_string(last->serial);
+    switch (check) {
+        case SerialCheck::fine:
+            return;
+        case SerialCheck::unbumped:
+            diags.warning(
+                file, line,
+                zone + "the data changed since serial " + was +
+                    " was first served (a service's addresses, or the zone file's records), but the "
+                    "SOA serial did not: bump it, or secondaries that have serial " +
+                    was + " keep the old data");
+            return;
+        case SerialCheck::behind:
+            diags.warning(file, line,
+                          zone + "SOA serial " + std::to_string(serial) + " is behind serial " + was +
+                              ", which was served before: secondaries that have " + was +
+                              " ignore it; set a serial ahead of " + was);
+            return;
+    }
+}
+
 }  // namespace
 
 std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags) {
@@ -110,7 +141,11 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
                             name_to_text(z.origin) + " (a CNAME cannot sit beside the SOA and NS)");
         for (auto& r : service_records(cfg, svc)) records.push_back(std::move(r));
     }
-    served = settle_serial(records, last);
+    if (const auto serial = soa_serial(records)) {
+        const auto verdict = check_serial(*serial, content_digest(records), last);
+        served = verdict.remembered;
+        report_serial(z.origin, records, *serial, last, verdict.check, diags);
+    }
     auto zone = zones::Zone::build(z.origin, std::move(records), z.file, diags);
     if (!zone) return nullptr;
     for (std::size_t s = 0; s < cfg.services.size(); ++s) {

@@ -1,6 +1,6 @@
 #pragma once
 /// Config and zone files into a complete runtime: the zones with the
-/// services' records added and the serial rule applied, the steering
+/// services' records added and their serials checked, the steering
 /// catalog, the geo data, all in one immutable query::View. The one way a
 /// runtime is built: by `dnsd check`, at start, on reload, and by the zone
 /// fuzzer (build_zone).
@@ -23,8 +23,9 @@
 namespace dnsd::load {
 
 /// Reads every zone `cfg` names and builds the runtime; null when anything
-/// had errors. `previous`: the serials last served (the state file, or the
-/// running view on reload), for the serial rule (serial.hpp).
+/// had errors. `previous`: what secondaries may hold (the state file, or
+/// the running view on reload), to warn when a zone's serial does not tell
+/// them of a change (serial.hpp); it never changes the serial served.
 std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostics& diags,
                                            const query::ServedSerials* previous = nullptr);
 
@@ -35,8 +36,9 @@ std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags
 
 /// Zone `zone` of `cfg` from the records read from its file: the records of
 /// its services (`service_zone` from zones_of_services) added, checked
-/// against the zone's own data, the serial rule applied (`last`: what was
-/// last served), built. Null on errors; `served` receives the serial.
+/// against the zone's own data, its serial checked against `last` (what
+/// secondaries may hold), built. Null on errors; `served` receives what to
+/// remember of it (serial.hpp).
 std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::size_t zone,
                                               std::vector<zones::Record> records,
                                               const std::vector<int>& service_zone,

@@ -1,6 +1,6 @@
 #include "dnsd/load/serial.hpp"
 
-#include <type_traits>
+#include <string>
 
 #include "dnsd/core/name.hpp"
 #include "dnsd/wire/types.hpp"
@@ -21,20 +21,14 @@ std::size_t serial_offset(const std::string& rdata) {
 }
 
 /// The first SOA's serial field, or null.
-template <class Records>
-auto* serial_field(Records& records) {
-    using Byte = std::conditional_t<std::is_const_v<Records>, const unsigned char, unsigned char>;
-    for (auto& r : records) {
+const unsigned char* serial_field(const std::vector<zones::Record>& records) {
+    for (const auto& r : records) {
         if (r.type != wire::type::SOA) continue;
         const auto at = serial_offset(r.rdata);
-        return at == std::string::npos ? nullptr : reinterpret_cast<Byte*>(r.rdata.data() + at);
+        return at == std::string::npos ? nullptr
+                                       : reinterpret_cast<const unsigned char*>(r.rdata.data() + at);
     }
-    return static_cast<Byte*>(nullptr);
-}
-
-std::uint32_t get32(const unsigned char* p) noexcept {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-           std::uint32_t{p[3]};
+    return nullptr;
 }
 
 }  // namespace
@@ -67,30 +61,19 @@ std::uint64_t content_digest(const std::vector<zones::Record>& records) {
     return sum;
 }
 
-std::uint32_t serial_to_serve(std::uint32_t file_serial, std::uint64_t digest,
-                              const std::optional<query::ServedSerial>& last) noexcept {
-    if (!last || serial_ahead(file_serial, last->serial)) return file_serial;
-    return last->digest == digest ? last->serial : last->serial + 1;
-}
-
 std::optional<std::uint32_t> soa_serial(const std::vector<zones::Record>& records) {
-    const auto* p = serial_field(records);
+    const unsigned char* p = serial_field(records);
     if (!p) return std::nullopt;
-    return get32(p);
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           std::uint32_t{p[3]};
 }
 
-query::ServedSerial settle_serial(std::vector<zones::Record>& records,
-                                  const std::optional<query::ServedSerial>& last) {
-    query::ServedSerial served;
-    served.digest = content_digest(records);
-    unsigned char* p = serial_field(records);
-    if (!p) return served;
-    served.serial = serial_to_serve(get32(p), served.digest, last);
-    p[0] = static_cast<unsigned char>(served.serial >> 24);
-    p[1] = static_cast<unsigned char>(served.serial >> 16);
-    p[2] = static_cast<unsigned char>(served.serial >> 8);
-    p[3] = static_cast<unsigned char>(served.serial);
-    return served;
+SerialVerdict check_serial(std::uint32_t serial, std::uint64_t digest,
+                           const std::optional<query::ServedSerial>& last) noexcept {
+    const query::ServedSerial now{serial, digest};
+    if (!last || serial_ahead(serial, last->serial)) return {SerialCheck::fine, now};
+    if (serial != last->serial) return {SerialCheck::behind, *last};
+    return {last->digest == digest ? SerialCheck::fine : SerialCheck::unbumped, *last};
 }
 
 }  // namespace dnsd::load

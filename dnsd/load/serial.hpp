@@ -1,16 +1,26 @@
 #pragma once
-/// The serial rule (SPEC 5: "each change of the exported addresses is a new
-/// serial"). A zone is served with its file's serial, unless its content
-/// (services included) changed since the serial it was last served with
-/// while the file's serial did not move ahead (RFC 1982): then with that
-/// serial plus one, so that secondaries notice. Content is compared by a
-/// digest that ignores the order of records and the SOA serial.
+/// The serial rule (SPEC 5). A zone is served with its file's SOA serial,
+/// always: a pure function of the files, so instances given the same zone
+/// file and config serve the same serial for the same data, whatever their
+/// reload histories. "Each change of the exported addresses is a new
+/// serial" is the operator's part: a change of the exported data (a
+/// service's addresses, or the zone file's records) needs the zone file's
+/// serial moved ahead. dnsd cannot make that serial up itself without
+/// breaking the first promise: a serial computed from the content alone
+/// cannot grow with every change (content changed and changed back would
+/// need a serial below itself), and one computed from an instance's history
+/// differs between instances.
+///
+/// What dnsd remembers (per instance: the running view, the state file) is
+/// what secondaries may hold: the highest serial it has served (RFC 1982)
+/// and a digest of the content it first served under that serial. Checked
+/// against it, a load says when a change needs a serial bump, and when the
+/// file's serial went behind one secondaries already have.
 ///
 /// Pure functions, any thread.
 
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "dnsd/query/view.hpp"
@@ -25,17 +35,28 @@ bool serial_ahead(std::uint32_t a, std::uint32_t b) noexcept;
 /// equal digests mean secondaries hold the same data.
 std::uint64_t content_digest(const std::vector<zones::Record>& records);
 
-/// The serial to serve, for a file serial, the content's digest and what
-/// was last served (nothing: the zone is new to this instance).
-std::uint32_t serial_to_serve(std::uint32_t file_serial, std::uint64_t digest,
-                              const std::optional<query::ServedSerial>& last) noexcept;
-
 /// The SOA serial of `records`, or nothing when there is no usable SOA.
 std::optional<std::uint32_t> soa_serial(const std::vector<zones::Record>& records);
 
-/// Applies the rule to `records` (rewriting the SOA serial when it must
-/// move) and returns what is served.
-query::ServedSerial settle_serial(std::vector<zones::Record>& records,
-                                  const std::optional<query::ServedSerial>& last);
+/// How a zone about to be served compares with what secondaries may hold.
+enum class SerialCheck : std::uint8_t {
+    fine,      ///< new to this instance, the serial moved ahead, or the same content under the same serial
+    unbumped,  ///< the same serial, other content: secondaries that have it keep the old data
+    behind,    ///< the serial is behind one served before: secondaries that have that one ignore it
+};
+
+struct SerialVerdict {
+    SerialCheck check = SerialCheck::fine;
+    /// What to remember from now on: the newer of `last` and what is
+    /// served, and, under an unchanged serial, the digest first served
+    /// with it (so that the verdict stands until the serial moves).
+    query::ServedSerial remembered;
+};
+
+/// The verdict for serving `serial` with content `digest`, `last` being
+/// what was remembered (nothing: the zone is new to this instance). Never
+/// changes the serial served.
+SerialVerdict check_serial(std::uint32_t serial, std::uint64_t digest,
+                           const std::optional<query::ServedSerial>& last) noexcept;
 
 }  // namespace dnsd::load

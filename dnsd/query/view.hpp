@@ -21,10 +21,10 @@
 
 namespace dnsd::query {
 
-/// The serial a zone was last served with, and a digest of its content
-/// apart from that serial: what the serial rule needs to go on
-/// (dnsd/load/serial.hpp says the rule; the state file keeps these across
-/// restarts).
+/// What secondaries may hold of a zone: the highest serial served, and a
+/// digest of the content (apart from the serial) first served under it.
+/// Only for warnings: the served serial is the zone file's
+/// (dnsd/load/serial.hpp; the state file keeps these across restarts).
 struct ServedSerial {
     std::uint32_t serial = 0;
     std::uint64_t digest = 0;
@@ -41,7 +41,7 @@ public:
         std::shared_ptr<const geo::Locator> locator;    ///< null: no [geo]
         bool ecs = true;                                ///< honour EDNS Client Subnet
         config::RateLimit rate_limit;
-        ServedSerials served;  ///< the serial and digest of each zone
+        ServedSerials served;  ///< what secondaries may hold of each zone
     };
     /// Indexes the zones and the services' nodes, sizes the counters.
     static std::shared_ptr<const View> make(Parts parts, const config::Server& server);

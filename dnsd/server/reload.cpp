@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "dnsd/core/name.hpp"
@@ -145,9 +146,11 @@ std::vector<std::string> StateThread::apply(config::Config next, std::shared_ptr
     // Secondaries hear of every zone whose serial moved (RFC 1996).
     if (!cfg_.server.notify.empty())
         for (const auto& z : view->zones()) {
-            const auto& before = previous_view_->served_serials();
-            const auto it = before.find(name_to_text(name_lower(std::string(z->origin()))));
-            if (it == before.end() || it->second.serial != z->serial())
+            const auto& before = previous_view_->zones();
+            const auto it = std::find_if(before.begin(), before.end(), [&](const auto& b) {
+                return name_lower(std::string(b->origin())) == name_lower(std::string(z->origin()));
+            });
+            if (it == before.end() || (*it)->serial() != z->serial())
                 send_notify(io_, cfg_.server.notify, std::string(z->origin()), z->serial());
         }
     start_monitor();

@@ -119,8 +119,8 @@ void StateThread::publish_health(std::shared_ptr<const query::View> view) {
 
 void StateThread::save_state() {
     if (cfg_.server.state_file.empty()) return;
-    // The board's state, and the serials served (so that the serial rule
-    // holds across restarts).
+    // The board's state, and what secondaries may hold of each zone (so that
+    // a missing serial bump is still noticed after a restart).
     const StateFile state{board_->persisted(), view()->served_serials()};
     std::string error;
     if (!write_state_file(cfg_.server.state_file, state, error))

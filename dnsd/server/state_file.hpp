@@ -1,7 +1,8 @@
 #pragma once
 /// The state file (SPEC 3, `server.state_file`): what survives a restart.
-/// The board's overrides and last address states, and the serial each zone
-/// was last served with (the serial rule holds across restarts). One JSON
+/// The board's overrides and last address states, and what secondaries may
+/// hold of each zone (dnsd/load/serial.hpp: the highest serial served and
+/// a digest of the data first served under it). One JSON
 /// document, written atomically (a temporary file beside it, then rename),
 /// so that a crash never leaves half of one.
 ///

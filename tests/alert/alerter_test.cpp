@@ -38,6 +38,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "tests/temp_dir.hpp"
 #include "tests/tls_identity.hpp"
 
 #include "dnsd/alert/alerter.hpp"
@@ -53,6 +54,7 @@ using dnsd::Duration;
 using dnsd::alert::Alerter;
 using dnsd::alert::Event;
 using dnsd::config::Alert;
+using dnsd::test::TempDir;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -214,21 +216,6 @@ Event address_down() {
     e.time = 1700000000;  // 2023-11-14T22:13:20Z
     return e;
 }
-
-/// A temporary directory, removed with everything in it.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "dnsd-alert-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()));
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string operator/(std::string_view name) const { return (path / name).string(); }
-};
 
 std::string slurp(const std::string& file) {
     std::ifstream in(file);
@@ -401,7 +388,7 @@ TEST_CASE("alert: a webhook that never answers times out; stop() does not wait f
 
 TEST_CASE("alert: a dead target does not hold up another", "[alert][webhook][exec]") {
     Listener listener({kHold});
-    TempDir dir;
+    TempDir dir("dnsd-alert-test");
     Alerter alerter({webhook(listener.url(), 3000ms), exec("echo \"$DNSD_SITE\" >> " + dir / "log")}, "");
     const auto start = Clock::now();
     alerter.send(address_down());
@@ -413,7 +400,7 @@ TEST_CASE("alert: a dead target does not hold up another", "[alert][webhook][exe
 
 TEST_CASE("alert: https webhooks verify the certificate against the trust store and send SNI",
           "[alert][webhook][https]") {
-    TempDir dir;
+    TempDir dir("dnsd-alert-test");
     const auto id = dnsd::test::self_signed("DNS:localhost");
     const auto& key = id.key;
     const auto& cert = id.cert;
@@ -454,7 +441,7 @@ TEST_CASE("alert: https webhooks verify the certificate against the trust store 
 // ---- exec ----
 
 TEST_CASE("alert: a command gets the event in its environment", "[alert][exec]") {
-    TempDir dir;
+    TempDir dir("dnsd-alert-test");
     ScopedEnv parent("DNSD_ALERT_TEST_PARENT", "inherited");
     ScopedEnv stale("DNSD_SITE", "stale");  // replaced by the event's
     const std::string script =
@@ -476,7 +463,7 @@ TEST_CASE("alert: a command gets the event in its environment", "[alert][exec]")
 }
 
 TEST_CASE("alert: a command that fails is retried, then given up", "[alert][exec]") {
-    TempDir dir;
+    TempDir dir("dnsd-alert-test");
     Alerter alerter({exec("echo try >> " + dir / "tries" + "; exit 3", 1000ms, 2)}, "", 1000, 50ms);
     alerter.send(address_down());
     REQUIRE(eventually([&] { return alerter.failed() == 1; }));
@@ -489,7 +476,7 @@ TEST_CASE("alert: a command that fails is retried, then given up", "[alert][exec
 }
 
 TEST_CASE("alert: a command past its timeout is killed with its children and reaped", "[alert][exec]") {
-    TempDir dir;
+    TempDir dir("dnsd-alert-test");
     Alerter alerter(
         {exec("sleep 30 & echo $! > " + dir / "sleep" + "; echo $$ > " + dir / "pid" + "; wait", 300ms)}, "");
     const auto start = Clock::now();
@@ -507,7 +494,7 @@ TEST_CASE("alert: a command past its timeout is killed with its children and rea
 }
 
 TEST_CASE("alert: stop() kills a running command at once", "[alert][exec]") {
-    TempDir dir;
+    TempDir dir("dnsd-alert-test");
     Alerter alerter({exec("echo $$ > " + dir / "pid" + "; exec sleep 30", 10000ms)}, "");
     alerter.send(address_down());
     REQUIRE(eventually([&] { return lines(dir / "pid").size() == 1; }));
@@ -521,7 +508,7 @@ TEST_CASE("alert: stop() kills a running command at once", "[alert][exec]") {
 // ---- the queue ----
 
 TEST_CASE("alert: a full queue drops the oldest events and counts them", "[alert][queue]") {
-    TempDir dir;
+    TempDir dir("dnsd-alert-test");
     const std::string log = dir / "log";
     // The first event holds the lane while the others arrive.
     Alerter alerter({exec("echo \"$DNSD_MESSAGE\" >> " + log + "; [ \"$DNSD_MESSAGE\" != 0 ] || sleep 0.3")},

@@ -1,7 +1,7 @@
 // Fuzzes the zone file reader and the zone checks: the input is a master
 // file for "example.test.", read as load::runtime reads one, then built by
 // load::build_zone, the code that builds every zone dnsd serves (the
-// services' records, the serial rule, the checks). Diagnostics are
+// services' records, the serial checks, the other checks). Diagnostics are
 // expected; a crash, a
 // sanitizer report, a leak, a hang, or a built zone that lost a record's
 // name or RRset is a finding.

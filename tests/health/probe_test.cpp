@@ -36,6 +36,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "tests/temp_dir.hpp"
 #include "tests/tls_identity.hpp"
 
 #include "health/probe.hpp"
@@ -271,20 +272,7 @@ bool ipv6_loopback() {
 using dnsd::test::Identity;
 using dnsd::test::self_signed;
 using dnsd::test::server_tls;
-
-/// A temporary directory, removed with everything in it.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "dnsd-probe-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()));
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
+using dnsd::test::TempDir;
 
 /// A Prober whose trust store is `cert` alone: OpenSSL's default verify
 /// paths honour SSL_CERT_FILE, read when the Prober is constructed.
@@ -486,7 +474,7 @@ TEST_CASE("https: a self-signed certificate fails unless insecure", "[health][ht
 TEST_CASE("https: a trusted certificate passes only for its names; host is sent as SNI", "[health][https]") {
     Net net;
     const Identity id = self_signed();
-    const TempDir dir;
+    const TempDir dir("dnsd-probe-test");
     const auto trusting = prober_trusting(id.cert.get(), dir);
     auto seen = std::make_shared<Seen>();
     Probe p = make_probe(Probe::Kind::https, net.https(server_tls(id), response(200, "OK", "ok"), seen));

@@ -1,12 +1,19 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <tuple>
+
 #include "dnsd/core/name.hpp"
+#include "dnsd/load/runtime.hpp"
 #include "dnsd/load/serial.hpp"
 #include "dnsd/wire/types.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace dnsd;
-using load::serial_to_serve;
+using load::check_serial;
 using query::ServedSerial;
+using test::TempDir;
 
 namespace {
 
@@ -45,25 +52,36 @@ TEST_CASE("serial rule: RFC 1982 comparison, across the wrap") {
     CHECK_FALSE(load::serial_ahead(0x80000000u, 0));  // exactly half: undefined, not ahead
 }
 
-TEST_CASE("serial rule: which serial is served") {
-    // New to this instance: the file's serial.
-    CHECK(serial_to_serve(10, 0xabc, std::nullopt) == 10);
-    // The file's serial moved ahead: it wins, whatever the content.
-    CHECK(serial_to_serve(11, 0xabc, ServedSerial{10, 0xdef}) == 11);
-    // Same serial, same content: unchanged.
-    CHECK(serial_to_serve(10, 0xabc, ServedSerial{10, 0xabc}) == 10);
-    // Same serial in the file, content changed (a service's addresses):
-    // the last served serial plus one, so secondaries notice.
-    CHECK(serial_to_serve(10, 0xabc, ServedSerial{10, 0xdef}) == 11);
-    // Already bumped before, unchanged since: stays where it was served.
-    CHECK(serial_to_serve(10, 0xabc, ServedSerial{11, 0xabc}) == 11);
-    // Changed again: one more.
-    CHECK(serial_to_serve(10, 0x123, ServedSerial{11, 0xabc}) == 12);
-    // A file serial behind what was served never takes a secondary back.
-    CHECK(serial_to_serve(5, 0xabc, ServedSerial{11, 0xabc}) == 11);
-    // Across the wrap.
-    CHECK(serial_to_serve(10, 0x1, ServedSerial{0xffffffffu, 0x2}) == 10);
-    CHECK(serial_to_serve(0xfffffff0u, 0x1, ServedSerial{0xffffffffu, 0x2}) == 0);
+TEST_CASE("serial rule: the verdict on a serial, against what secondaries may hold") {
+    using load::SerialCheck;
+    auto verdict = [](std::uint32_t serial, std::uint64_t digest, std::optional<ServedSerial> last) {
+        const auto v = check_serial(serial, digest, last);
+        return std::make_tuple(v.check, v.remembered.serial, v.remembered.digest);
+    };
+    // New to this instance: nothing to compare with.
+    CHECK(verdict(10, 0xabc, std::nullopt) == std::make_tuple(SerialCheck::fine, 10u, 0xabcull));
+    // The serial moved ahead: secondaries follow, whatever the content.
+    CHECK(verdict(11, 0xabc, ServedSerial{10, 0xdef}) == std::make_tuple(SerialCheck::fine, 11u, 0xabcull));
+    // Same serial, same content.
+    CHECK(verdict(10, 0xabc, ServedSerial{10, 0xabc}) == std::make_tuple(SerialCheck::fine, 10u, 0xabcull));
+    // Same serial, other content (a service's addresses): secondaries that
+    // have serial 10 keep the old data. The digest first served under 10 is
+    // kept, so the verdict stands at every load until the serial moves...
+    CHECK(verdict(10, 0xdef, ServedSerial{10, 0xabc}) ==
+          std::make_tuple(SerialCheck::unbumped, 10u, 0xabcull));
+    CHECK(verdict(10, 0x123, ServedSerial{10, 0xabc}) ==
+          std::make_tuple(SerialCheck::unbumped, 10u, 0xabcull));
+    // ... or the content is what it was.
+    CHECK(verdict(10, 0xabc, ServedSerial{10, 0xabc}) == std::make_tuple(SerialCheck::fine, 10u, 0xabcull));
+    // A serial behind one served before: secondaries that have 11 ignore it;
+    // 11 is remembered until a serial passes it.
+    CHECK(verdict(5, 0xabc, ServedSerial{11, 0xabc}) == std::make_tuple(SerialCheck::behind, 11u, 0xabcull));
+    CHECK(verdict(12, 0xabc, ServedSerial{11, 0xabc}) == std::make_tuple(SerialCheck::fine, 12u, 0xabcull));
+    // Across the wrap (RFC 1982).
+    CHECK(verdict(10, 0x1, ServedSerial{0xffffffffu, 0x2}) ==
+          std::make_tuple(SerialCheck::fine, 10u, 0x1ull));
+    CHECK(verdict(0xfffffff0u, 0x1, ServedSerial{0xffffffffu, 0x2}) ==
+          std::make_tuple(SerialCheck::behind, 0xffffffffu, 0x2ull));
 }
 
 TEST_CASE("serial rule: the digest ignores order and the SOA serial, not content") {
@@ -76,20 +94,103 @@ TEST_CASE("serial rule: the digest ignores order and the SOA serial, not content
     CHECK(load::content_digest(one) != load::content_digest(changed));
 }
 
-TEST_CASE("serial rule: settle_serial rewrites the SOA only when it must") {
-    std::vector<zones::Record> records = {soa(2026120701), a("www.example.test.", 1)};
-    const auto digest = load::content_digest(records);
-    auto served = load::settle_serial(records, std::nullopt);
-    CHECK(served.serial == 2026120701);
-    CHECK(served.digest == digest);
+TEST_CASE("serial rule: soa_serial reads the first SOA") {
+    const std::vector<zones::Record> records = {a("www.example.test.", 1), soa(2026120701), soa(7)};
     CHECK(load::soa_serial(records) == 2026120701u);
-
-    records[1].rdata[3] = 2;  // the service's address changed, the file's serial did not
-    served = load::settle_serial(records, ServedSerial{2026120701, digest});
-    CHECK(served.serial == 2026120702);
-    CHECK(load::soa_serial(records) == 2026120702u);  // what secondaries will see
-
-    std::vector<zones::Record> no_soa = {a("www.example.test.", 1)};
-    CHECK(load::settle_serial(no_soa, std::nullopt).serial == 0);
+    const std::vector<zones::Record> no_soa = {a("www.example.test.", 1)};
     CHECK_FALSE(load::soa_serial(no_soa));
+    std::vector<zones::Record> short_soa = {soa(1)};
+    short_soa[0].rdata.resize(short_soa[0].rdata.size() - 1);
+    CHECK_FALSE(load::soa_serial(short_soa));
+}
+
+namespace {
+
+/// A temporary directory with a zone file and a config whose service `www`
+/// has the addresses given, as an operator would edit them.
+struct Files {
+    TempDir dir{"dnsd-serial-test"};
+    std::string config;
+    void write(std::uint32_t serial, const std::string& addresses) {
+        std::ofstream(dir.path / "example.test.zone")
+            << "$TTL 300\n@ SOA ns1 admin " << serial << " 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n";
+        config =
+            "[[zone]]\norigin = \"example.test.\"\nfile = \"example.test.zone\"\n"
+            "[sites.one]\naddresses = [" +
+            addresses + "]\n[[service]]\nname = \"www.example.test.\"\nsites = [\"one\"]\n";
+    }
+    /// Loads the files as an instance that remembers `previous` would.
+    std::shared_ptr<const query::View> load(const query::ServedSerials* previous, Diagnostics& diags) const {
+        const auto cfg = config::read_config_text(config, (dir.path / "dnsd.toml").string(), diags);
+        return load::runtime(cfg, diags, previous);
+    }
+};
+
+std::uint32_t served_serial(const query::View& v) {
+    REQUIRE(v.zones().size() == 1);
+    return v.zones()[0]->serial();
+}
+
+std::vector<std::string> warnings(const Diagnostics& diags) {
+    std::vector<std::string> out;
+    for (const auto& d : diags) out.push_back(d.str());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("serial rule: instances given the same files serve the same serial, whatever their history") {
+    Files files;
+    // Instance A served the zone with one address, then was reloaded after
+    // the operator changed the address and forgot the serial.
+    files.write(2026120701, "\"192.0.2.1\"");
+    Diagnostics a1_diags;
+    const auto a1 = files.load(nullptr, a1_diags);
+    REQUIRE(a1);
+    CHECK(warnings(a1_diags).empty());
+    files.write(2026120701, "\"192.0.2.9\"");
+    Diagnostics a2_diags;
+    const auto a2 = files.load(&a1->served_serials(), a2_diags);
+    REQUIRE(a2);
+    // Instance B starts with the same files and no history.
+    Diagnostics b_diags;
+    const auto b = files.load(nullptr, b_diags);
+    REQUIRE(b);
+    CHECK(warnings(b_diags).empty());
+    // The same serial for the same data: the file's.
+    CHECK(served_serial(*a1) == 2026120701);
+    CHECK(served_serial(*a2) == 2026120701);
+    CHECK(served_serial(*b) == 2026120701);
+    // A, which served other data under that serial, says a bump is needed, at the SOA.
+    const std::string zone_file = (files.dir.path / "example.test.zone").string();
+    CHECK(warnings(a2_diags) ==
+          std::vector<std::string>{
+              zone_file +
+              ":2: warning: zone example.test.: the data changed since serial 2026120701 was first served (a "
+              "service's addresses, or the zone file's records), but the SOA serial did not: bump it, or "
+              "secondaries that have serial 2026120701 keep the old data"});
+    CHECK_FALSE(a2_diags.has_errors());
+    // It says so again at the next load (and after a restart: the state
+    // file keeps the same record) until the serial moves ahead.
+    Diagnostics a3_diags;
+    const auto a3 = files.load(&a2->served_serials(), a3_diags);
+    REQUIRE(a3);
+    CHECK(warnings(a3_diags).size() == 1);
+    files.write(2026120702, "\"192.0.2.9\"");
+    Diagnostics a4_diags;
+    const auto a4 = files.load(&a3->served_serials(), a4_diags);
+    REQUIRE(a4);
+    CHECK(warnings(a4_diags).empty());
+    CHECK(served_serial(*a4) == 2026120702);
+    // A serial set back behind one served: served as written, with a warning.
+    files.write(2026120700, "\"192.0.2.9\"");
+    Diagnostics a5_diags;
+    const auto a5 = files.load(&a4->served_serials(), a5_diags);
+    REQUIRE(a5);
+    CHECK(served_serial(*a5) == 2026120700);
+    CHECK(warnings(a5_diags) ==
+          std::vector<std::string>{zone_file +
+                                   ":2: warning: zone example.test.: SOA serial 2026120700 is behind serial "
+                                   "2026120702, which was served before: secondaries that have 2026120702 "
+                                   "ignore it; set a serial ahead of 2026120702"});
 }

@@ -34,6 +34,7 @@
 #include <string>
 #include <variant>
 #include <vector>
+#include "tests/temp_dir.hpp"
 #include "tests/tls_identity.hpp"
 
 #include "dnsd/net/http_client.hpp"
@@ -254,20 +255,7 @@ bool ipv6_loopback() {
 using dnsd::test::Identity;
 using dnsd::test::self_signed;
 using dnsd::test::server_tls;
-
-/// A temporary directory, removed with everything in it.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "dnsd-net-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()));
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
+using dnsd::test::TempDir;
 
 /// Makes `tls` trust `cert` alone: its trust store is read at its first
 /// use, from SSL_CERT_FILE while that is set.
@@ -489,7 +477,7 @@ TEST_CASE("https client: the certificate is verified against the trust store, na
           "[net][https]") {
     Net net;
     const Identity id = self_signed();
-    const TempDir dir;
+    const TempDir dir("dnsd-net-test");
     TlsContext tls;
     trust_only(tls, id.cert.get(), dir);
     auto seen = std::make_shared<Seen>();

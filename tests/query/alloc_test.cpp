@@ -2,7 +2,8 @@
 // allocation functions with counting ones, then runs thousands of mixed
 // queries (hits, misses, wildcards, CNAME chains, referrals, ANY, EDNS,
 // NSID, truncation, CH, malformed packets, steered names with ECS and geo
-// lookups) through answer(). Outside sanitizer builds, C's malloc is
+// lookups in both database layouts, see tests/geo/geo_data.hpp) through
+// answer(). Fails when the geo test databases are missing. Outside sanitizer builds, C's malloc is
 // counted too (libraries such as libmaxminddb allocate with it).
 
 #include <atomic>
@@ -12,7 +13,7 @@
 #include <vector>
 
 #include "dnsd/load/runtime.hpp"
-#include "tests/geo/geo_dir.hpp"
+#include "tests/geo/geo_data.hpp"
 #include "tests/query/fixture.hpp"
 
 namespace {
@@ -101,42 +102,52 @@ int main() {
     badvers.opt(1232, 3);
     packets.push_back(badvers);
 
-    // Steered names: a view with sites and services, a health snapshot with
-    // some addresses down, and health.server.
-    Diagnostics diags;
-    const std::string geo_dir = dnsd::test::geo_dir();
-    const std::string geo_db = geo_dir.empty() ? std::string() : geo_dir + "/GeoIP2-City-Test.mmdb";
-    const std::string zone = std::string(DNSD_SOURCE_DIR) + "/tests/query/data/example.test.zone";
-    const auto cfg = config::read_config_text(
-        "[[zone]]\norigin = \"example.test.\"\nfile = \"" + zone +
-            "\"\n"
-            "[probes.web]\ntype = \"http\"\n"
-            "[sites.a]\nlocation = { lat = 52.4, lon = 4.9 }\n"
-            "addresses = [\"192.0.2.1\", \"192.0.2.2\", \"2001:db8::1\"]\nprobe = \"web\"\n"
-            "[sites.b]\nlocation = { lat = 1.3, lon = 103.8 }\naddresses = [\"198.51.100.1\"]\nprobe = "
-            "\"web\"\n"
-            "[sites.cdn]\ncname = \"edge.cdn.example.net.\"\n"
-            "[[service]]\nname = \"svc.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
-            "max_answers = 1\n"
-            "[[service]]\nname = \"all.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"all\"\n"
-            "[[service]]\nname = \"cn.example.test.\"\nsites = [\"b\", \"cdn\"]\nfallback = \"none\"\n"
-            "[[geo.networks]]\nprefix = \"10.0.0.0/8\"\nlocation = { lat = 1.3, lon = 103.8 }\n"
-            "[[geo.networks]]\nprefix = \"10.1.2.0/24\"\nlocation = { lat = 40.7, lon = -74.0 }\n"
-            "[[service]]\nname = \"near.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n" +
-            (geo_db.empty() ? std::string() : "[geo]\ndatabase = \"" + geo_db + "\"\n"),
-        "/alloc.toml", diags);
-    const auto steered = load::runtime(cfg, diags);
-    if (!steered) {
-        for (const auto& d : diags) std::printf("%s\n", d.str().c_str());
+    // Steered names: views with sites and services (one per geo database
+    // layout), a health snapshot with some addresses down, and health.server.
+    if (const std::string missing = dnsd::test::missing_geo_data(); !missing.empty()) {
+        std::printf("FAIL: %s\n", missing.c_str());
         return 1;
     }
-    health::Snapshot health;
-    health.up = {1, 0, 1, 0};
-    health.overrides = {health::Override::none, health::Override::none, health::Override::none};
+    const std::string zone = std::string(DNSD_SOURCE_DIR) + "/tests/query/data/example.test.zone";
+    std::vector<std::shared_ptr<const query::View>> steered;
+    for (const auto layout : {GeoLayout::city, GeoLayout::dbip}) {
+        Diagnostics diags;
+        const auto cfg = config::read_config_text(
+            "[[zone]]\norigin = \"example.test.\"\nfile = \"" + zone +
+                "\"\n"
+                "[probes.web]\ntype = \"http\"\n"
+                "[sites.a]\nlocation = { lat = 52.4, lon = 4.9 }\n"
+                "addresses = [\"192.0.2.1\", \"192.0.2.2\", \"2001:db8::1\"]\nprobe = \"web\"\n"
+                "[sites.b]\nlocation = { lat = 1.3, lon = 103.8 }\naddresses = [\"198.51.100.1\"]\nprobe = "
+                "\"web\"\n"
+                "[sites.cdn]\ncname = \"edge.cdn.example.net.\"\n"
+                "[[service]]\nname = \"svc.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
+                "max_answers = 1\n"
+                "[[service]]\nname = \"all.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"all\"\n"
+                "[[service]]\nname = \"cn.example.test.\"\nsites = [\"b\", \"cdn\"]\nfallback = \"none\"\n"
+                "[[geo.networks]]\nprefix = \"10.20.0.0/16\"\nlocation = { lat = 1.3, lon = 103.8 }\n"
+                "[[geo.networks]]\nprefix = \"10.20.2.0/24\"\nlocation = { lat = 40.7, lon = -74.0 }\n"
+                "[[service]]\nname = \"near.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n"
+                "[geo]\ndatabase = " +
+                geo_database(layout) + "\n",
+            "/alloc.toml", diags);
+        auto loaded = diags.has_errors() ? nullptr : load::runtime(cfg, diags);
+        if (!loaded) {
+            for (const auto& d : diags) std::printf("%s\n", d.str().c_str());
+            return 1;
+        }
+        steered.push_back(std::move(loaded));
+    }
+    std::vector<health::Snapshot> healths(steered.size());  // one per view, for its catalog
+    for (std::size_t i = 0; i < steered.size(); ++i) {
+        auto& health = healths[i];
+        health.up = {1, 0, 1, 0};
+        health.overrides = {health::Override::none, health::Override::none, health::Override::none};
+        health.info.resize(4);
+        health.info[1] = {true, 1764000000, true, false, 12, "connect: Connection refused"};
+        health.catalog_id = steered[i]->catalog().id;
+    }
     geo::Cache cache;  // allocated once, as a worker's
-    health.info.resize(4);
-    health.info[1] = {true, 1764000000, true, false, 12, "connect: Connection refused"};
-    health.catalog_id = steered->catalog().id;
     steer::Random random;
     std::vector<Packet> steered_packets;
     for (const char* n : {"svc.example.test.", "all.example.test.", "cn.example.test.", "nope.example.test."})
@@ -144,18 +155,20 @@ int main() {
             for (int k = 0; k < 4; ++k)
                 steered_packets.push_back(make_query(n, static_cast<std::uint16_t>(t), 1, k % 2 == 0, 1232));
     steered_packets.push_back(make_query("health.server.", 16, 3));
-    // ECS for networks entries, database hits (v4 and v6), misses, /0
-    const std::pair<std::string, int> subnets[] = {
-        {std::string("\x00\x01\x18\x00\x0a\x01\x02", 7), 0},               // 10.1.2.0/24
-        {std::string("\x00\x01\x10\x00\x0a\x09", 6), 0},                   // 10.9.0.0/16
-        {std::string("\x00\x01\x20\x00\x51\x02\x45\x8e", 8), 0},           // 81.2.69.142/32
-        {std::string("\x00\x01\x1c\x00\x59\xa0\x14\x70", 8), 0},           // 89.160.20.112/28
-        {std::string("\x00\x02\x30\x00\x20\x01\x02\x18\x00\x00", 10), 0},  // 2001:218::/48
-        {std::string("\x00\x01\x18\x00\xc6\x33\x64", 7), 0},               // 198.51.100.0/24
-        {std::string("\x00\x01\x00\x00", 4), 0},                           // /0
+    // ECS for networks entries, database hits (v4 and v6, nested, without
+    // coordinates), misses, /0; the addresses are in tests/geo/data/networks.json
+    const std::string subnets[] = {
+        std::string("\x00\x01\x18\x00\x0a\x14\x02", 7),                   // 10.20.2.0/24 (networks)
+        std::string("\x00\x01\x10\x00\x0a\x14", 6),                       // 10.20.0.0/16 (networks)
+        std::string("\x00\x01\x20\x00\x0a\x01\x02\xc8", 8),               // 10.1.2.200/32
+        std::string("\x00\x01\x1a\x00\xc6\x33\x64\x40", 8),               // 198.51.100.64/26
+        std::string("\x00\x01\x18\x00\x0a\xc8\x00", 7),                   // 10.200.0.0/24 (no coordinates)
+        std::string("\x00\x02\x30\x00\xfd\x12\x34\x56\x00\x07", 10),      // fd12:3456:7::/48
+        std::string("\x00\x02\x38\x00\x20\x01\x0d\xb8\xff\x00\x01", 11),  // 2001:db8:ff00:100::/56
+        std::string("\x00\x01\x18\x00\xcb\x00\x71", 7),                   // 203.0.113.0/24 (miss)
+        std::string("\x00\x01\x00\x00", 4),                               // /0
     };
-    for (const auto& [data, unused] : subnets) {
-        (void)unused;
+    for (const auto& data : subnets) {
         std::string opt("\x00\x08\x00", 3);
         opt.push_back(static_cast<char>(data.size()));
         opt += data;
@@ -182,10 +195,12 @@ int main() {
                 answered += r.size ? 1 : 0;
                 bytes += r.size;
             }
+            // the DB-IP layout every third round, with and without the cache
+            const std::size_t v = round % 3 == 2 ? 1 : 0;
             for (const auto& p : steered_packets) {
-                const auto r =
-                    query::answer({p.bytes.data(), p.bytes.size()}, out, *steered,
-                                  query::Client{client, t, &health, &random, round % 2 ? &cache : nullptr});
+                const auto r = query::answer(
+                    {p.bytes.data(), p.bytes.size()}, out, *steered[v],
+                    query::Client{client, t, &healths[v], &random, round % 2 ? &cache : nullptr});
                 answered += r.size ? 1 : 0;
                 bytes += r.size;
             }

@@ -573,9 +573,9 @@ def zone_text(version):
     (even) or b (odd) in the SOA's RNAME and in every TXT. The SOA comes
     last, in parentheses: a partly written file has no SOA or an unclosed
     '(' and is refused, so only complete versions can be served.
-    Every version written has a serial of its own, ahead of the last: with
-    two fixed serials, going back to the lower one would be served as the
-    last serial plus one (the serial rule, docs/DEPLOYMENT.md), by design."""
+    Every version written has a serial of its own, ahead of the last, as an
+    operator's would be: dnsd serves the file's serial (docs/DEPLOYMENT.md),
+    so the serial says which version was served."""
     marker = "ab"[version % 2]
     lines = ["$TTL 300", "@ NS ns1", "ns1 A 127.0.0.1"]
     lines += [f't{i} TXT "version {marker} record {i}, padding to make the file a few kB long"' for i in range(40)]
