@@ -33,9 +33,11 @@ void read_control(TableReader& r, Draft& d) {
     if (r.string("token_file", c.token_file) == Got::value) d.control_token_file = r.spot_at("token_file");
     const bool cert = r.string("tls_cert", c.tls_cert) == Got::value;
     const bool key = r.string("tls_key", c.tls_key) == Got::value;
-    if (cert != key) r.error(cert ? "tls_cert" : "tls_key", "tls_cert and tls_key go together");
+    const char* given = cert ? "tls_cert" : "tls_key";
+    if (cert != key) r.error(r.spot_at(given).line, given, "tls_cert and tls_key go together");
     if (cert && key && !c.unix_path.empty())
-        r.error("tls_cert", "TLS is for a TCP listener; a unix: socket is guarded by its file mode");
+        r.error(r.spot_at("tls_cert").line, "tls_cert",
+                "TLS is for a TCP listener; a unix: socket is guarded by its file mode");
     if (cert && key) d.control_tls = r.spot_at("tls_cert");
 }
 

@@ -123,6 +123,10 @@ void whole_file(const Draft& d, const Config& c, Report& report) {
     if (c.cluster.enabled && !c.control.enabled)
         report.error(c.cluster.line, "cluster",
                      "needs [control]: peers read each other's verdicts from the control endpoint");
+    if (c.cluster.enabled && c.control.enabled && !c.control.unix_path.empty())
+        report.warning(c.cluster.line, "cluster",
+                       "the control endpoint listens on a unix: socket: peers cannot read this instance's "
+                       "verdicts (they ask over TCP)");
     if (c.cluster.enabled && c.cluster.token_file.empty())
         report.warning(c.cluster.line, "cluster",
                        "no token_file: anyone who reaches the control endpoint may read this "

@@ -463,3 +463,46 @@ TEST_CASE("config: findings on one line come in the order the values are read") 
               "o.toml:4: sites.a.probe.timeout: must be below the interval (3000ms is not below 2000ms)",
           });
 }
+
+TEST_CASE("config: [control] on a unix: socket or with TLS; [cluster] ca_file and https:// peers") {
+    auto r = read("[control]\nlisten = \"unix:run/control.sock\"\n" + kZone, "/etc/dnsd/dnsd.toml");
+    REQUIRE(r.messages().empty());
+    CHECK(r.config.control.unix_path == "/etc/dnsd/run/control.sock");  // relative to the config file
+    CHECK(r.config.control.where() == "unix:/etc/dnsd/run/control.sock");
+
+    auto peers = read(
+        "[control]\nlisten = \"unix:/run/c.sock\"\n[cluster]\npeers = [\"https://192.0.2.2:8053\"]\n"
+        "token_file = \"/nonexistent\"\nca_file = \"/nonexistent-ca\"\n" +
+            kZone,
+        "p.toml");
+    const auto pm = peers.messages();
+    REQUIRE(pm.size() == 3);
+    CHECK(
+        pm[0] ==
+        "p.toml:3: warning: cluster: the control endpoint listens on a unix: socket: peers cannot read this "
+        "instance's verdicts (they ask over TCP)");
+    CHECK(pm[1] == "p.toml:5: cluster.token_file: cannot read /nonexistent");
+    CHECK(pm[2] == "p.toml:6: cluster.ca_file: cannot read /nonexistent-ca");
+
+    auto bad = read("[control]\nlisten = \"unix:\"\ntls_cert = \"c.pem\"\n" + kZone, "c.toml");
+    const auto m = bad.messages();
+    REQUIRE(m.size() == 2);
+    CHECK(m[0] ==
+          "c.toml:2: control.listen: 'unix:' is not an address with a port (\"127.0.0.1:8053\", "
+          "\"[::1]:8053\") "
+          "or \"unix:PATH\"");
+    CHECK(m[1] == "c.toml:3: control.tls_cert: tls_cert and tls_key go together");
+
+    auto unix_tls = read(
+        "[control]\nlisten = \"unix:/run/c.sock\"\ntls_cert = \"/nonexistent.crt\"\n"
+        "tls_key = \"/nonexistent.key\"\n" +
+            kZone,
+        "t.toml");
+    const auto t = unix_tls.messages();
+    REQUIRE(t.size() == 3);
+    CHECK(
+        t[0] ==
+        "t.toml:3: control.tls_cert: TLS is for a TCP listener; a unix: socket is guarded by its file mode");
+    CHECK(t[1] == "t.toml:3: control.tls_cert: cannot read /nonexistent.crt");
+    CHECK(t[2] == "t.toml:3: control.tls_key: cannot read /nonexistent.key");
+}
