@@ -14,19 +14,6 @@ namespace type = wire::type;
 
 namespace {
 
-std::string rr_type_name(std::uint16_t t) {
-    switch (t) {
-        case type::A:
-            return "A";
-        case type::CNAME:
-            return "CNAME";
-        case type::AAAA:
-            return "AAAA";
-        default:
-            return "TYPE" + std::to_string(t);
-    }
-}
-
 /// The records a service contributes to its zone, so that AXFR, secondaries
 /// and NODATA see an ordinary name (STYLE.md "static first"): the addresses
 /// of its address sites, or, with none, its first CNAME site.
@@ -98,16 +85,37 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
             if ((r.type == type::A || r.type == type::AAAA || r.type == type::CNAME) &&
                 name_lower(r.owner) == lower)
                 diags.error(r.file, r.line,
-                            name_to_text(svc.name) + " has its own " + rr_type_name(r.type) +
+                            name_to_text(svc.name) + " has its own " + zones::type_name(r.type) +
                                 " record, but it is a service (" + cfg.path + ":" + std::to_string(svc.line) +
                                 "): its addresses come from its sites");
         }
-        const bool has_cname_site = std::any_of(svc.sites.begin(), svc.sites.end(),
-                                                [&](auto i) { return !cfg.sites[i].cname.empty(); });
-        if (has_cname_site && lower == name_lower(z.origin))
+        const auto cname_site = std::find_if(svc.sites.begin(), svc.sites.end(),
+                                             [&](auto i) { return !cfg.sites[i].cname.empty(); });
+        bool clash = false;
+        if (cname_site != svc.sites.end() && lower == name_lower(z.origin)) {
             diags.error(cfg.path, svc.line,
                         "service.name: a service with a CNAME site cannot be the zone apex " +
                             name_to_text(z.origin) + " (a CNAME cannot sit beside the SOA and NS)");
+            clash = true;
+        } else if (cname_site != svc.sites.end()) {
+            // Its A and AAAA queries may be answered with a CNAME, which
+            // must be the only data at its name (RFC 1034 3.6.2, RFC 2181
+            // 10.1). Its own A/AAAA/CNAME are reported above.
+            for (const auto& r : records) {
+                if (r.type == type::A || r.type == type::AAAA || r.type == type::CNAME ||
+                    name_lower(r.owner) != lower)
+                    continue;
+                diags.error(cfg.path, svc.line,
+                            "service.name: a service with a CNAME site (sites." +
+                                cfg.sites[*cname_site].name + ") cannot be at " + name_to_text(svc.name) +
+                                ", which has " + zones::type_name(r.type) + " data (" + r.file + ":" +
+                                std::to_string(r.line) + "): a CNAME cannot sit beside other data");
+                clash = true;
+            }
+        }
+        // A clash is reported once, here: the zone would report the
+        // CNAME of a service without address sites again.
+        if (clash) continue;
         for (auto& r : service_records(cfg, svc)) records.push_back(std::move(r));
     }
     served = settle_serial(records, last);
