@@ -54,6 +54,9 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
         }
     } else if (a.choice.kind == steer::Choice::Kind::cname) {
         std::snprintf(answer, sizeof answer, "CNAME of site %s", cat.sites[a.choice.site].name.c_str());
+    } else if (a.choice.no_family()) {
+        std::snprintf(answer, sizeof answer, "NODATA (no %s address in any site)",
+                      f == Family::v4 ? "IPv4" : "IPv6");
     } else {
         std::snprintf(answer, sizeof answer, "NODATA");
     }

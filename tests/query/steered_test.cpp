@@ -1,0 +1,90 @@
+// Answers at service names through the whole runtime (config text, zone,
+// load::runtime), without sockets: what decide() chose as it reaches the
+// reply, its counters slot and its explanation. ldns decodes the replies.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "dnsd/load/runtime.hpp"
+#include "dnsd/query/explain.hpp"
+#include "tests/messages.hpp"
+#include "tests/query/fixture.hpp"
+
+using namespace dnsd;
+using namespace dnsd::test;
+
+namespace {
+
+// Two sites with both families, one IPv4-only site; a `nearest` service
+// over the first two, an IPv4-only service. 10.1.0.0/16 is near ams.
+std::string config_text() {
+    return "[server]\nexplain_allow = [\"127.0.0.1\"]\n"
+           "[[zone]]\norigin = \"example.test.\"\nfile = \"" +
+           std::string(DNSD_SOURCE_DIR) +
+           "/tests/query/data/example.test.zone\"\n"
+           "[[geo.networks]]\nprefix = \"10.1.0.0/16\"\nlocation = { lat = 52.4, lon = 4.9 }\n"
+           "[sites.ams]\nlocation = { lat = 52.37, lon = 4.90 }\n"
+           "addresses = [\"192.0.2.1\", \"2001:db8::1\"]\n"
+           "[sites.nyc]\nlocation = { lat = 40.71, lon = -74.01 }\n"
+           "addresses = [\"192.0.2.2\", \"2001:db8::2\"]\n"
+           "[sites.v4]\naddresses = [\"192.0.2.4\"]\n"
+           "[sites.v6]\naddresses = [\"2001:db8::6\"]\n"
+           "[[service]]\nname = \"near.example.test.\"\nsites = [\"ams\", \"nyc\"]\npolicy = \"nearest\"\n"
+           "ttl = 20\n"
+           "[[service]]\nname = \"v4only.example.test.\"\nsites = [\"v4\"]\nttl = 20\n"
+           "[[service]]\nname = \"v6only.example.test.\"\nsites = [\"v6\"]\nttl = 20\n";
+}
+
+std::shared_ptr<const query::View> view_from(const std::string& text) {
+    Diagnostics diags;
+    const auto cfg = config::read_config_text(text, "/steered.toml", diags);
+    auto v = diags.has_errors() ? nullptr : load::runtime(cfg, diags);
+    for (const auto& m : messages(diags)) INFO(m);
+    REQUIRE(v);
+    return v;
+}
+
+const Address kLoopback = *Address::parse("127.0.0.1");
+
+/// The TXT strings of a CH TXT explanation.
+std::vector<std::string> explanation_lines(const Reply& r) {
+    std::vector<std::string> out;
+    for (const auto& rr : r.answer()) out.push_back(rr.substr(rr.find('"')));
+    return out;
+}
+
+bool has_line(const std::vector<std::string>& lines, const std::string& line) {
+    for (const auto& l : lines)
+        if (l == "\"" + line + "\"") return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("steered: AAAA of an IPv4-only service is NODATA, not a fallback") {
+    const auto view = view_from(config_text());
+    const std::int32_t svc = query::service_named(*view, *name_from_text("v4only.example.test."));
+    REQUIRE(svc >= 0);
+    const auto& service = view->catalog().services[static_cast<std::size_t>(svc)];
+
+    std::vector<std::uint8_t> buf(65535);
+    const Packet q = make_query("v4only.example.test.", 28);
+    const auto res = query::answer({q.bytes.data(), q.bytes.size()}, buf, *view, query::Client{kLoopback});
+    // counted as its own outcome, not as the fallback that alarms mean an outage
+    CHECK(res.service == svc);
+    CHECK(res.decision == service.sites.size() + query::Counters::nodata);
+    CHECK(std::string(query::Counters::extra_name(query::Counters::nodata)) == "nodata");
+
+    // NODATA with the SOA, its TTL at most the service's (SPEC 3)
+    const auto r = ask(*view, q);
+    CHECK(r.rcode() == LDNS_RCODE_NOERROR);
+    CHECK(r.answer().empty());
+    REQUIRE(r.authority().size() == 1);
+    CHECK(r.authority().begin()->find("example.test. 20 IN SOA") == 0);
+
+    // the explanation says why
+    const auto lines = explanation_lines(ask(*view, make_query("v4only.example.test.", 16, 3)));
+    CHECK(has_line(lines, "AAAA answer: NODATA (no IPv6 address in any site), ttl 20, ECS scope 0"));
+    CHECK(has_line(lines, "A answer: 192.0.2.4, ttl 20, ECS scope 0"));
+}
