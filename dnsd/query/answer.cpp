@@ -64,13 +64,15 @@ void additional_for(Plan& plan, const Zone& z, const zones::RRset& s) noexcept {
 }
 
 /// A and AAAA at a service name: decide() picks the addresses (SPEC 3).
+/// ANY gets the steered A answer (RFC 8482: one RRset of the name), or
+/// AAAA when no site has an IPv4 address; never the unsteered list.
 Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const Steering& s,
                 std::int32_t service) noexcept {
     const steer::Catalog& catalog = s.view.catalog();
     const steer::Service& svc = catalog.services[static_cast<std::size_t>(service)];
     steer::Random fixed;
     steer::Random& random = s.client.random ? *s.client.random : fixed;
-    const Family family = q.qtype == type::A ? Family::v4 : Family::v6;
+    const Family family = q.qtype == type::AAAA ? Family::v6 : Family::v4;
     plan.catalog = &catalog;
     // Only `nearest` depends on where the client is; the others answer
     // everyone alike (ECS scope 0).
@@ -82,6 +84,8 @@ Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, cons
     }
     const health::Snapshot& h = health_for(s.client, catalog);
     steer::decide(catalog, svc, family, where, h, random, nullptr, plan.choice);
+    if (q.qtype == type::ANY && plan.choice.no_family())
+        steer::decide(catalog, svc, Family::v6, where, h, random, nullptr, plan.choice);
     plan.service = service;
     switch (plan.choice.kind) {
         case steer::Choice::Kind::addresses:
@@ -142,7 +146,7 @@ Outcome resolve(const Query& q, const Zone& z, Target t, Plan& plan, const Steer
         }
 
         if (exact && steering.services && steering.services[at] >= 0 &&
-            (q.qtype == type::A || q.qtype == type::AAAA)) {
+            (q.qtype == type::A || q.qtype == type::AAAA || q.qtype == type::ANY)) {
             return steered(q, z, t, plan, steering, steering.services[at]);
         }
         if (q.qtype == type::ANY) {

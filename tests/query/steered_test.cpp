@@ -47,6 +47,27 @@ std::shared_ptr<const query::View> view_from(const std::string& text) {
 
 const Address kLoopback = *Address::parse("127.0.0.1");
 
+/// Every address up, `down` (site indices) forced down. Address indices:
+/// ams 0 (v4) 1 (v6), nyc 2 3, v4 4, v6 5.
+health::Snapshot health_of(const query::View& view, std::vector<std::size_t> down = {}) {
+    health::Snapshot h;
+    h.up.assign(view.catalog().addresses.size(), 1);
+    h.overrides.assign(view.catalog().sites.size(), health::Override::none);
+    for (auto s : down) h.overrides[s] = health::Override::down;
+    h.catalog_id = view.catalog().id;
+    return h;
+}
+
+/// A query carrying ECS `a.b.c.d/24`.
+Packet ecs_query(const std::string& name, std::uint16_t type, std::uint8_t a, std::uint8_t b,
+                 std::uint8_t c) {
+    std::string opt("\x00\x08\x00\x07\x00\x01\x18\x00", 8);
+    opt += static_cast<char>(a);
+    opt += static_cast<char>(b);
+    opt += static_cast<char>(c);
+    return make_query(name, type, 1, true, 1232, opt);
+}
+
 /// The TXT strings of a CH TXT explanation.
 std::vector<std::string> explanation_lines(const Reply& r) {
     std::vector<std::string> out;
@@ -87,4 +108,30 @@ TEST_CASE("steered: AAAA of an IPv4-only service is NODATA, not a fallback") {
     const auto lines = explanation_lines(ask(*view, make_query("v4only.example.test.", 16, 3)));
     CHECK(has_line(lines, "AAAA answer: NODATA (no IPv6 address in any site), ttl 20, ECS scope 0"));
     CHECK(has_line(lines, "A answer: 192.0.2.4, ttl 20, ECS scope 0"));
+}
+
+TEST_CASE("steered: ANY at a service name gets the steered A answer (RFC 8482)") {
+    const auto view = view_from(config_text());
+    const auto all_up = health_of(*view);
+    const auto ams_down = health_of(*view, {0});
+    auto any = [&](const char* name, const health::Snapshot& h) {
+        return ask(*view, ecs_query(name, 255, 10, 1, 2),
+                   query::Client{kLoopback, query::Transport::udp, &h});
+    };
+    // near ams: ams's address only, with the scope that decided
+    const auto r = any("near.example.test.", all_up);
+    CHECK(r.answer() == std::multiset<std::string>{"near.example.test. 20 IN A 192.0.2.1"});
+    CHECK(scope_of(r) == 16);
+    // ams forced down: never answered, not even to ANY
+    const auto down = any("near.example.test.", ams_down);
+    CHECK(down.answer() == std::multiset<std::string>{"near.example.test. 20 IN A 192.0.2.2"});
+    // a service without IPv4: its steered AAAA answer
+    const auto v6 = any("v6only.example.test.", all_up);
+    CHECK(v6.answer() == std::multiset<std::string>{"v6only.example.test. 20 IN AAAA 2001:db8::6"});
+    CHECK(v6.aa());
+    // counted as a decision, like A
+    std::vector<std::uint8_t> buf(65535);
+    const Packet q = make_query("near.example.test.", 255);
+    const auto res = query::answer({q.bytes.data(), q.bytes.size()}, buf, *view, query::Client{kLoopback});
+    CHECK(res.service >= 0);
 }
