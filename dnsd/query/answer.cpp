@@ -247,7 +247,14 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         case wire::Verdict::drop:
             return {};
         case wire::Verdict::notimp:
-            // RFC 1035 4.1.1; RD and TC are not echoed for an opcode we do not know.
+            // RFC 1035 4.1.1, with our OPT when the query had one (RFC 6891
+            // 7), or BADVERS when its version is one we do not know (RFC
+            // 6891 6.1.3 says MUST, whatever the opcode; BIND too). Flags by
+            // the rule of every reply, for an opcode other than QUERY: no
+            // RD or CD (ISC genreport's opcodeflg), nor TC or AA.
+            if (q.has_edns && q.edns_version > 0)
+                return {error_reply(request, response, q, view, rcode::BADVERS, false, true)};
+            q.ecs_echo = q.has_ecs && q.ecs_valid && view.ecs();
             return {error_reply(request, response, q, view, rcode::NOTIMP, false, true)};
         case wire::Verdict::formerr:
             q.has_edns = false;  // the OPT may be what was malformed
