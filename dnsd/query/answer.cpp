@@ -97,8 +97,11 @@ Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, cons
                 Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_cname, true, svc.ttl});
             return Outcome::steered;
         case steer::Choice::Kind::nodata:
-            // An outage is not cached longer than the service TTL (SPEC 3).
+            // An outage is not cached longer than the service TTL, and a
+            // negative answer does not depend on the client: ECS scope 0
+            // (SPEC 3).
             plan.rcode = rcode::NOERROR;
+            plan.ecs_scope = 0;
             plan.add_authority(Entry{&z, &z.negative_soa(), z.name_bytes(z.apex()),
                                      z.node(z.apex()).name_size, Entry::Kind::rrset, true,
                                      svc.ttl < z.negative_ttl() ? svc.ttl : z.negative_ttl()});

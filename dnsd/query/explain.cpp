@@ -83,7 +83,9 @@ Explanation explain(const View& view, std::size_t service, const Subnet& subnet,
         steer::Random random = client.random ? *client.random : steer::Random{};
         steer::decide(cat, *e.service, f, e.depends ? e.where.client : steer::Client{}, h, random, &a.trace,
                       a.choice);
-        a.scope = e.depends && e.where.by_ecs ? e.where.scope : 0;
+        // As the answer: negative answers have scope 0.
+        const bool positive = a.choice.kind != steer::Choice::Kind::nodata;
+        a.scope = e.depends && e.where.by_ecs && positive ? e.where.scope : 0;
     }
     return e;
 }

@@ -16,8 +16,9 @@ using namespace dnsd::test;
 
 namespace {
 
-// Two sites with both families, one IPv4-only site; a `nearest` service
-// over the first two, an IPv4-only service. 10.1.0.0/16 is near ams.
+// Two sites with both families, an IPv4-only and an IPv6-only site; a
+// `nearest` service over the first two (fallback none), a `nearest`
+// IPv4-only service, an IPv6-only service. 10.1.0.0/16 is near ams.
 std::string config_text() {
     return "[server]\nexplain_allow = [\"127.0.0.1\"]\n"
            "[[zone]]\norigin = \"example.test.\"\nfile = \"" +
@@ -28,11 +29,11 @@ std::string config_text() {
            "addresses = [\"192.0.2.1\", \"2001:db8::1\"]\n"
            "[sites.nyc]\nlocation = { lat = 40.71, lon = -74.01 }\n"
            "addresses = [\"192.0.2.2\", \"2001:db8::2\"]\n"
-           "[sites.v4]\naddresses = [\"192.0.2.4\"]\n"
+           "[sites.v4]\nlocation = { lat = 1.35, lon = 103.82 }\naddresses = [\"192.0.2.4\"]\n"
            "[sites.v6]\naddresses = [\"2001:db8::6\"]\n"
            "[[service]]\nname = \"near.example.test.\"\nsites = [\"ams\", \"nyc\"]\npolicy = \"nearest\"\n"
-           "ttl = 20\n"
-           "[[service]]\nname = \"v4only.example.test.\"\nsites = [\"v4\"]\nttl = 20\n"
+           "ttl = 20\nfallback = \"none\"\n"
+           "[[service]]\nname = \"v4only.example.test.\"\nsites = [\"v4\"]\npolicy = \"nearest\"\nttl = 20\n"
            "[[service]]\nname = \"v6only.example.test.\"\nsites = [\"v6\"]\nttl = 20\n";
 }
 
@@ -58,14 +59,14 @@ health::Snapshot health_of(const query::View& view, std::vector<std::size_t> dow
     return h;
 }
 
-/// A query carrying ECS `a.b.c.d/24`.
-Packet ecs_query(const std::string& name, std::uint16_t type, std::uint8_t a, std::uint8_t b,
-                 std::uint8_t c) {
+/// A query of class `klass` carrying ECS `a.b.c.0/24`.
+Packet ecs_query(const std::string& name, std::uint16_t type, std::uint8_t a, std::uint8_t b, std::uint8_t c,
+                 std::uint16_t klass = 1) {
     std::string opt("\x00\x08\x00\x07\x00\x01\x18\x00", 8);
     opt += static_cast<char>(a);
     opt += static_cast<char>(b);
     opt += static_cast<char>(c);
-    return make_query(name, type, 1, true, 1232, opt);
+    return make_query(name, type, klass, true, 1232, opt);
 }
 
 /// The TXT strings of a CH TXT explanation.
@@ -134,4 +135,32 @@ TEST_CASE("steered: ANY at a service name gets the steered A answer (RFC 8482)")
     const Packet q = make_query("near.example.test.", 255);
     const auto res = query::answer({q.bytes.data(), q.bytes.size()}, buf, *view, query::Client{kLoopback});
     CHECK(res.service >= 0);
+}
+
+TEST_CASE("steered: negative answers of a nearest service have ECS scope 0") {
+    const auto view = view_from(config_text());
+    const auto all_up = health_of(*view);
+    const auto all_down = health_of(*view, {0, 1});
+    auto ask_ecs = [&](const char* name, std::uint16_t type, std::uint16_t klass, const health::Snapshot& h) {
+        return ask(*view, ecs_query(name, type, 10, 1, 2, klass),
+                   query::Client{kLoopback, query::Transport::udp, &h});
+    };
+    // positive: the scope that decided
+    CHECK(scope_of(ask_ecs("near.example.test.", 1, 1, all_up)) == 16);
+    // every site down, fallback none: NODATA, scope 0
+    const auto outage = ask_ecs("near.example.test.", 1, 1, all_down);
+    CHECK(outage.rcode() == LDNS_RCODE_NOERROR);
+    CHECK(outage.answer().empty());
+    CHECK(scope_of(outage) == 0);
+    // no site with an IPv6 address: NODATA, scope 0
+    const auto v6 = ask_ecs("v4only.example.test.", 28, 1, all_up);
+    CHECK(v6.answer().empty());
+    CHECK(scope_of(v6) == 0);
+    CHECK(scope_of(ask_ecs("v4only.example.test.", 1, 1, all_up)) == 16);
+    // and the explanation says the same
+    const auto lines = explanation_lines(ask_ecs("near.example.test.", 16, 3, all_down));
+    CHECK(has_line(lines, "A answer: NODATA (fallback), ttl 20, ECS scope 0"));
+    const auto lines6 = explanation_lines(ask_ecs("v4only.example.test.", 16, 3, all_up));
+    CHECK(has_line(lines6, "AAAA answer: NODATA (no IPv6 address in any site), ttl 20, ECS scope 0"));
+    CHECK(has_line(lines6, "A answer: 192.0.2.4, ttl 20, ECS scope 16"));
 }
