@@ -336,18 +336,23 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
 }
 
 std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
-                            const View& view) noexcept {
+                            const View& view, const Client& client) noexcept {
+    // The full reply first, so that the truncated one says what it would
+    // (rcode, flags, and its OPT with NSID and ECS with the scope that
+    // decided); only every `slip`th limited query pays for it.
     Query q;
-    if (wire::parse_query(request, q) != wire::Verdict::ok || !q.has_question) return 0;
-    if (q.has_edns && q.edns_version > 0) return 0;
-    q.has_ecs = q.ecs_echo = false;  // nothing in it depends on the client
+    const Result full = answer_query(request, response, view, client, q);
+    if (full.size < wire::kHeaderSize || full.transfer) return 0;
+    const std::uint16_t flags = static_cast<std::uint16_t>(wire::get16(response.data() + 2) | flag::TC);
+    std::uint16_t code = response[3] & 0xF;
+    if (q.has_edns && q.edns_version > 0) code = rcode::BADVERS;  // the one extended rcode we send
+    const bool question = q.has_question && wire::get16(response.data() + 4) == 1;
     Writer w(response.first(512));
     w.put_bytes(request.data(), wire::kHeaderSize);
     Counts c;
-    const bool question = put_question(w, request, q);
-    put_opt(w, q, view, rcode::NOERROR, c);
-    return finish(w, q.id, static_cast<std::uint16_t>(reply_flags(q, true) | flag::TC), rcode::NOERROR, c,
-                  question);
+    if (question) put_question(w, request, q);
+    put_opt(w, q, view, code, c);
+    return finish(w, q.id, static_cast<std::uint16_t>(flags & ~0xF), code, c, question);
 }
 
 }  // namespace dnsd::query

@@ -65,9 +65,11 @@ struct Result {
 Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
               const Client& client) noexcept;
 
-/// A reply with the question and TC set and nothing else (rate limiting:
-/// "ask again over TCP"); 0 when the request is not a query to answer.
+/// The reply answer() would send with its sections emptied and TC set
+/// (rate limiting: "ask again over TCP"): header, question and OPT as in
+/// the full reply, ECS with the same scope; 0 when answer() would send
+/// nothing. `response` as for answer().
 std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
-                            const View& view) noexcept;
+                            const View& view, const Client& client) noexcept;
 
 }  // namespace dnsd::query

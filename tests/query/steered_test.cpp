@@ -164,3 +164,45 @@ TEST_CASE("steered: negative answers of a nearest service have ECS scope 0") {
     CHECK(has_line(lines6, "AAAA answer: NODATA (no IPv6 address in any site), ttl 20, ECS scope 0"));
     CHECK(has_line(lines6, "A answer: 192.0.2.4, ttl 20, ECS scope 16"));
 }
+
+TEST_CASE("steered: a rate-limited truncated reply says what the full one would") {
+    const auto view = view_from(config_text());
+    const auto h = health_of(*view);
+    const query::Client client{kLoopback, query::Transport::udp, &h};
+    auto truncated = [&](const Packet& p) {
+        Reply r;
+        std::vector<std::uint8_t> buf(65535);
+        buf.resize(query::truncated_reply({p.bytes.data(), p.bytes.size()}, buf, *view, client));
+        r.bytes = std::move(buf);
+        REQUIRE(ldns_wire2pkt(&r.pkt, r.bytes.data(), r.bytes.size()) == LDNS_STATUS_OK);
+        return r;
+    };
+    const Packet near = ecs_query("near.example.test.", 1, 10, 1, 2);
+    const auto full = ask(*view, near, client);
+    const auto tc = truncated(near);
+    CHECK(tc.tc());
+    CHECK(tc.aa() == full.aa());
+    CHECK(tc.rd() == full.rd());
+    CHECK(tc.rcode() == full.rcode());
+    CHECK(tc.answer().empty());
+    CHECK(tc.authority().empty());
+    CHECK(ldns_pkt_qdcount(tc.pkt) == 1);
+    REQUIRE(ldns_pkt_edns(tc.pkt));
+    CHECK(ldns_pkt_edns_udp_size(tc.pkt) == 1232);
+    CHECK(scope_of(full) == 16);
+    CHECK(scope_of(tc) == 16);  // the scope of the answer it stands for
+    // a negative answer: its rcode, scope 0
+    const auto nx = truncated(ecs_query("nothing.example.test.", 1, 10, 1, 2));
+    CHECK(nx.tc());
+    CHECK(nx.rcode() == LDNS_RCODE_NXDOMAIN);
+    CHECK(scope_of(nx) == 0);
+    // without EDNS none comes back
+    const auto plain = truncated(make_query("near.example.test.", 1));
+    CHECK(plain.tc());
+    CHECK_FALSE(ldns_pkt_edns(plain.pkt));
+    // what answer() drops, it drops too
+    Packet response = make_query("near.example.test.", 1);
+    response.bytes[2] |= 0x80;
+    std::vector<std::uint8_t> buf(65535);
+    CHECK(query::truncated_reply({response.bytes.data(), response.bytes.size()}, buf, *view, client) == 0);
+}
