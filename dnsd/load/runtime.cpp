@@ -5,6 +5,7 @@
 
 #include "dnsd/core/name.hpp"
 #include "dnsd/load/serial.hpp"
+#include "dnsd/query/answer.hpp"
 #include "dnsd/wire/types.hpp"
 #include "zones/reader.hpp"
 
@@ -47,6 +48,45 @@ std::vector<zones::Record> service_records(const config::Config& cfg, const conf
         }
     }
     return out;
+}
+
+/// Where a zone file writes an NS record, for diagnostics about its
+/// delegation.
+struct NsLine {
+    std::string owner;  ///< lower-cased wire name
+    std::string file;
+    int line = 0;
+};
+
+/// A referral carries all its in-domain glue (RFC 9471), and a reply holds
+/// query::kMaxAdditional address RRsets: a delegation that needs more is an
+/// error naming the limit, not a referral silently cut.
+bool check_glue(const zones::Zone& zone, const std::vector<NsLine>& ns_lines, Diagnostics& diags) {
+    bool ok = true;
+    for (std::int32_t cut = 0; static_cast<std::size_t>(cut) < zone.node_count(); ++cut) {
+        const auto* ns = zone.node(cut).cut == cut ? zone.rrset(cut, type::NS) : nullptr;
+        if (!ns) continue;
+        std::vector<std::int32_t> targets;
+        std::size_t rrsets = 0;
+        for (const auto& d : zone.rdatas(*ns)) {
+            if (d.target == zones::kNone || zone.node(d.target).cut != cut ||
+                std::find(targets.begin(), targets.end(), d.target) != targets.end())
+                continue;
+            targets.push_back(d.target);
+            rrsets +=
+                (zone.rrset(d.target, type::A) ? 1u : 0u) + (zone.rrset(d.target, type::AAAA) ? 1u : 0u);
+        }
+        if (targets.size() <= query::kMaxAdditional && rrsets <= query::kMaxAdditional) continue;
+        const std::string owner(zone.lower_name(cut));
+        const auto at =
+            std::find_if(ns_lines.begin(), ns_lines.end(), [&](const NsLine& l) { return l.owner == owner; });
+        diags.error(at == ns_lines.end() ? std::string() : at->file, at == ns_lines.end() ? 0 : at->line,
+                    "the delegation " + name_to_text(zone.name(cut)) + " needs " + std::to_string(rrsets) +
+                        " in-domain glue RRsets for " + std::to_string(targets.size()) +
+                        " name servers; a referral holds at most " + std::to_string(query::kMaxAdditional));
+        ok = false;
+    }
+    return ok;
 }
 
 }  // namespace
@@ -119,8 +159,12 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
         for (auto& r : service_records(cfg, svc)) records.push_back(std::move(r));
     }
     served = settle_serial(records, last);
+    std::vector<NsLine> ns_lines;
+    for (const auto& r : records)
+        if (r.type == type::NS) ns_lines.push_back({name_lower(r.owner), r.file, r.line});
     auto zone = zones::Zone::build(z.origin, std::move(records), z.file, diags);
     if (!zone) return nullptr;
+    if (!check_glue(*zone, ns_lines, diags)) return nullptr;
     for (std::size_t s = 0; s < cfg.services.size(); ++s) {
         if (service_zone[s] != static_cast<int>(zi)) continue;
         const auto lower = name_lower(cfg.services[s].name);

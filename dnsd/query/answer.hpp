@@ -25,6 +25,11 @@ namespace dnsd::query {
 
 enum class Transport : std::uint8_t { udp, tcp };
 
+/// Address RRsets (A, AAAA) one reply's additional section holds. A
+/// referral must carry all its in-domain glue (RFC 9471), so a zone with a
+/// delegation that needs more is refused (load::runtime).
+inline constexpr unsigned kMaxAdditional = 40;
+
 /// Who asks, and the per-worker state a steered answer needs.
 struct Client {
     Address address;

@@ -46,12 +46,16 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
     char answer[200] = "";
     std::size_t used = 0;
     if (a.choice.kind == steer::Choice::Kind::addresses) {
-        for (unsigned k = 0; k < a.choice.count && used + 48 < sizeof answer; ++k) {
+        // As many as fit the line (a TXT string), then how many more.
+        unsigned k = 0;
+        for (; k < a.choice.count && used + 48 + 16 < sizeof answer; ++k) {
             char text[64];
             address_text(cat.addresses[a.choice.address[k]], text, sizeof text);
             used += static_cast<std::size_t>(
                 std::snprintf(answer + used, sizeof answer - used, "%s%s", k ? " " : "", text));
         }
+        if (k < a.choice.count)
+            std::snprintf(answer + used, sizeof answer - used, " and %u more", a.choice.count - k);
     } else if (a.choice.kind == steer::Choice::Kind::cname) {
         std::snprintf(answer, sizeof answer, "CNAME of site %s", cat.sites[a.choice.site].name.c_str());
     } else if (a.choice.no_family()) {

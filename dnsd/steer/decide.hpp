@@ -14,8 +14,10 @@
 
 namespace dnsd::steer {
 
-inline constexpr unsigned kMaxAnswers = 64;  ///< addresses in one answer, at most
-inline constexpr unsigned kMaxTraceSites = 32;
+/// Addresses in one answer and sites of one service, at most: the
+/// configuration refuses more (config::Service).
+inline constexpr unsigned kMaxAnswers = config::Service::kMaxAddresses;
+inline constexpr unsigned kMaxTraceSites = config::Service::kMaxSites;
 
 /// Per-worker pseudo-random source (xorshift64*) and rotation counter.
 struct Random {

@@ -206,3 +206,23 @@ TEST_CASE("steered: a rate-limited truncated reply says what the full one would"
     std::vector<std::uint8_t> buf(65535);
     CHECK(query::truncated_reply({response.bytes.data(), response.bytes.size()}, buf, *view, client) == 0);
 }
+
+TEST_CASE("steered: an explanation's answer line says how many addresses it could not show") {
+    std::string text = config_text() + "[sites.many]\naddresses = [";
+    for (int i = 1; i <= 40; ++i)
+        text += (i > 1 ? ", \"2001:db8:100::" : "\"2001:db8:100::") + std::to_string(i) + "\"";
+    text += "]\n[[service]]\nname = \"many.example.test.\"\nsites = [\"many\"]\nttl = 20\n";
+    const auto view = view_from(text);
+    std::string line;
+    for (const auto& l :
+         explanation_lines(ask(*view, make_query("many.example.test.", 16, 3), query::Transport::tcp)))
+        if (l.starts_with("\"AAAA answer: ")) line = l;
+    REQUIRE_FALSE(line.empty());
+    std::size_t shown = 0;
+    for (auto at = line.find("2001:db8:100::"); at != std::string::npos;
+         at = line.find("2001:db8:100::", at + 1))
+        ++shown;
+    CHECK(shown > 0);
+    CHECK(shown < 40);
+    CHECK(line.find(" and " + std::to_string(40 - shown) + " more, ttl 20") != std::string::npos);
+}
