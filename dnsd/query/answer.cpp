@@ -255,8 +255,10 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
             // 6891 6.1.3 says MUST, whatever the opcode; BIND too). Flags by
             // the rule of every reply, for an opcode other than QUERY: no
             // RD or CD (ISC genreport's opcodeflg), nor TC or AA.
-            if (q.has_edns && q.edns_version > 0)
+            if (q.has_edns && q.edns_version > 0) {
+                q.nsid = false;  // as below
                 return {error_reply(request, response, q, view, rcode::BADVERS, false, true)};
+            }
             q.ecs_echo = q.has_ecs && q.ecs_valid && view.ecs();
             return {error_reply(request, response, q, view, rcode::NOTIMP, false, true)};
         case wire::Verdict::formerr:
@@ -265,8 +267,13 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         case wire::Verdict::ok:
             break;
     }
-    if (q.has_edns && q.edns_version > 0)  // RFC 6891 6.1.3
+    if (q.has_edns && q.edns_version > 0) {
+        // RFC 6891 6.1.3. Options mean what their EDNS version says, and
+        // this one we do not know: none is answered (no NSID; NSD and BIND
+        // neither). DO is a header bit of every version: copied.
+        q.nsid = false;
         return {error_reply(request, response, q, view, rcode::BADVERS, true, true)};
+    }
     if (q.has_ecs && view.ecs()) {
         // A malformed option is FORMERR (RFC 7871 7.1.1); a good one comes
         // back in every reply, with scope 0 unless the answer depends on

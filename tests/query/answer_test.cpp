@@ -219,6 +219,15 @@ TEST_CASE("BADVERS for EDNS versions above 0") {
     CHECK(ldns_pkt_edns(r.pkt));
     CHECK(ldns_pkt_edns_extended_rcode(r.pkt) == 1);  // 16 >> 4
     CHECK(r.answer().empty());
+    // options of a version we do not know are not answered (NSID), DO is
+    // copied (RFC 3225 3; genreport's edns1do)
+    Packet asks = make_query("www.example.test.", 1);
+    asks.bytes[11] = 1;
+    asks.opt(1232, 1, true, std::string("\x00\x03\x00\x00", 4));
+    auto b = ask(view(), asks);
+    CHECK(ldns_pkt_edns_extended_rcode(b.pkt) == 1);
+    CHECK(ldns_pkt_edns_do(b.pkt));
+    CHECK(std::string(b.bytes.begin(), b.bytes.end()).find("ns1.test") == std::string::npos);
 }
 
 TEST_CASE("NSID is returned when asked for and an identity is set") {
