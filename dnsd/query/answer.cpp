@@ -344,22 +344,40 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
 
 std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
                             const View& view, const Client& client) noexcept {
-    // The full reply first, so that the truncated one says what it would
-    // (rcode, flags, and its OPT with NSID and ECS with the scope that
-    // decided); only every `slip`th limited query pays for it.
-    Query q;
-    const Result full = answer_query(request, response, view, client, q);
+    // The full reply, cut down: its header and question as they are, its
+    // OPT (NSID, ECS with the scope that decided, an extended rcode) moved
+    // up behind the question, TC set. Only every slip-th limited query pays
+    // for the full answer; the query path itself is untouched.
+    const Result full = answer(request, response, view, client);
     if (full.size < wire::kHeaderSize || full.transfer) return 0;
-    const std::uint16_t flags = static_cast<std::uint16_t>(wire::get16(response.data() + 2) | flag::TC);
-    std::uint16_t code = response[3] & 0xF;
-    if (q.has_edns && q.edns_version > 0) code = rcode::BADVERS;  // the one extended rcode we send
-    const bool question = q.has_question && wire::get16(response.data() + 4) == 1;
-    Writer w(response.first(512));
-    w.put_bytes(request.data(), wire::kHeaderSize);
-    Counts c;
-    if (question) put_question(w, request, q);
-    put_opt(w, q, view, code, c);
-    return finish(w, q.id, static_cast<std::uint16_t>(flags & ~0xF), code, c, question);
+    const std::span<const std::uint8_t> reply = response.first(full.size);
+    std::size_t pos = wire::kHeaderSize;
+    if (wire::get16(&reply[4]) == 1) {
+        pos = wire::skip_name(reply, pos);
+        if (pos == 0 || pos + 4 > reply.size()) return 0;
+        pos += 4;
+    }
+    const std::size_t question_end = pos;
+    const unsigned records =
+        unsigned{wire::get16(&reply[6])} + wire::get16(&reply[8]) + wire::get16(&reply[10]);
+    std::size_t opt_at = 0, opt_size = 0;
+    for (unsigned i = 0; i < records; ++i) {
+        const std::size_t name_end = wire::skip_name(reply, pos);
+        if (name_end == 0 || name_end + 10 > reply.size()) return 0;
+        const std::size_t end = name_end + 10 + wire::get16(&reply[name_end + 8]);
+        if (end > reply.size()) return 0;
+        if (wire::get16(&reply[name_end]) == type::OPT) {
+            opt_at = pos;
+            opt_size = end - pos;
+        }
+        pos = end;
+    }
+    std::memmove(response.data() + question_end, response.data() + opt_at, opt_size);
+    wire::put16(&response[2], static_cast<std::uint16_t>(wire::get16(&reply[2]) | flag::TC));
+    wire::put16(&response[6], 0);
+    wire::put16(&response[8], 0);
+    wire::put16(&response[10], opt_size ? 1 : 0);
+    return question_end + opt_size;
 }
 
 }  // namespace dnsd::query
