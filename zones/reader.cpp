@@ -428,4 +428,10 @@ std::vector<Record> read_zone_text(std::string_view text, const std::string& nam
     return reader.take();
 }
 
+std::string type_name(std::uint16_t type) {
+    const ldns_rr_descriptor* d = ldns_rr_descript(type);
+    if (d && d->_name) return d->_name;
+    return "TYPE" + std::to_string(type);
+}
+
 }  // namespace dnsd::zones

@@ -33,4 +33,8 @@ std::vector<Record> read_zone_text(std::string_view text, const std::string& nam
                                    std::string_view origin_wire, Diagnostics& diags,
                                    const ReadOptions& options = {});
 
+/// The mnemonic of a record type as zone files write it ("TXT"), or
+/// "TYPE<n>" (RFC 3597) for one ldns does not know.
+std::string type_name(std::uint16_t type);
+
 }  // namespace dnsd::zones

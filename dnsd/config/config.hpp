@@ -80,6 +80,11 @@ struct Site {
 };
 
 struct Service {
+    /// What dnsd can hold (SPEC 3: beyond it is a config error naming the
+    /// limit, never a silent cut): the sites one decision weighs, and the
+    /// addresses of one answer (max_answers included).
+    static constexpr std::size_t kMaxSites = 32;
+    static constexpr unsigned kMaxAddresses = 64;
     enum class Policy : std::uint8_t { nearest, failover, weighted, all };
     enum class Fallback : std::uint8_t { all, none, site };
     std::string name;                ///< wire, absolute

@@ -25,6 +25,53 @@ void probes_of_sites(Draft& d, Config& c, Report& report) {
     }
 }
 
+/// What one decision and one answer can hold (SPEC 3: a config error
+/// naming the limit, never a silent cut).
+void limits(ServiceDraft& draft, const Config& c, Report& report) {
+    const Service& s = draft.service;
+    if (s.sites.size() > Service::kMaxSites) {
+        report.error(draft.sites[Service::kMaxSites].spot, "service.sites",
+                     std::to_string(s.sites.size()) + " sites; a service has at most " +
+                         std::to_string(Service::kMaxSites));
+        draft.ok = false;
+        return;
+    }
+    // The largest answer of each family: every site's addresses together
+    // for policy "all" or fallback "all", else one site's (max_answers
+    // picks among them, so it does not lift this).
+    const bool together = s.policy == Service::Policy::all || s.fallback == Service::Fallback::all;
+    for (const Family f : {Family::v4, Family::v6}) {
+        std::size_t largest = 0, sum = 0;
+        const Site* biggest = nullptr;
+        for (std::size_t i : s.sites) {
+            const auto& addrs = c.sites[i].addresses;
+            const auto n = static_cast<std::size_t>(
+                std::count_if(addrs.begin(), addrs.end(), [&](const Address& a) { return a.family == f; }));
+            sum += n;
+            if (n > largest) {
+                largest = n;
+                biggest = &c.sites[i];
+            }
+        }
+        const char* family = f == Family::v4 ? "IPv4" : "IPv6";
+        const std::string limit = "; an answer holds at most " + std::to_string(Service::kMaxAddresses);
+        if (largest > Service::kMaxAddresses) {
+            report.error(draft.sites[0].spot, "service.sites",
+                         "sites." + biggest->name + " has " + std::to_string(largest) + " " + family +
+                             " addresses" + limit);
+            draft.ok = false;
+        } else if (together && sum > Service::kMaxAddresses) {
+            report.error(
+                draft.sites[0].spot, "service.sites",
+                "its sites have " + std::to_string(sum) + " " + family + " addresses, all of them in " +
+                    (s.policy == Service::Policy::all ? "every answer (policy all)"
+                                                      : "the answer when no site is up (fallback all)") +
+                    limit);
+            draft.ok = false;
+        }
+    }
+}
+
 void services(Draft& d, Config& c, Report& report) {
     // Every valid name so far, lower-cased, with its entry's line: also
     // those of refused entries, so that a duplicate shows even when the
@@ -82,6 +129,7 @@ void services(Draft& d, Config& c, Report& report) {
                 s.fallback_site = *it;
             }
         }
+        limits(draft, c, report);
         if (draft.ok) c.services.push_back(std::move(s));
     }
 }

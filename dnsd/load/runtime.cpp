@@ -5,6 +5,7 @@
 
 #include "dnsd/core/name.hpp"
 #include "dnsd/load/serial.hpp"
+#include "dnsd/query/answer.hpp"
 #include "dnsd/wire/types.hpp"
 #include "zones/reader.hpp"
 
@@ -13,19 +14,6 @@ namespace dnsd::load {
 namespace type = wire::type;
 
 namespace {
-
-std::string rr_type_name(std::uint16_t t) {
-    switch (t) {
-        case type::A:
-            return "A";
-        case type::CNAME:
-            return "CNAME";
-        case type::AAAA:
-            return "AAAA";
-        default:
-            return "TYPE" + std::to_string(t);
-    }
-}
 
 /// The records a service contributes to its zone, so that AXFR, secondaries
 /// and NODATA see an ordinary name (STYLE.md "static first"): the addresses
@@ -93,6 +81,45 @@ void report_serial(const std::string& origin, const std::vector<zones::Record>& 
     }
 }
 
+/// Where a zone file writes an NS record, for diagnostics about its
+/// delegation.
+struct NsLine {
+    std::string owner;  ///< lower-cased wire name
+    std::string file;
+    int line = 0;
+};
+
+/// A referral carries all its in-domain glue (RFC 9471), and a reply holds
+/// query::kMaxAdditional address RRsets: a delegation that needs more is an
+/// error naming the limit, not a referral silently cut.
+bool check_glue(const zones::Zone& zone, const std::vector<NsLine>& ns_lines, Diagnostics& diags) {
+    bool ok = true;
+    for (std::int32_t cut = 0; static_cast<std::size_t>(cut) < zone.node_count(); ++cut) {
+        const auto* ns = zone.node(cut).cut == cut ? zone.rrset(cut, type::NS) : nullptr;
+        if (!ns) continue;
+        std::vector<std::int32_t> targets;
+        std::size_t rrsets = 0;
+        for (const auto& d : zone.rdatas(*ns)) {
+            if (d.target == zones::kNone || zone.node(d.target).cut != cut ||
+                std::find(targets.begin(), targets.end(), d.target) != targets.end())
+                continue;
+            targets.push_back(d.target);
+            rrsets +=
+                (zone.rrset(d.target, type::A) ? 1u : 0u) + (zone.rrset(d.target, type::AAAA) ? 1u : 0u);
+        }
+        if (targets.size() <= query::kMaxAdditional && rrsets <= query::kMaxAdditional) continue;
+        const std::string owner(zone.lower_name(cut));
+        const auto at =
+            std::find_if(ns_lines.begin(), ns_lines.end(), [&](const NsLine& l) { return l.owner == owner; });
+        diags.error(at == ns_lines.end() ? std::string() : at->file, at == ns_lines.end() ? 0 : at->line,
+                    "the delegation " + name_to_text(zone.name(cut)) + " needs " + std::to_string(rrsets) +
+                        " in-domain glue RRsets for " + std::to_string(targets.size()) +
+                        " name servers; a referral holds at most " + std::to_string(query::kMaxAdditional));
+        ok = false;
+    }
+    return ok;
+}
+
 }  // namespace
 
 std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags) {
@@ -129,16 +156,37 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
             if ((r.type == type::A || r.type == type::AAAA || r.type == type::CNAME) &&
                 name_lower(r.owner) == lower)
                 diags.error(r.file, r.line,
-                            name_to_text(svc.name) + " has its own " + rr_type_name(r.type) +
+                            name_to_text(svc.name) + " has its own " + zones::type_name(r.type) +
                                 " record, but it is a service (" + cfg.path + ":" + std::to_string(svc.line) +
                                 "): its addresses come from its sites");
         }
-        const bool has_cname_site = std::any_of(svc.sites.begin(), svc.sites.end(),
-                                                [&](auto i) { return !cfg.sites[i].cname.empty(); });
-        if (has_cname_site && lower == name_lower(z.origin))
+        const auto cname_site = std::find_if(svc.sites.begin(), svc.sites.end(),
+                                             [&](auto i) { return !cfg.sites[i].cname.empty(); });
+        bool clash = false;
+        if (cname_site != svc.sites.end() && lower == name_lower(z.origin)) {
             diags.error(cfg.path, svc.line,
                         "service.name: a service with a CNAME site cannot be the zone apex " +
                             name_to_text(z.origin) + " (a CNAME cannot sit beside the SOA and NS)");
+            clash = true;
+        } else if (cname_site != svc.sites.end()) {
+            // Its A and AAAA queries may be answered with a CNAME, which
+            // must be the only data at its name (RFC 1034 3.6.2, RFC 2181
+            // 10.1). Its own A/AAAA/CNAME are reported above.
+            for (const auto& r : records) {
+                if (r.type == type::A || r.type == type::AAAA || r.type == type::CNAME ||
+                    name_lower(r.owner) != lower)
+                    continue;
+                diags.error(cfg.path, svc.line,
+                            "service.name: a service with a CNAME site (sites." +
+                                cfg.sites[*cname_site].name + ") cannot be at " + name_to_text(svc.name) +
+                                ", which has " + zones::type_name(r.type) + " data (" + r.file + ":" +
+                                std::to_string(r.line) + "): a CNAME cannot sit beside other data");
+                clash = true;
+            }
+        }
+        // A clash is reported once, here: the zone would report the
+        // CNAME of a service without address sites again.
+        if (clash) continue;
         for (auto& r : service_records(cfg, svc)) records.push_back(std::move(r));
     }
     if (const auto serial = soa_serial(records)) {
@@ -146,8 +194,12 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
         served = verdict.remembered;
         report_serial(z.origin, records, *serial, last, verdict.check, diags);
     }
+    std::vector<NsLine> ns_lines;
+    for (const auto& r : records)
+        if (r.type == type::NS) ns_lines.push_back({name_lower(r.owner), r.file, r.line});
     auto zone = zones::Zone::build(z.origin, std::move(records), z.file, diags);
     if (!zone) return nullptr;
+    if (!check_glue(*zone, ns_lines, diags)) return nullptr;
     for (std::size_t s = 0; s < cfg.services.size(); ++s) {
         if (service_zone[s] != static_cast<int>(zi)) continue;
         const auto lower = name_lower(cfg.services[s].name);

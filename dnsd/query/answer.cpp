@@ -64,13 +64,15 @@ void additional_for(Plan& plan, const Zone& z, const zones::RRset& s) noexcept {
 }
 
 /// A and AAAA at a service name: decide() picks the addresses (SPEC 3).
+/// ANY gets the steered A answer (RFC 8482: one RRset of the name), or
+/// AAAA when no site has an IPv4 address; never the unsteered list.
 Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const Steering& s,
                 std::int32_t service) noexcept {
     const steer::Catalog& catalog = s.view.catalog();
     const steer::Service& svc = catalog.services[static_cast<std::size_t>(service)];
     steer::Random fixed;
     steer::Random& random = s.client.random ? *s.client.random : fixed;
-    const Family family = q.qtype == type::A ? Family::v4 : Family::v6;
+    const Family family = q.qtype == type::AAAA ? Family::v6 : Family::v4;
     plan.catalog = &catalog;
     // Only `nearest` depends on where the client is; the others answer
     // everyone alike (ECS scope 0).
@@ -82,6 +84,8 @@ Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, cons
     }
     const health::Snapshot& h = health_for(s.client, catalog);
     steer::decide(catalog, svc, family, where, h, random, nullptr, plan.choice);
+    if (q.qtype == type::ANY && plan.choice.no_family())
+        steer::decide(catalog, svc, Family::v6, where, h, random, nullptr, plan.choice);
     plan.service = service;
     switch (plan.choice.kind) {
         case steer::Choice::Kind::addresses:
@@ -93,8 +97,11 @@ Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, cons
                 Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_cname, true, svc.ttl});
             return Outcome::steered;
         case steer::Choice::Kind::nodata:
-            // An outage is not cached longer than the service TTL (SPEC 3).
+            // An outage is not cached longer than the service TTL, and a
+            // negative answer does not depend on the client: ECS scope 0
+            // (SPEC 3).
             plan.rcode = rcode::NOERROR;
+            plan.ecs_scope = 0;
             plan.add_authority(Entry{&z, &z.negative_soa(), z.name_bytes(z.apex()),
                                      z.node(z.apex()).name_size, Entry::Kind::rrset, true,
                                      svc.ttl < z.negative_ttl() ? svc.ttl : z.negative_ttl()});
@@ -142,7 +149,7 @@ Outcome resolve(const Query& q, const Zone& z, Target t, Plan& plan, const Steer
         }
 
         if (exact && steering.services && steering.services[at] >= 0 &&
-            (q.qtype == type::A || q.qtype == type::AAAA)) {
+            (q.qtype == type::A || q.qtype == type::AAAA || q.qtype == type::ANY)) {
             return steered(q, z, t, plan, steering, steering.services[at]);
         }
         if (q.qtype == type::ANY) {
@@ -243,7 +250,16 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         case wire::Verdict::drop:
             return {};
         case wire::Verdict::notimp:
-            // RFC 1035 4.1.1; RD and TC are not echoed for an opcode we do not know.
+            // RFC 1035 4.1.1, with our OPT when the query had one (RFC 6891
+            // 7), or BADVERS when its version is one we do not know (RFC
+            // 6891 6.1.3 says MUST, whatever the opcode; BIND too). Flags by
+            // the rule of every reply, for an opcode other than QUERY: no
+            // RD or CD (ISC genreport's opcodeflg), nor TC or AA.
+            if (q.has_edns && q.edns_version > 0) {
+                q.nsid = false;  // as below
+                return {error_reply(request, response, q, view, rcode::BADVERS, false, true)};
+            }
+            q.ecs_echo = q.has_ecs && q.ecs_valid && view.ecs();
             return {error_reply(request, response, q, view, rcode::NOTIMP, false, true)};
         case wire::Verdict::formerr:
             q.has_edns = false;  // the OPT may be what was malformed
@@ -251,8 +267,13 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         case wire::Verdict::ok:
             break;
     }
-    if (q.has_edns && q.edns_version > 0)  // RFC 6891 6.1.3
+    if (q.has_edns && q.edns_version > 0) {
+        // RFC 6891 6.1.3. Options mean what their EDNS version says, and
+        // this one we do not know: none is answered (no NSID; NSD and BIND
+        // neither). DO is a header bit of every version: copied.
+        q.nsid = false;
         return {error_reply(request, response, q, view, rcode::BADVERS, true, true)};
+    }
     if (q.has_ecs && view.ecs()) {
         // A malformed option is FORMERR (RFC 7871 7.1.1); a good one comes
         // back in every reply, with scope 0 unless the answer depends on
@@ -322,18 +343,41 @@ Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> res
 }
 
 std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
-                            const View& view) noexcept {
-    Query q;
-    if (wire::parse_query(request, q) != wire::Verdict::ok || !q.has_question) return 0;
-    if (q.has_edns && q.edns_version > 0) return 0;
-    q.has_ecs = q.ecs_echo = false;  // nothing in it depends on the client
-    Writer w(response.first(512));
-    w.put_bytes(request.data(), wire::kHeaderSize);
-    Counts c;
-    const bool question = put_question(w, request, q);
-    put_opt(w, q, view, rcode::NOERROR, c);
-    return finish(w, q.id, static_cast<std::uint16_t>(reply_flags(q, true) | flag::TC), rcode::NOERROR, c,
-                  question);
+                            const View& view, const Client& client) noexcept {
+    // The full reply, cut down: its header and question as they are, its
+    // OPT (NSID, ECS with the scope that decided, an extended rcode) moved
+    // up behind the question, TC set. Only every slip-th limited query pays
+    // for the full answer; the query path itself is untouched.
+    const Result full = answer(request, response, view, client);
+    if (full.size < wire::kHeaderSize || full.transfer) return 0;
+    const std::span<const std::uint8_t> reply = response.first(full.size);
+    std::size_t pos = wire::kHeaderSize;
+    if (wire::get16(&reply[4]) == 1) {
+        pos = wire::skip_name(reply, pos);
+        if (pos == 0 || pos + 4 > reply.size()) return 0;
+        pos += 4;
+    }
+    const std::size_t question_end = pos;
+    const unsigned records =
+        unsigned{wire::get16(&reply[6])} + wire::get16(&reply[8]) + wire::get16(&reply[10]);
+    std::size_t opt_at = 0, opt_size = 0;
+    for (unsigned i = 0; i < records; ++i) {
+        const std::size_t name_end = wire::skip_name(reply, pos);
+        if (name_end == 0 || name_end + 10 > reply.size()) return 0;
+        const std::size_t end = name_end + 10 + wire::get16(&reply[name_end + 8]);
+        if (end > reply.size()) return 0;
+        if (wire::get16(&reply[name_end]) == type::OPT) {
+            opt_at = pos;
+            opt_size = end - pos;
+        }
+        pos = end;
+    }
+    std::memmove(response.data() + question_end, response.data() + opt_at, opt_size);
+    wire::put16(&response[2], static_cast<std::uint16_t>(wire::get16(&reply[2]) | flag::TC));
+    wire::put16(&response[6], 0);
+    wire::put16(&response[8], 0);
+    wire::put16(&response[10], opt_size ? 1 : 0);
+    return question_end + opt_size;
 }
 
 }  // namespace dnsd::query

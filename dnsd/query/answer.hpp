@@ -25,6 +25,11 @@ namespace dnsd::query {
 
 enum class Transport : std::uint8_t { udp, tcp };
 
+/// Address RRsets (A, AAAA) one reply's additional section holds. A
+/// referral must carry all its in-domain glue (RFC 9471), so a zone with a
+/// delegation that needs more is refused (load::runtime).
+inline constexpr unsigned kMaxAdditional = 40;
+
 /// Who asks, and the per-worker state a steered answer needs.
 struct Client {
     Address address;
@@ -65,9 +70,11 @@ struct Result {
 Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
               const Client& client) noexcept;
 
-/// A reply with the question and TC set and nothing else (rate limiting:
-/// "ask again over TCP"); 0 when the request is not a query to answer.
+/// The reply answer() would send with its sections emptied and TC set
+/// (rate limiting: "ask again over TCP"): header, question and OPT as in
+/// the full reply, ECS with the same scope; 0 when answer() would send
+/// nothing. `response` as for answer().
 std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
-                            const View& view) noexcept;
+                            const View& view, const Client& client) noexcept;
 
 }  // namespace dnsd::query

@@ -25,9 +25,11 @@ public:
 
     /// The decision outcomes of a service with `n` sites: slots 0..n-1 are
     /// its sites (in its listed order), then these.
-    enum Extra : unsigned { several = 0, none = 1, fallback = 2, kExtra = 3 };
+    /// `nodata`: no site has an address of the family asked (AAAA of an
+    /// IPv4-only service); `fallback`: no site was up.
+    enum Extra : unsigned { several = 0, nodata = 1, fallback = 2, kExtra = 3 };
     static const char* extra_name(std::size_t e) noexcept {
-        return e == several ? "several" : e == none ? "none" : "fallback";
+        return e == several ? "several" : e == nodata ? "nodata" : "fallback";
     }
 
     /// Query types with a counter of their own; the rest count as "other".

@@ -138,14 +138,14 @@ void put_opt(Writer& w, const Query& q, const View& v, std::uint16_t code, Count
 }
 
 std::size_t error_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
-                        const Query& q, const View& v, std::uint16_t code, bool echo_rd,
+                        const Query& q, const View& v, std::uint16_t code, bool query_flags,
                         bool with_question) noexcept {
     Writer w(response.first(512));
     w.put_bytes(request.data(), wire::kHeaderSize);
     Counts c;
     const bool question = with_question && q.has_question && put_question(w, request, q);
     put_opt(w, q, v, code, c);
-    return finish(w, q.id, reply_flags(q, echo_rd), code, c, question);
+    return finish(w, q.id, reply_flags(q, query_flags), code, c, question);
 }
 
 }  // namespace dnsd::query

@@ -81,11 +81,14 @@ inline bool put_rrset(wire::Writer& w, const zones::Zone& z, const zones::RRset&
 /// or CNAME); all of them or nothing. Adds to `count`.
 bool put_entry(wire::Writer& w, const Entry& e, const Plan& plan, unsigned& count) noexcept;
 
-/// The flags of a reply: QR, the opcode, CD, and RD when `echo_rd`.
-inline std::uint16_t reply_flags(const wire::Query& q, bool echo_rd) noexcept {
-    auto f = static_cast<std::uint16_t>(wire::flag::QR | (q.flags & 0x7800));  // opcode
-    if (echo_rd) f = static_cast<std::uint16_t>(f | (q.flags & wire::flag::RD));
-    return static_cast<std::uint16_t>(f | (q.flags & wire::flag::CD));
+/// The flags of a reply: QR and the opcode; with `query_flags` (a reply to
+/// a QUERY) also RD and CD as the query had them (RFC 1035 4.1.1, RFC 4035
+/// 3.1.6). Both are defined for QUERY only: a reply to another opcode
+/// copies neither. AA and TC are the caller's; RA, AD and Z are never set.
+inline std::uint16_t reply_flags(const wire::Query& q, bool query_flags) noexcept {
+    const auto f = static_cast<std::uint16_t>(wire::flag::QR | (q.flags & 0x7800));  // opcode
+    if (!query_flags) return f;
+    return static_cast<std::uint16_t>(f | (q.flags & (wire::flag::RD | wire::flag::CD)));
 }
 
 /// The question as asked (case kept), remembered for compression.
@@ -113,9 +116,10 @@ inline std::size_t finish(wire::Writer& w, std::uint16_t id, std::uint16_t flags
     return w.size();
 }
 
-/// An error reply: header, the question when intact, OPT when the query had one.
+/// An error reply: header, the question when intact, OPT when the query
+/// had one; flags by reply_flags(q, query_flags).
 std::size_t error_reply(std::span<const std::uint8_t> request, std::span<std::uint8_t> response,
-                        const wire::Query& q, const View& v, std::uint16_t code, bool echo_rd,
+                        const wire::Query& q, const View& v, std::uint16_t code, bool query_flags,
                         bool with_question) noexcept;
 
 }  // namespace dnsd::query

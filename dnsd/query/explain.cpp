@@ -46,14 +46,21 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
     char answer[200] = "";
     std::size_t used = 0;
     if (a.choice.kind == steer::Choice::Kind::addresses) {
-        for (unsigned k = 0; k < a.choice.count && used + 48 < sizeof answer; ++k) {
+        // As many as fit the line (a TXT string), then how many more.
+        unsigned k = 0;
+        for (; k < a.choice.count && used + 48 + 16 < sizeof answer; ++k) {
             char text[64];
             address_text(cat.addresses[a.choice.address[k]], text, sizeof text);
             used += static_cast<std::size_t>(
                 std::snprintf(answer + used, sizeof answer - used, "%s%s", k ? " " : "", text));
         }
+        if (k < a.choice.count)
+            std::snprintf(answer + used, sizeof answer - used, " and %u more", a.choice.count - k);
     } else if (a.choice.kind == steer::Choice::Kind::cname) {
         std::snprintf(answer, sizeof answer, "CNAME of site %s", cat.sites[a.choice.site].name.c_str());
+    } else if (a.choice.no_family()) {
+        std::snprintf(answer, sizeof answer, "NODATA (no %s address in any site)",
+                      f == Family::v4 ? "IPv4" : "IPv6");
     } else {
         std::snprintf(answer, sizeof answer, "NODATA");
     }
@@ -80,7 +87,9 @@ Explanation explain(const View& view, std::size_t service, const Subnet& subnet,
         steer::Random random = client.random ? *client.random : steer::Random{};
         steer::decide(cat, *e.service, f, e.depends ? e.where.client : steer::Client{}, h, random, &a.trace,
                       a.choice);
-        a.scope = e.depends && e.where.by_ecs ? e.where.scope : 0;
+        // As the answer: negative answers have scope 0.
+        const bool positive = a.choice.kind != steer::Choice::Kind::nodata;
+        a.scope = e.depends && e.where.by_ecs && positive ? e.where.scope : 0;
     }
     return e;
 }

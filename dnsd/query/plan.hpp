@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "dnsd/query/answer.hpp"
 #include "dnsd/steer/catalog.hpp"
 #include "dnsd/steer/decide.hpp"
 #include "dnsd/wire/types.hpp"
@@ -37,11 +38,16 @@ struct Entry {
         : zone(z), set(s), owner(o), owner_size(o_size), kind(k), ttl_override(override_ttl), ttl(t) {}
 };
 
-inline constexpr unsigned kMaxAnswer = 20;
-inline constexpr unsigned kMaxAuthority = 4;
-inline constexpr unsigned kMaxAdditional = 40;
 /// Longer chains than any sane zone has; NSD follows at least as many.
 inline constexpr unsigned kMaxCnameHops = 16;
+/// Answer and authority entries a lookup can need: a CNAME per hop and the
+/// RRset that ends the chain (or the steered answer); a negative SOA or a
+/// referral's NS. Enough by construction, so add_answer and add_authority
+/// never drop anything. The additional section's limit is kMaxAdditional
+/// (answer.hpp), which zones are checked against at load.
+inline constexpr unsigned kMaxAnswer = 20;
+inline constexpr unsigned kMaxAuthority = 4;
+static_assert(kMaxAnswer >= kMaxCnameHops + 1);
 
 /// What the lookup found, by name.
 enum class Outcome : std::uint8_t {

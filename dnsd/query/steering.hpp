@@ -61,7 +61,7 @@ void address_text(const Address& a, char* out, std::size_t size) noexcept;
 inline std::uint16_t decision_slot(const steer::Service& svc, const steer::Choice& choice) noexcept {
     const auto n = svc.sites.size();
     if (choice.fallback) return static_cast<std::uint16_t>(n + Counters::fallback);
-    if (choice.kind == steer::Choice::Kind::nodata) return static_cast<std::uint16_t>(n + Counters::none);
+    if (choice.no_family()) return static_cast<std::uint16_t>(n + Counters::nodata);
     for (std::size_t i = 0; i < n; ++i)
         if (svc.sites[i] == choice.site) return static_cast<std::uint16_t>(i);
     return static_cast<std::uint16_t>(n + Counters::several);

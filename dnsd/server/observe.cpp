@@ -194,7 +194,8 @@ std::string status_page(const Observation& obs) {
             now = "CNAME " + esc(name_to_text(cat.sites[choice.site].cname));
         for (unsigned i = 0; i < choice.count; ++i)
             now += (now.empty() ? "" : ", ") + cat.addresses[choice.address[i]].str();
-        if (choice.kind == steer::Choice::Kind::nodata) now = "nothing (NODATA)";
+        if (choice.kind == steer::Choice::Kind::nodata)
+            now = choice.no_family() ? "nothing (NODATA: no IPv4 address in any site)" : "nothing (NODATA)";
         if (choice.fallback) now += " (fallback)";
         if (svc.policy == config::Service::Policy::nearest) now += " (client of unknown location)";
         h += "<tr><td>" + esc(name_to_text(svc.name)) + "</td><td>" + config::to_string(svc.policy) +
@@ -267,7 +268,8 @@ std::string metrics_text(const Observation& obs) {
     for (const auto& [labels, n] : totals.queries)
         m += "dnsd_queries_total{" + labels + "} " + std::to_string(n) + "\n";
     m += "# HELP dnsd_decisions_total Steered answers by service and outcome: the site chosen, several "
-         "sites, none (NODATA) or the fallback.\n# TYPE dnsd_decisions_total counter\n";
+         "sites, nodata (no site has an address of the family asked) or the fallback (no site up).\n"
+         "# TYPE dnsd_decisions_total counter\n";
     for (const auto& [labels, n] : totals.decisions)
         m += "dnsd_decisions_total{" + labels + "} " + std::to_string(n) + "\n";
     m += "# HELP dnsd_probe_duration_seconds Probe durations by site.\n"

@@ -169,8 +169,9 @@ int serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
         if (action != RateLimiter::Action::answer) {
             w.stats().count_limited(action == RateLimiter::Action::truncate);
             if (action == RateLimiter::Action::drop) continue;
-            const std::size_t n =
-                query::truncated_reply({b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view);
+            const std::size_t n = query::truncated_reply(
+                {b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
+                query::Client{*client, query::Transport::udp, &health, &w.random(), &w.geo_cache()});
             if (n == 0) continue;
             queue_reply(b, h, i, replies, n);
             continue;

@@ -146,6 +146,14 @@ void cap(Choice& out, unsigned max_answers, Random& random) noexcept {
     out.count = max_answers;
 }
 
+/// Whether any of the sites can answer the family: a CNAME site, or one
+/// with an address of it.
+bool serves_family(const SiteView* views, unsigned n) noexcept {
+    for (unsigned i = 0; i < n; ++i)
+        if (views[i].is_cname || views[i].total > 0) return true;
+    return false;
+}
+
 }  // namespace
 
 void fill_site_states(const Catalog& c, health::Snapshot& h) {
@@ -213,6 +221,9 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
                 add_addresses(c, out.site, f, h, false, out);
             }
         }
+    } else if (!serves_family(views, n)) {
+        // No site has an address of the family (AAAA of an IPv4-only
+        // service): NODATA, and not a fallback, which means an outage.
     } else {
         // No site up: the fallback decides. Sites forced down never serve.
         out.fallback = true;

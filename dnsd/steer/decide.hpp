@@ -14,8 +14,10 @@
 
 namespace dnsd::steer {
 
-inline constexpr unsigned kMaxAnswers = 64;  ///< addresses in one answer, at most
-inline constexpr unsigned kMaxTraceSites = 32;
+/// Addresses in one answer and sites of one service, at most: the
+/// configuration refuses more (config::Service).
+inline constexpr unsigned kMaxAnswers = config::Service::kMaxAddresses;
+inline constexpr unsigned kMaxTraceSites = config::Service::kMaxSites;
 
 /// Per-worker pseudo-random source (xorshift64*) and rotation counter.
 struct Random {
@@ -39,9 +41,13 @@ struct Choice {
     enum class Kind : std::uint8_t { addresses, cname, nodata };
     Kind kind = Kind::nodata;
     std::uint32_t site = kNoSite;  ///< the chosen site (kNoSite for `all` over several, or nodata)
-    bool fallback = false;         ///< no site was up: the fallback decided
+    /// No site was up: the fallback decided. A nodata Choice without it:
+    /// no site of the service has an address of the family (nor a CNAME).
+    bool fallback = false;
     unsigned count = 0;
     std::uint32_t address[kMaxAnswers];  ///< indices into Catalog::addresses
+    /// NODATA because no site has an address of the family: not an outage.
+    bool no_family() const noexcept { return kind == Kind::nodata && !fallback; }
 };
 
 /// Why each site did or did not get the answer, for explanations.

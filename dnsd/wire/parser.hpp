@@ -15,7 +15,7 @@ enum class Verdict : std::uint8_t {
     ok,       ///< a well-formed query
     drop,     ///< too broken to answer (short header, a response)
     formerr,  ///< answer FORMERR (question echoed when has_question)
-    notimp,   ///< opcode other than QUERY: answer NOTIMP
+    notimp,   ///< opcode other than QUERY: answer NOTIMP (EDNS fields set when its OPT was found)
 };
 
 struct Query {
@@ -61,7 +61,8 @@ struct Query {
 
 /// Parses a request. On formerr/notimp, `q` holds as much as was parsed
 /// (id, flags, opcode, and the question if it was intact) so that the
-/// answer can echo it.
+/// answer can echo it; on notimp also the EDNS fields, when the packet
+/// parses as far as its OPT.
 Verdict parse_query(std::span<const std::uint8_t> packet, Query& q) noexcept;
 
 /// Skips a possibly compressed name at `pos`; returns the offset after it or

@@ -103,21 +103,6 @@ std::vector<std::string> addresses_of(const Reply& r) {
     return out;
 }
 
-/// The scope of the ECS option in a reply's OPT; -1 when there is none.
-int scope_of(const Reply& r) {
-    if (!r.pkt || !ldns_pkt_edns(r.pkt)) return -1;
-    const ldns_rdf* d = ldns_pkt_edns_data(r.pkt);
-    if (!d) return -1;
-    const std::uint8_t* p = ldns_rdf_data(d);
-    const std::size_t n = ldns_rdf_size(d);
-    for (std::size_t i = 0; i + 4 <= n;) {
-        const unsigned code = (p[i] << 8) | p[i + 1], len = (p[i + 2] << 8) | p[i + 3];
-        if (code == 8 && len >= 4 && i + 4 + len <= n) return p[i + 4 + 3];
-        i += 4 + len;
-    }
-    return -1;
-}
-
 // ---- the test data, and what a database built from it answers ------------
 
 struct Net {

@@ -208,7 +208,15 @@ int main() {
     // The truncated replies of rate limiting, for every packet.
     std::size_t truncated = 0;
     for (const auto& p : packets)
-        truncated += query::truncated_reply({p.bytes.data(), p.bytes.size()}, out, *view) ? 1 : 0;
+        truncated +=
+            query::truncated_reply({p.bytes.data(), p.bytes.size()}, out, *view, query::Client{client}) ? 1
+                                                                                                        : 0;
+    for (const auto& p : steered_packets)
+        truncated +=
+            query::truncated_reply({p.bytes.data(), p.bytes.size()}, out, *steered,
+                                   query::Client{client, query::Transport::udp, &health, &random, &cache})
+                ? 1
+                : 0;
     const long allocations = g_allocations.load() - before;
     std::printf(
         "%zu answers (%zu bytes) from %zu packets x 12, %zu truncated replies, %ld heap allocations\n",

@@ -219,6 +219,15 @@ TEST_CASE("BADVERS for EDNS versions above 0") {
     CHECK(ldns_pkt_edns(r.pkt));
     CHECK(ldns_pkt_edns_extended_rcode(r.pkt) == 1);  // 16 >> 4
     CHECK(r.answer().empty());
+    // options of a version we do not know are not answered (NSID), DO is
+    // copied (RFC 3225 3; genreport's edns1do)
+    Packet asks = make_query("www.example.test.", 1);
+    asks.bytes[11] = 1;
+    asks.opt(1232, 1, true, std::string("\x00\x03\x00\x00", 4));
+    auto b = ask(view(), asks);
+    CHECK(ldns_pkt_edns_extended_rcode(b.pkt) == 1);
+    CHECK(ldns_pkt_edns_do(b.pkt));
+    CHECK(std::string(b.bytes.begin(), b.bytes.end()).find("ns1.test") == std::string::npos);
 }
 
 TEST_CASE("NSID is returned when asked for and an identity is set") {
@@ -245,6 +254,68 @@ TEST_CASE("opcodes other than QUERY get NOTIMP without RD or TC echoed") {
         CHECK_FALSE(r.tc());
         CHECK(ldns_pkt_get_opcode(r.pkt) == LDNS_PACKET_NOTIFY);
     }
+}
+
+TEST_CASE("NOTIMP carries our OPT when the query had one, and copies no flag of the opcode it rejects") {
+    // ISC genreport's opcodeflg: opcode 15 with every flag set (AA TC RD RA
+    // Z AD CD), here with an OPT asking for NSID
+    const std::uint16_t all_flags = 0x0400 | 0x0200 | 0x0100 | 0x0080 | 0x0040 | 0x0020 | 0x0010;
+    for (auto t : {query::Transport::udp, query::Transport::tcp}) {
+        Packet p;
+        p.header(9, static_cast<std::uint16_t>((15 << 11) | all_flags), 1, 0, 0, 1)
+            .name("www.example.test.")
+            .u16(1)
+            .u16(1)
+            .opt(4096, 0, true, std::string("\x00\x03\x00\x00", 4));
+        auto r = ask(view(), p, t);
+        REQUIRE(r.bytes.size() >= 12);
+        CHECK(r.rcode() == LDNS_RCODE_NOTIMPL);
+        CHECK(((r.bytes[2] >> 3) & 0xF) == 15);                           // the opcode
+        CHECK((r.bytes[2] & 0x87) == 0x80);                               // QR; no AA, TC, RD
+        CHECK(r.bytes[3] == LDNS_RCODE_NOTIMPL);                          // no RA, Z, AD, CD
+        CHECK(std::string(r.bytes.begin() + 12, r.bytes.begin() + 35) ==  // the question
+              std::string(p.bytes.begin() + 12, p.bytes.begin() + 35));
+        REQUIRE(ldns_pkt_edns(r.pkt));
+        CHECK(ldns_pkt_edns_version(r.pkt) == 0);
+        CHECK(ldns_pkt_edns_udp_size(r.pkt) == 1232);
+        CHECK(ldns_pkt_edns_do(r.pkt));
+        const std::string bytes(r.bytes.begin(), r.bytes.end());
+        CHECK(bytes.find(std::string("\x00\x03\x00\x08", 4) + "ns1.test") != std::string::npos);
+    }
+    // UPDATE: zone, prerequisite and update sections before the OPT
+    Packet update;
+    update.header(10, 5 << 11, 1, 1, 1, 1).name("example.test.").u16(6).u16(1);
+    update.name("www.example.test.").u16(1).u16(255).u32(0).u16(0);  // prerequisite: name in use
+    update.name("new.example.test.").u16(1).u16(1).u32(300).u16(4).u32(0xC0000201);
+    update.opt(1232);
+    auto u = ask(view(), update);
+    CHECK(u.rcode() == LDNS_RCODE_NOTIMPL);
+    CHECK(ldns_pkt_get_opcode(u.pkt) == LDNS_PACKET_UPDATE);
+    CHECK(ldns_pkt_edns(u.pkt));
+    // without OPT none comes back; a broken one is not looked into
+    Packet plain;
+    plain.header(11, 2 << 11, 0, 0, 0, 0);
+    auto n = ask(view(), plain);
+    CHECK(n.rcode() == LDNS_RCODE_NOTIMPL);
+    CHECK_FALSE(ldns_pkt_edns(n.pkt));
+    Packet broken = update;
+    broken.bytes[11] = 2;  // a second additional record that is not there
+    auto b = ask(view(), broken);
+    CHECK(b.rcode() == LDNS_RCODE_NOTIMPL);
+    CHECK_FALSE(ldns_pkt_edns(b.pkt));
+    // an EDNS version we do not know: BADVERS (RFC 6891 6.1.3), flags as for NOTIMP
+    Packet v1;
+    v1.header(12, static_cast<std::uint16_t>((15 << 11) | 0x0100 | 0x0010), 1, 0, 0, 1)
+        .name("www.example.test.")
+        .u16(1)
+        .u16(1)
+        .opt(1232, 1);
+    auto bv = ask(view(), v1);
+    REQUIRE(ldns_pkt_edns(bv.pkt));
+    CHECK(ldns_pkt_edns_extended_rcode(bv.pkt) == 1);  // BADVERS = 16
+    CHECK(ldns_pkt_edns_version(bv.pkt) == 0);
+    CHECK((bv.bytes[2] & 0x87) == 0x80);
+    CHECK((bv.bytes[3] & 0xF0) == 0);
 }
 
 TEST_CASE("malformed queries get FORMERR; responses are dropped") {

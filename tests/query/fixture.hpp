@@ -88,6 +88,21 @@ struct Reply {
     std::multiset<std::string> additional() const { return section(LDNS_SECTION_ADDITIONAL); }
 };
 
+/// The scope of the ECS option in a reply's OPT; -1 when there is none.
+inline int scope_of(const Reply& r) {
+    if (!r.pkt || !ldns_pkt_edns(r.pkt)) return -1;
+    const ldns_rdf* d = ldns_pkt_edns_data(r.pkt);
+    if (!d) return -1;
+    const std::uint8_t* p = ldns_rdf_data(d);
+    const std::size_t n = ldns_rdf_size(d);
+    for (std::size_t i = 0; i + 4 <= n;) {
+        const unsigned code = (p[i] << 8) | p[i + 1], len = (p[i + 2] << 8) | p[i + 3];
+        if (code == 8 && len >= 4 && i + 4 + len <= n) return p[i + 4 + 3];
+        i += 4 + len;
+    }
+    return -1;
+}
+
 inline Reply ask(const query::View& view, const Packet& p, const query::Client& client) {
     Reply r;
     std::vector<std::uint8_t> buf(65535);

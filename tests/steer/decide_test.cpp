@@ -246,11 +246,32 @@ TEST_CASE("decide: CNAME sites, and a family no site has") {
     // v4only down: the CNAME
     h.up[0] = 0;
     CHECK(decide(c, c.services[0], Family::v4, Client{}, h, random).kind == Choice::Kind::cname);
-    // no IPv6 anywhere and no CNAME site: NODATA, whatever the fallback
-    CHECK(decide(c, c.services[1], Family::v6, Client{}, h, random).kind == Choice::Kind::nodata);
+    // no IPv6 anywhere and no CNAME site: NODATA, whatever the fallback,
+    // and not a fallback: that means an outage, which this is not
+    for (Fallback fallback : {Fallback::all, Fallback::none, Fallback::site}) {
+        Service v4only = c.services[1];
+        v4only.fallback = fallback;
+        v4only.fallback_site = 0;
+        Trace trace;
+        const auto nodata = decide(c, v4only, Family::v6, Client{}, h, random, &trace);
+        CHECK(nodata.kind == Choice::Kind::nodata);
+        CHECK_FALSE(nodata.fallback);
+        CHECK(nodata.no_family());
+        REQUIRE(trace.count == 1);
+        CHECK(trace.sites[0].verdict == Trace::Verdict::no_family);
+    }
+    // the IPv4 of the same service down with fallback none: an outage
+    Service v4none = c.services[1];
+    v4none.fallback = Fallback::none;
+    const auto outage = decide(c, v4none, Family::v4, Client{}, h, random);
+    CHECK(outage.kind == Choice::Kind::nodata);
+    CHECK(outage.fallback);
+    CHECK_FALSE(outage.no_family());
     // forced down CNAME site is never answered, not even as a fallback
     h.overrides[1] = Override::down;
-    CHECK(decide(c, c.services[0], Family::v6, Client{}, h, random).kind == Choice::Kind::nodata);
+    const auto forced = decide(c, c.services[0], Family::v6, Client{}, h, random);
+    CHECK(forced.kind == Choice::Kind::nodata);
+    CHECK(forced.fallback);
 }
 
 TEST_CASE("decide: the trace says why") {

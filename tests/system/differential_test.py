@@ -10,9 +10,7 @@ Skips (exit 77) when NSD is not installed."""
 import argparse
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 
@@ -305,37 +303,8 @@ def compare(query, nsd, dnsd):
     return diffs
 
 
-def send(wire, port, tcp, timeout=3.0):
-    """Sends raw query bytes; returns the reply's bytes (None on timeout)."""
-    if tcp:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(len(wire).to_bytes(2, "big") + wire)
-            head = b""
-            while len(head) < 2:
-                chunk = s.recv(2 - len(head))
-                if not chunk:
-                    return None
-                head += chunk
-            n = int.from_bytes(head, "big")
-            data = b""
-            while len(data) < n:
-                chunk = s.recv(n - len(data))
-                if not chunk:
-                    return None
-                data += chunk
-    else:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(timeout)
-            s.sendto(wire, ("127.0.0.1", port))
-            try:
-                data, _ = s.recvfrom(65535)
-            except socket.timeout:
-                return None
-    return data
-
-
 def ask(wire, port, tcp, timeout=3.0):
-    data = send(wire, port, tcp, timeout)
+    data = dnsclient.send(wire, port, tcp, timeout)
     return None if data is None else Reply(dns.message.from_wire(data), len(data))
 
 
@@ -411,25 +380,6 @@ file = "{zone}"
 """
 
 
-def start(cmd, log_path):
-    log = open(log_path, "w")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop_group(proc):
-    """NSD forks; stop the whole process group we started."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
 def axfr(port):
     q = dns.message.make_query(ORIGIN, "AXFR")
     records_ = set()
@@ -457,7 +407,7 @@ def main():
     ap.add_argument("--dnsd", required=True)
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    nsd_bin = shutil.which("nsd") or ("/usr/sbin/nsd" if os.path.exists("/usr/sbin/nsd") else None)
+    nsd_bin = dnsclient.nsd_binary()
     if not nsd_bin:
         print("SKIP: nsd is not installed (tools/deps installs it)")
         return 77
@@ -473,8 +423,8 @@ def main():
             f.write(dnsclient.nsd_conf(nsd_port, work, NSD_ZONE.format(origin=ORIGIN, zone=ZONE), NSD_SERVER))
         with open(os.path.join(work, "dnsd.toml"), "w") as f:
             f.write(DNSD_CONF.format(port=dnsd_port, origin=ORIGIN, zone=ZONE))
-        nsd = start([nsd_bin, "-d", "-c", os.path.join(work, "nsd.conf")], os.path.join(work, "nsd.out"))
-        dnsd = start([os.path.abspath(args.dnsd), "run", "-c", os.path.join(work, "dnsd.toml")],
+        nsd = dnsclient.start_group([nsd_bin, "-d", "-c", os.path.join(work, "nsd.conf")], os.path.join(work, "nsd.out"))
+        dnsd = dnsclient.start_group([os.path.abspath(args.dnsd), "run", "-c", os.path.join(work, "dnsd.toml")],
                      os.path.join(work, "dnsd.out"))
         dnsclient.wait_for_dns(nsd_port, proc=nsd, name="www.diff.test.", rdclass="IN")
         dnsclient.wait_for_dns(dnsd_port, proc=dnsd, name="www.diff.test.", rdclass="IN")
@@ -527,7 +477,7 @@ def main():
                 q.flags |= dns.flags.TC
                 wire = bytearray(q.to_wire())
                 wire[2] = (wire[2] & 0x87) | (opcode << 3)
-                ra, rb = send(bytes(wire), nsd_port, tcp), send(bytes(wire), dnsd_port, tcp)
+                ra, rb = dnsclient.send(bytes(wire), nsd_port, tcp), dnsclient.send(bytes(wire), dnsd_port, tcp)
                 label = f"opcode {opcode} {'tcp' if tcp else 'udp'}"
                 problems = []
                 for who, r in (("NSD", ra), ("dnsd", rb)):
@@ -547,7 +497,7 @@ def main():
                 cases.append((label, None, tcp))
         # Packets too broken to parse as a Message: compare rcode and flags.
         for label, wire, tcp in raw_cases():
-            a, b = send(wire, nsd_port, tcp, timeout=1.0), send(wire, dnsd_port, tcp, timeout=1.0)
+            a, b = dnsclient.send(wire, nsd_port, tcp, timeout=1.0), dnsclient.send(wire, dnsd_port, tcp, timeout=1.0)
             got = [(None if m is None else (m[3] & 0xF, m[2] & 0x87)) for m in (a, b)]
             if got[0] != got[1] and got[0] and got[1] and got[0][0] == got[1][0] == dns.rcode.FORMERR \
                     and (got[0][1] | 0x01) == got[1][1]:
@@ -577,16 +527,10 @@ def main():
             print("FAIL: fewer than 300 queries")
             failures.append("count")
     finally:
-        stop_group(dnsd)
-        stop_group(nsd)
+        dnsclient.stop_group(dnsd)
+        dnsclient.stop_group(nsd)
         if failures:
-            for f in ("nsd.out", "dnsd.out", "nsd.log"):
-                p = os.path.join(work, f)
-                if os.path.exists(p):
-                    with open(p) as fh:
-                        tail = fh.read()[-2000:]
-                    if tail.strip():
-                        print(f"--- {f}\n{tail}")
+            dnsclient.show_tails(work, ("nsd.out", "dnsd.out", "nsd.log"))
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0
 

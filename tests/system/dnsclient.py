@@ -154,6 +154,71 @@ def stop(proc, sig=signal.SIGTERM, timeout=10.0):
     return proc.returncode
 
 
+def nsd_binary():
+    """Debian's nsd, or None (a test that needs it then skips)."""
+    return shutil.which("nsd") or ("/usr/sbin/nsd" if os.path.exists("/usr/sbin/nsd") else None)
+
+
+def show_tails(work, names):
+    """Prints the end of each file of `names` in `work` that has anything in it."""
+    for name in names:
+        path = os.path.join(work, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                tail = f.read()[-2000:]
+            if tail.strip():
+                print(f"--- {name}\n{tail}")
+
+
+def send(wire, port, tcp, timeout=3.0):
+    """Sends raw query bytes; returns the reply's bytes (None on timeout)."""
+    if tcp:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(len(wire).to_bytes(2, "big") + wire)
+            head = b""
+            while len(head) < 2:
+                chunk = s.recv(2 - len(head))
+                if not chunk:
+                    return None
+                head += chunk
+            n = int.from_bytes(head, "big")
+            data = b""
+            while len(data) < n:
+                chunk = s.recv(n - len(data))
+                if not chunk:
+                    return None
+                data += chunk
+    else:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(timeout)
+            s.sendto(wire, ("127.0.0.1", port))
+            try:
+                data, _ = s.recvfrom(65535)
+            except socket.timeout:
+                return None
+    return data
+
+
+def start_group(cmd, log_path):
+    """Starts `cmd` in a process group of its own (NSD forks), output to `log_path`."""
+    log = open(log_path, "w")
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_group(proc):
+    """NSD forks; stop the whole process group we started."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
 class Listener:
     """One site's health endpoint; its behaviour is switched by the test."""
 

@@ -2,7 +2,9 @@
 """Response rate limiting with the real dnsd: a flood from one /24 on
 loopback is cut to the configured rate (every second limited answer sent
 truncated, the rest dropped), while another client's queries all get full
-answers, and TCP from the flooded network is still answered."""
+answers, and TCP from the flooded network is still answered. The flood asks
+a `nearest` service with EDNS Client Subnet: the truncated replies carry the
+OPT and the ECS scope of the full ones."""
 import argparse
 import os
 import socket
@@ -13,6 +15,7 @@ import threading
 import time
 import urllib.request
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.query
@@ -34,18 +37,58 @@ listen = "127.0.0.1:{cport}"
 [[zone]]
 origin = "example.test."
 file = "example.test.zone"
+[[geo.networks]]
+prefix = "10.1.0.0/16"
+location = {{ lat = 52.4, lon = 4.9 }}
+[sites.ams]
+location = {{ lat = 52.37, lon = 4.90 }}
+addresses = ["192.0.2.10"]
+[sites.nyc]
+location = {{ lat = 40.71, lon = -74.01 }}
+addresses = ["192.0.2.20"]
+[[service]]
+name = "near.example.test."
+sites = ["ams", "nyc"]
+policy = "nearest"
 """
 
 check, failures = dnsclient.check, dnsclient.failures
 
 
+def ecs_of(msg):
+    """(EDNS version, ECS scope or None) of a reply; None without OPT."""
+    if msg.edns < 0:
+        return None
+    scopes = [o.scopelen for o in msg.options if isinstance(o, dns.edns.ECSOption)]
+    return (msg.edns, scopes[0] if scopes else None)
+
+
 def flood(source, port, seconds, result):
-    """As many queries as the socket takes, from `source`; counts the replies."""
+    """As many queries as the socket takes, from `source`; counts the
+    replies, and the OPT and ECS scope of the full and the truncated ones."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((source, 0))
     s.setblocking(False)
-    wire = dns.message.make_query("ns1.example.test.", "A").to_wire()
+    wire = dns.message.make_query("near.example.test.", "A", use_edns=0,
+                                  options=[dns.edns.ECSOption("10.1.2.0", 24)]).to_wire()
     sent = full = truncated = 0
+    seen = {"full": set(), "truncated": set()}
+
+    def take():
+        nonlocal full, truncated
+        while True:
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                return
+            msg = dns.message.from_wire(data)
+            if msg.flags & dns.flags.TC:
+                truncated += 1
+                seen["truncated"].add(ecs_of(msg))
+            else:
+                full += 1
+                seen["full"].add(ecs_of(msg))
+
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
@@ -53,28 +96,12 @@ def flood(source, port, seconds, result):
             sent += 1
         except BlockingIOError:
             pass
-        while True:
-            try:
-                data = s.recv(4096)
-            except BlockingIOError:
-                break
-            if dns.message.from_wire(data).flags & dns.flags.TC:
-                truncated += 1
-            else:
-                full += 1
+        take()
         time.sleep(0.0002)
     time.sleep(0.3)
-    while True:
-        try:
-            data = s.recv(4096)
-        except BlockingIOError:
-            break
-        if dns.message.from_wire(data).flags & dns.flags.TC:
-            truncated += 1
-        else:
-            full += 1
+    take()
     s.close()
-    result.update(sent=sent, full=full, truncated=truncated)
+    result.update(sent=sent, full=full, truncated=truncated, seen=seen)
 
 
 def main():
@@ -120,6 +147,9 @@ def main():
         check(abs(result["truncated"] - limited / 2) <= limited * 0.1 + 10,
               "every second limited answer is sent truncated (slip 2)")
         check(other_full == other_sent, "the other client's queries all get full answers")
+        check(result["seen"]["full"] == {(0, 16)}, f"full answers carry OPT and ECS scope 16: {result['seen']['full']}")
+        check(result["seen"]["truncated"] == result["seen"]["full"],
+              f"truncated answers carry the same OPT and ECS scope: {result['seen']['truncated']}")
         r = dns.query.tcp(q, "127.0.0.1", port=port, source="127.0.0.9", timeout=2)
         check(len(r.answer) == 1, "TCP from the flooded network is answered (not limited)")
         with urllib.request.urlopen(f"http://127.0.0.1:{cport}/metrics", timeout=5) as page:

@@ -137,6 +137,31 @@ TEST_CASE("other opcodes are NOTIMP with the question kept when intact") {
     CHECK(q.opcode == 6);
 }
 
+TEST_CASE("other opcodes: the OPT is found after whatever sections they have") {
+    Query q;
+    Packet p;
+    p.header(7, 5 << 11, 1, 1, 0, 2).name("example.com.").u16(6).u16(1);  // UPDATE
+    p.name("www.example.com.").u16(1).u16(255).u32(0).u16(0);
+    p.raw(std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\xc0\x00\x02\x01", 16));
+    p.opt(4096, 0, true, std::string("\x00\x03\x00\x00", 4));
+    CHECK(parse(p, q) == Verdict::notimp);
+    CHECK(q.has_edns);
+    CHECK(q.edns_do);
+    CHECK(q.nsid);
+    // QDCOUNT 0 (genreport's header-only probes)
+    Packet h;
+    h.header(8, 15 << 11, 0, 0, 0, 1).opt(1232);
+    CHECK(parse(h, q) == Verdict::notimp);
+    CHECK(q.has_edns);
+    // every truncation: NOTIMP, EDNS only when the OPT is whole
+    for (std::size_t n = 12; n < p.bytes.size(); ++n) {
+        Packet cut;
+        cut.bytes.assign(p.bytes.begin(), p.bytes.begin() + static_cast<std::ptrdiff_t>(n));
+        CHECK(parse(cut, q) == Verdict::notimp);
+        CHECK_FALSE(q.has_edns);
+    }
+}
+
 TEST_CASE("every truncation of a valid query is handled") {
     auto p = test::make_query("www.example.com.", 1, 1, true, 1232, std::string("\x00\x03\x00\x00", 4));
     Query q;
