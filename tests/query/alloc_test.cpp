@@ -211,12 +211,13 @@ int main() {
         truncated +=
             query::truncated_reply({p.bytes.data(), p.bytes.size()}, out, *view, query::Client{client}) ? 1
                                                                                                         : 0;
-    for (const auto& p : steered_packets)
-        truncated +=
-            query::truncated_reply({p.bytes.data(), p.bytes.size()}, out, *steered,
-                                   query::Client{client, query::Transport::udp, &health, &random, &cache})
-                ? 1
-                : 0;
+    for (std::size_t v = 0; v < steered.size(); ++v)
+        for (const auto& p : steered_packets)
+            truncated += query::truncated_reply(
+                             {p.bytes.data(), p.bytes.size()}, out, *steered[v],
+                             query::Client{client, query::Transport::udp, &healths[v], &random, &cache})
+                             ? 1
+                             : 0;
     const long allocations = g_allocations.load() - before;
     std::printf(
         "%zu answers (%zu bytes) from %zu packets x 12, %zu truncated replies, %ld heap allocations\n",
