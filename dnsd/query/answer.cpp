@@ -63,29 +63,48 @@ void additional_for(Plan& plan, const Zone& z, const zones::RRset& s) noexcept {
         if (d.target != kNone) plan.add_addresses(z, d.target);
 }
 
+/// decide() for the family asked; ANY gets A (RFC 8482), or AAAA when no
+/// site has IPv4.
+inline void decide_for(const Query& q, const steer::Catalog& catalog, const steer::Service& svc,
+                       const steer::Client& where, const health::Snapshot& h, steer::Random& random,
+                       steer::Choice& choice) noexcept {
+    const Family family = q.qtype == type::AAAA ? Family::v6 : Family::v4;
+    steer::decide(catalog, svc, family, where, h, random, nullptr, choice);
+    if (q.qtype == type::ANY && choice.no_family())
+        steer::decide(catalog, svc, Family::v6, where, h, random, nullptr, choice);
+}
+
+/// decide_for() with the worker's random source, or a fixed one when there
+/// is none (explanations). Written out per branch so that a worker's query
+/// neither builds the fixed one nor copies where the client is.
+inline void decide_with(const Query& q, const steer::Catalog& catalog, const steer::Service& svc,
+                        const steer::Client& where, const health::Snapshot& h, steer::Random* random,
+                        steer::Choice& choice) noexcept {
+    if (random) {
+        decide_for(q, catalog, svc, where, h, *random, choice);
+        return;
+    }
+    steer::Random fixed;
+    decide_for(q, catalog, svc, where, h, fixed, choice);
+}
+
 /// A and AAAA at a service name: decide() picks the addresses (SPEC 3).
-/// ANY gets the steered A answer (RFC 8482: one RRset of the name), or
-/// AAAA when no site has an IPv4 address; never the unsteered list.
 Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const Steering& s,
                 std::int32_t service) noexcept {
     const steer::Catalog& catalog = s.view.catalog();
     const steer::Service& svc = catalog.services[static_cast<std::size_t>(service)];
-    steer::Random fixed;
-    steer::Random& random = s.client.random ? *s.client.random : fixed;
-    const Family family = q.qtype == type::AAAA ? Family::v6 : Family::v4;
     plan.catalog = &catalog;
+    const health::Snapshot& h = health_for(s.client, catalog);
     // Only `nearest` depends on where the client is; the others answer
     // everyone alike (ECS scope 0).
-    steer::Client where;
     if (svc.policy == config::Service::Policy::nearest) {
         const Whereabouts w = locate_client(subnet_of(q), s.view, s.client);
-        where = w.client;
         plan.ecs_scope = w.scope;
+        decide_with(q, catalog, svc, w.client, h, s.client.random, plan.choice);
+    } else {
+        static constexpr steer::Client kAnywhere{};
+        decide_with(q, catalog, svc, kAnywhere, h, s.client.random, plan.choice);
     }
-    const health::Snapshot& h = health_for(s.client, catalog);
-    steer::decide(catalog, svc, family, where, h, random, nullptr, plan.choice);
-    if (q.qtype == type::ANY && plan.choice.no_family())
-        steer::decide(catalog, svc, Family::v6, where, h, random, nullptr, plan.choice);
     plan.service = service;
     switch (plan.choice.kind) {
         case steer::Choice::Kind::addresses:
