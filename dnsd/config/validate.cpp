@@ -72,6 +72,31 @@ void limits(ServiceDraft& draft, const Config& c, Report& report) {
     }
 }
 
+/// An address in two sites of one service would be answered twice by
+/// policy or fallback "all", and failing over between the two would change
+/// nothing. `spots[k]`: where the service lists its k-th site.
+void shared_addresses(ServiceDraft& draft, const std::vector<Spot>& spots, const Config& c, Report& report) {
+    const Service& s = draft.service;
+    const std::string service = draft.name ? "service " + name_to_text(s.name) : "the service";
+    for (std::size_t k = 1; k < s.sites.size(); ++k) {
+        const Site& site = c.sites[s.sites[k]];
+        for (const Address& a : site.addresses) {
+            const auto earlier = std::find_if(
+                s.sites.begin(), s.sites.begin() + static_cast<std::ptrdiff_t>(k), [&](std::size_t i) {
+                    const auto& addrs = c.sites[i].addresses;
+                    return std::find(addrs.begin(), addrs.end(), a) != addrs.end();
+                });
+            if (earlier == s.sites.begin() + static_cast<std::ptrdiff_t>(k)) continue;
+            report.error(spots[k], "service.sites",
+                         "'" + a.str() + "' is in both sites." + c.sites[*earlier].name + " and sites." +
+                             site.name + " of " + service +
+                             "; an address belongs to one site of a service (\"all\" would answer it twice, "
+                             "and failing over between the two changes nothing)");
+            draft.ok = false;
+        }
+    }
+}
+
 void services(Draft& d, Config& c, Report& report) {
     // Every valid name so far, lower-cased, with its entry's line: also
     // those of refused entries, so that a duplicate shows even when the
@@ -90,6 +115,7 @@ void services(Draft& d, Config& c, Report& report) {
             }
             names.emplace_back(lower, s.line);
         }
+        std::vector<Spot> spots;  // where each of s.sites is listed
         for (const auto& ref : draft.sites) {
             const auto it = std::find_if(c.sites.begin(), c.sites.end(),
                                          [&](const Site& site) { return site.name == ref.name; });
@@ -106,7 +132,9 @@ void services(Draft& d, Config& c, Report& report) {
                 continue;
             }
             s.sites.push_back(index);
+            spots.push_back(ref.spot);
         }
+        shared_addresses(draft, spots, c, report);
         if (draft.policy) {
             for (std::size_t i : s.sites) {
                 if (c.sites[i].location) continue;

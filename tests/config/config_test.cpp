@@ -464,6 +464,50 @@ TEST_CASE("config: findings on one line come in the order the values are read") 
           });
 }
 
+TEST_CASE("config: an address in two sites of one service is an error") {
+    const std::string sites =
+        "[sites.a]\naddresses = [\"192.0.2.1\", \"2001:db8::1\"]\n"    // 1-2
+        "[sites.b]\naddresses = [\"192.0.2.2\", \"2001:DB8:0::1\"]\n"  // 3-4
+        "[sites.c]\naddresses = [\"192.0.2.1\", \"192.0.2.2\"]\n";     // 5-6
+    const std::string kWhy =
+        "; an address belongs to one site of a service (\"all\" would answer it twice, and failing over "
+        "between the two changes nothing)";
+    // "all" answers a shared address twice; for failover it is the same
+    // address either side: an error whatever the policy, at the later site.
+    auto r = read(sites +
+                      "[[service]]\nname = \"www.example.test.\"\npolicy = \"failover\"\n"
+                      "sites = [\n  \"a\",\n  \"b\",\n  \"c\",\n]\n" +
+                      kZone,
+                  "s.toml");
+    CHECK(r.messages() ==
+          std::vector<std::string>{
+              "s.toml:12: service.sites: '2001:db8::1' is in both sites.a and sites.b of service "
+              "www.example.test." +
+                  kWhy,
+              "s.toml:13: service.sites: '192.0.2.1' is in both sites.a and sites.c of service "
+              "www.example.test." +
+                  kWhy,
+              "s.toml:13: service.sites: '192.0.2.2' is in both sites.b and sites.c of service "
+              "www.example.test." +
+                  kWhy,
+          });
+    CHECK(r.config.services.empty());
+
+    // Sites that share an address but no service are fine.
+    auto apart = read(sites +
+                      "[[service]]\nname = \"a.example.test.\"\nsites = [\"a\"]\npolicy = \"all\"\n"
+                      "[[service]]\nname = \"b.example.test.\"\nsites = [\"b\"]\npolicy = \"all\"\n"
+                      "[[service]]\nname = \"c.example.test.\"\nsites = [\"c\"]\n" +
+                      kZone);
+    CHECK(apart.messages().empty());
+    CHECK(apart.config.services.size() == 3);
+
+    // Within one site, an address listed twice is the list's own error.
+    auto twice = read("[sites.a]\naddresses = [\"192.0.2.1\", \"192.0.2.1\"]\n" + kZone, "t.toml");
+    CHECK(twice.messages() ==
+          std::vector<std::string>{"t.toml:2: sites.a.addresses: '192.0.2.1' is listed twice"});
+}
+
 TEST_CASE("config: [control] on a unix: socket or with TLS; [cluster] ca_file and https:// peers") {
     auto r = read("[control]\nlisten = \"unix:run/control.sock\"\n" + kZone, "/etc/dnsd/dnsd.toml");
     REQUIRE(r.messages().empty());
