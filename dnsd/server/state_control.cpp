@@ -104,7 +104,9 @@ int StateThread::set_override(const std::string& site, const std::string& wanted
         body = json::serialize(json::object{{"error", "until is in the past"}}) + "\n";
         return 400;
     }
-    if (board_->set_override(s, o, until) && monitor_) monitor_->notify();  // publish, log, save
+    // Published (and logged, alerted, saved) before the reply: once the
+    // operator reads 200, no worker answers with the old state.
+    if (board_->set_override(s, o, until)) health_changed();
     json::object reply{{"site", site}, {"override", health::to_string(o)}};
     if (until && o != health::Override::none) reply["until"] = until;
     body = json::serialize(reply) + "\n";

@@ -158,6 +158,9 @@ def consistency(dnsd, work):
         ctl = Control("127.0.0.1", cport)
         status, _ = ctl.request("POST", "/sites/ams/override", {"state": "down"}, token=TOKEN)
         check(status == 200, "storm: ams forced down")
+        # In effect once the reply is read: the override is published first.
+        first = answers_of(dnsclient.send(a_query(1), port, tcp=False) or b"")
+        check(first == ["192.0.2.2"], f"storm: the override is answered as soon as it is acknowledged ({first})")
         stop = threading.Event()
         seen = {"replies": 0, "down": 0, "other": 0}
 
