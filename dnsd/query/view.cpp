@@ -67,7 +67,7 @@ const zones::Zone* View::find_zone(const std::uint8_t* lower_name, const std::ui
             if (z == zones::kNone) break;
             const auto origin = zones_[static_cast<std::size_t>(z)]->origin_lower();
             if (origin.size() == n &&
-                std::equal(s, s + n, reinterpret_cast<const std::uint8_t*>(origin.data()))) {
+                zones::same_name(s, reinterpret_cast<const std::uint8_t*>(origin.data()), n)) {
                 suffix = i;
                 index = static_cast<std::size_t>(z);
                 return zones_[static_cast<std::size_t>(z)].get();

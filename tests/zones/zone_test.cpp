@@ -97,3 +97,38 @@ TEST_CASE("zone checks report every problem with its line") {
               m.end());
     }
 }
+
+TEST_CASE("same_name and name_hash: every length, a difference at every byte") {
+    // The comparison and the hash read eight bytes a step, the last step
+    // overlapping; names shorter than eight bytes go byte by byte.
+    for (std::size_t size = 0; size <= 40; ++size) {
+        std::vector<std::uint8_t> a(size), b(size);
+        for (std::size_t i = 0; i < size; ++i) a[i] = b[i] = static_cast<std::uint8_t>('a' + i % 26);
+        CHECK(same_name(a.data(), b.data(), size));
+        CHECK(name_hash(a.data(), size) == name_hash(b.data(), size));
+        for (std::size_t i = 0; i < size; ++i) {
+            b[i] ^= 0x20;
+            CHECK_FALSE(same_name(a.data(), b.data(), size));
+            CHECK(name_hash(a.data(), size) != name_hash(b.data(), size));
+            b[i] = a[i];
+        }
+    }
+}
+
+TEST_CASE("names of every length up to 40 bytes are found, and their near misses are not") {
+    std::string text = kHead;
+    std::vector<std::string> names;
+    for (int n = 1; n <= 20; ++n) {
+        names.push_back(std::string(static_cast<std::size_t>(n), 'x') + ".example.test.");
+        text += names.back() + " A 192.0.2.9\n";
+    }
+    const auto b = build(text);
+    REQUIRE(b.zone);
+    for (const auto& name : names) {
+        CHECK(find(*b.zone, name.c_str()) >= 0);
+        std::string miss = name;
+        miss[miss.size() / 2 - 1] = 'y';  // one byte off, in the middle or the label
+        if (miss != name) CHECK(find(*b.zone, miss.c_str()) < 0);
+    }
+    CHECK(find(*b.zone, ".") < 0);
+}
