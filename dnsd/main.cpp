@@ -77,10 +77,6 @@ int check(const std::string& path) {
             }
         }
         const std::string name = dnsd::name_to_text(svc.name);
-        if (!slowest) {
-            std::printf("service %s: no probed site: answers change only with overrides\n", name.c_str());
-            continue;
-        }
         auto ms = [](dnsd::Duration d) {
             char b[32];
             if (d.count() % 1000 == 0)
@@ -89,6 +85,34 @@ int check(const std::string& path) {
                 std::snprintf(b, sizeof b, "%lldms", static_cast<long long>(d.count()));
             return std::string(b);
         };
+        // SPEC 9: what staying put uses, defaults included.
+        if (svc.failback_manual)
+            std::printf("service %s: failback manual (held-down sites come back with dnsdctl resume)\n",
+                        name.c_str());
+        else if (svc.failback.count() > 0)
+            std::printf("service %s: failback after %s up\n", name.c_str(), ms(svc.failback).c_str());
+        if (svc.damping) {
+            auto figures = [&](const dnsd::config::Damping& d, const char* whose) {
+                std::printf(
+                    "service %s: damping %s: penalty %u per change, half-life %s, suppress above %u, "
+                    "reuse below %u\n",
+                    name.c_str(), whose, d.penalty, ms(d.half_life).c_str(), d.suppress, d.reuse);
+            };
+            figures(dnsd::config::damping_for(svc, nullptr),
+                    svc.damping_figures ? "(the service's)" : "(RFC 2439 defaults)");
+            for (auto i : svc.sites) {
+                const auto& site = cfg.sites[i];
+                if (site.probe && site.probe->damping)
+                    figures(*site.probe->damping,
+                            ("for site " + site.name + " (probe " + site.probe->name + ")").c_str());
+            }
+        }
+        if (svc.ttl_degraded)
+            std::printf("service %s: ttl %u, %u while degraded\n", name.c_str(), svc.ttl, *svc.ttl_degraded);
+        if (!slowest) {
+            std::printf("service %s: no probed site: answers change only with overrides\n", name.c_str());
+            continue;
+        }
         std::printf("service %s: worst-case failover %s (site %s: interval %s x fall %u + timeout %s)\n",
                     name.c_str(), ms(dnsd::config::failover_time(*slowest)).c_str(),
                     slowest_site->name.c_str(), ms(slowest->interval).c_str(), slowest->fall,

@@ -58,10 +58,37 @@ struct AddressInfo {
 struct SiteState {
     Override ov;
     bool is_cname;
-    bool usable;          ///< up, not drained (nor forced down)
+    bool usable;          ///< up, not drained (nor forced down), nor held down
     bool drained;         ///< up but drained
+    bool held;            ///< up but held down (failback), not drained: serves before the drained ones
     std::uint32_t up;     ///< addresses of the family up (all of them under override up)
     std::uint32_t total;  ///< addresses of the family
+};
+
+/// Why a site of a service is held back (SPEC 9), for explanations, the
+/// status and alerts.
+struct Stay {
+    enum class Reason : std::uint8_t { none, held, held_manual, damped };
+    Reason reason = Reason::none;
+    std::int64_t until_ms = 0;  ///< held: when the hold-down ends; damped: when the last address is reused
+    std::uint32_t penalty = 0;  ///< damped: the highest penalty among its suppressed addresses
+};
+
+/// A service whose answers depend on more than its sites' states (SPEC 9:
+/// hold-down, damping, a degraded TTL), as the state thread worked it out
+/// at `Snapshot::published_ms`.
+struct ServiceView {
+    /// Per site of the service in its listed order, * 2 (+1 for IPv6):
+    /// its state with this service's hold-down and damping applied.
+    std::vector<SiteState> sites;
+    std::vector<Stay> stays;  ///< likewise
+    /// Per address index of the catalog: 1 when this service's damping
+    /// suppresses it; empty without damping.
+    std::vector<std::uint8_t> suppressed;
+    /// The TTL of its answers now: `ttl`, or `ttl_degraded` while a site is
+    /// down, held down or damped, never past a change known to come.
+    std::uint32_t ttl = 0;
+    bool degraded = false;
 };
 
 struct Snapshot {
@@ -77,6 +104,10 @@ struct Snapshot {
     /// Per site index * 2 (+1 for IPv6), from `up` and `overrides`; empty
     /// when not filled (tests): steering then works them out per query.
     std::vector<SiteState> sites{};
+    /// Per service index of the catalog; empty when no service stays put
+    /// (and then per service: an empty ServiceView for one that does not).
+    std::vector<ServiceView> services{};
+    std::int64_t published_ms = 0;  ///< Unix ms when `services` was worked out
 };
 
 }  // namespace dnsd::health

@@ -85,6 +85,7 @@ std::string describe(const Event& e) {
         if (!details.empty()) details += ", ";
         details += part;
     };
+    add(e.service.empty() ? "" : "service " + e.service);
     add(e.site.empty() ? "" : "site " + e.site);
     add(e.address);
     add(e.previous.empty() ? e.state : e.previous + " -> " + e.state);
@@ -131,6 +132,7 @@ std::vector<std::string> environment(const Event& e, const std::string& instance
         {"DNSD_EVENT", e.kind},         {"DNSD_SITE", e.site},         {"DNSD_ADDRESS", e.address},
         {"DNSD_STATE", e.state},        {"DNSD_PREVIOUS", e.previous}, {"DNSD_MESSAGE", e.message},
         {"DNSD_TIME", rfc3339(e.time)}, {"DNSD_INSTANCE", instance},   {"DNSD_EVENT_JSON", json},
+        {"DNSD_SERVICE", e.service},
     };
     std::vector<std::string_view> names;
     for (const auto& o : ours) names.push_back(o.first);
@@ -177,6 +179,7 @@ std::string to_json(const Event& e, std::string_view instance) {
         if (!value.empty()) o[key] = value;
     };
     put("event", e.kind);
+    put("service", e.service);
     put("site", e.site);
     put("address", e.address);
     put("state", e.state);

@@ -24,8 +24,9 @@ namespace dnsd::alert {
 
 /// What happened. Empty strings are left out of the JSON.
 struct Event {
-    std::string kind;  ///< "address", "site", "override", "reload", "cluster"
+    std::string kind;  ///< "address", "site", "override", "reload", "cluster", "hold", "damping", "fallback"
     std::string site, address, state, previous, message;
+    std::string service{};  ///< hold, damping, fallback: the service (as text)
     std::int64_t time = 0;  ///< Unix seconds; 0: the time of send()
 };
 

@@ -19,6 +19,17 @@
 namespace dnsd::config {
 
 /// How an address is checked. Defaults as SPEC section 2.
+/// Flap damping figures (SPEC 9), with the defaults of RFC 2439 route flap
+/// damping: each change of an address's state adds `penalty`, which halves
+/// every `half_life`; above `suppress` the address counts as down until the
+/// penalty has decayed below `reuse`.
+struct Damping {
+    unsigned penalty = 1000;
+    Duration half_life{60000};
+    unsigned suppress = 2000;
+    unsigned reuse = 750;
+};
+
 struct Probe {
     enum class Kind : std::uint8_t { http, https, tcp, dns, exec };
     std::string name;  ///< the [probes.NAME] name, or "SITE (inline)"
@@ -38,6 +49,9 @@ struct Probe {
     unsigned rise = 3;
     unsigned fall = 3;
     std::optional<Address> source;  ///< local address probes are sent from
+    /// Damping figures for the addresses this probe checks, used by the
+    /// services that damp (`damping = true`); they win over the service's.
+    std::optional<Damping> damping;
     int line = 0;
 
     std::uint16_t effective_port() const noexcept {
@@ -94,8 +108,31 @@ struct Service {
     unsigned max_answers = 0;  ///< 0: no limit
     Fallback fallback = Fallback::all;
     std::size_t fallback_site = 0;  ///< when fallback == site
+    /// Hold-down (SPEC 9): a site that comes back up is answered again only
+    /// once up this long without interruption (0: at once), or, with
+    /// `failback_manual`, once an operator resumes it.
+    Duration failback{0};
+    bool failback_manual = false;
+    /// Flap damping of the service's addresses; `damping_figures` as
+    /// written in the service (a probe's own win for its addresses).
+    bool damping = false;
+    std::optional<Damping> damping_figures;
+    /// The TTL while a site of the service is down, held down or damped.
+    std::optional<std::uint32_t> ttl_degraded;
     int line = 0;
+
+    /// Whether answers may depend on more than the health snapshot's
+    /// address states and overrides (hold-down, damping, a degraded TTL).
+    bool stays_put() const noexcept {
+        return failback.count() > 0 || failback_manual || damping || ttl_degraded;
+    }
 };
+
+/// The damping figures in use for addresses checked by `probe` in `service`.
+inline Damping damping_for(const Service& service, const Probe* probe) noexcept {
+    if (probe && probe->damping) return *probe->damping;
+    return service.damping_figures ? *service.damping_figures : Damping{};
+}
 
 const char* to_string(Service::Policy policy) noexcept;
 std::optional<Service::Policy> parse_policy(std::string_view text) noexcept;

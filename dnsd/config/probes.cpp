@@ -87,8 +87,29 @@ std::optional<Probe> read_probe(TableReader& r, std::string name) {
     ok &= good(r.integer("rise", 1, 100, p.rise));
     ok &= good(r.integer("fall", 1, 100, p.fall));
     ok &= good(r.string("source", p.source, Address::parse, is_not("an IP address")));
+    if (const auto* t = r.table("damping", "expected a table of damping figures ({ half_life = \"30s\" })"))
+        ok &= read_damping(r, *t, p.damping);
+    else if (r.has("damping"))
+        ok = false;
     if (!ok) return std::nullopt;
     return p;
+}
+
+bool read_damping(TableReader& r, const toml::table& t, std::optional<Damping>& figures) {
+    Damping f;
+    TableReader d(t, r.key("damping"), r.report());
+    bool ok = good(d.integer("penalty", 1, 1000000, f.penalty));
+    ok &= good(d.duration("half_life", Duration{1000}, f.half_life));
+    ok &= good(d.integer("suppress", 1, 1000000, f.suppress));
+    ok &= good(d.integer("reuse", 1, 1000000, f.reuse));
+    if (ok && f.reuse >= f.suppress) {
+        d.error(d.has("reuse") ? line_of(*d.get("reuse")) : d.line(), "reuse",
+                "must be below suppress (" + std::to_string(f.reuse) + " is not below " +
+                    std::to_string(f.suppress) + ")");
+        ok = false;
+    }
+    if (ok) figures = f;
+    return ok;
 }
 
 void read_probes(const toml::table& t, Draft& d, Report& report) {

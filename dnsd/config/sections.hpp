@@ -38,6 +38,10 @@ void read_geo(TableReader& r, Draft& d);
 std::optional<Probe> read_probe(TableReader& r, std::string name);
 /// [probes]: the named probe tables.
 void read_probes(const toml::table& t, Draft& d, Report& report);
+/// `damping = { penalty = 1000, half_life = "60s", suppress = 2000, reuse
+/// = 750 }` (any of them; the rest as RFC 2439) into `figures`; false when
+/// refused (reported).
+bool read_damping(TableReader& r, const toml::table& t, std::optional<Damping>& figures);
 
 // sites.cpp
 /// [sites]: every site, in the order of the file.

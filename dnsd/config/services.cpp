@@ -49,6 +49,31 @@ void read_service(TableReader& r, Draft& d) {
         else
             draft.fallback = Ref{fallback, r.spot_at("fallback")};
     }
+    // Staying put (SPEC 9).
+    if (const auto* n = r.get("failback")) {
+        const auto text = n->value<std::string_view>();
+        const auto parsed = text ? parse_duration(*text) : std::nullopt;
+        if (text == "manual") {
+            s.failback_manual = true;
+        } else if (parsed) {
+            s.failback = *parsed;
+        } else {
+            r.error(*n, "failback", "expected a duration such as \"30s\", or \"manual\"");
+            ok = false;
+        }
+    }
+    if (const auto* n = r.get("damping")) {
+        if (const auto* t = n->as_table()) {
+            s.damping = true;
+            ok &= read_damping(r, *t, s.damping_figures);
+        } else {
+            ok &= good(r.boolean("damping", s.damping));
+        }
+    }
+    std::uint32_t ttl_degraded = 0;
+    const Got got_degraded = r.integer("ttl_degraded", 0, 86400, ttl_degraded);
+    ok &= good(got_degraded);
+    if (got_degraded == Got::value) s.ttl_degraded = ttl_degraded;
     d.services.push_back(std::move(draft));
 }
 

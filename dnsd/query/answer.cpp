@@ -106,14 +106,18 @@ Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, cons
         decide_with(q, catalog, svc, kAnywhere, h, s.client.random, plan.choice);
     }
     plan.service = service;
+    // A service that stays put has its TTL worked out by the state thread
+    // (SPEC 9: ttl_degraded, never past a hold-down's end).
+    std::uint32_t ttl = svc.ttl;
+    if (svc.stays_put)
+        if (const auto* sv = steer::service_view(svc, h)) ttl = sv->ttl;
     switch (plan.choice.kind) {
         case steer::Choice::Kind::addresses:
             plan.add_answer(
-                Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_addresses, true, svc.ttl});
+                Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_addresses, true, ttl});
             return Outcome::steered;
         case steer::Choice::Kind::cname:
-            plan.add_answer(
-                Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_cname, true, svc.ttl});
+            plan.add_answer(Entry{&z, nullptr, t.owner, t.owner_size, Entry::Kind::steered_cname, true, ttl});
             return Outcome::steered;
         case steer::Choice::Kind::nodata:
             // An outage is not cached longer than the service TTL, and a
@@ -123,7 +127,7 @@ Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, cons
             plan.ecs_scope = 0;
             plan.add_authority(Entry{&z, &z.negative_soa(), z.name_bytes(z.apex()),
                                      z.node(z.apex()).name_size, Entry::Kind::rrset, true,
-                                     svc.ttl < z.negative_ttl() ? svc.ttl : z.negative_ttl()});
+                                     ttl < z.negative_ttl() ? ttl : z.negative_ttl()});
             return Outcome::steered;
     }
     return Outcome::steered;

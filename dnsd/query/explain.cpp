@@ -31,6 +31,27 @@ const char* fallback_text(const steer::Catalog& cat, const steer::Service& svc) 
                                                            : config::to_string(svc.fallback);
 }
 
+/// Why a site is held back (SPEC 9), after ", ": "held down, failback in
+/// 21 s", "damped, penalty 2310, reuse in 48 s"; empty when it is not.
+void stay_text(const health::Stay& stay, std::int64_t at_ms, char* out, std::size_t size) noexcept {
+    const long long left = stay.until_ms > at_ms ? (stay.until_ms - at_ms + 999) / 1000 : 0;
+    switch (stay.reason) {
+        case health::Stay::Reason::none:
+            out[0] = 0;
+            return;
+        case health::Stay::Reason::held:
+            std::snprintf(out, size, ", held down, failback in %lld s", left);
+            return;
+        case health::Stay::Reason::held_manual:
+            std::snprintf(out, size, ", held down until resumed (dnsdctl resume)");
+            return;
+        case health::Stay::Reason::damped:
+            std::snprintf(out, size, ", damped, penalty %u, reuse in %lld s", stay.penalty, left);
+            return;
+    }
+    out[0] = 0;
+}
+
 void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
     const steer::Catalog& cat = e.view->catalog();
     const auto& a = f == Family::v4 ? e.v4 : e.v6;
@@ -40,8 +61,10 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
         const auto& s = a.trace.sites[i];
         char dist[32] = "distance unknown";
         if (s.distance_km >= 0) std::snprintf(dist, sizeof dist, "%.0f km", s.distance_km);
-        line(scope, "%s site %s: %u/%u up, override %s, %s: %s", fam, cat.sites[s.site].name.c_str(), s.up,
-             s.total, health::to_string(s.override_state), dist, steer::to_string(s.verdict));
+        char stay[80];
+        stay_text(s.stay, e.at_ms, stay, sizeof stay);
+        line(scope, "%s site %s: %u/%u up, override %s, %s: %s%s", fam, cat.sites[s.site].name.c_str(), s.up,
+             s.total, health::to_string(s.override_state), dist, steer::to_string(s.verdict), stay);
     }
     char answer[200] = "";
     std::size_t used = 0;
@@ -64,8 +87,8 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
     } else {
         std::snprintf(answer, sizeof answer, "NODATA");
     }
-    line(scope, "%s answer: %s%s, ttl %u, ECS scope %u", fam, answer, a.choice.fallback ? " (fallback)" : "",
-         e.service->ttl, a.scope);
+    line(scope, "%s answer: %s%s, ttl %u%s, ECS scope %u", fam, answer,
+         a.choice.fallback ? " (fallback)" : "", e.ttl, e.degraded ? " (degraded)" : "", a.scope);
 }
 
 }  // namespace
@@ -82,6 +105,12 @@ Explanation explain(const View& view, std::size_t service, const Subnet& subnet,
     e.vantage_points = h.vantage_points;
     e.quorum = h.quorum;
     e.depends = e.service->policy == config::Service::Policy::nearest;
+    e.ttl = e.service->ttl;
+    if (const auto* sv = steer::service_view(*e.service, h)) {
+        e.ttl = sv->ttl;
+        e.degraded = sv->degraded;
+        e.at_ms = h.published_ms;
+    }
     for (Family f : {Family::v4, Family::v6}) {
         auto& a = f == Family::v4 ? e.v4 : e.v6;
         steer::Random random = client.random ? *client.random : steer::Random{};

@@ -25,7 +25,10 @@ struct Explanation {
     Address from;       ///< the packet's source address
     Whereabouts where;  ///< the address located, how, and where it is
     std::uint8_t vantage_points = 1, quorum = 1;
-    bool depends = false;  ///< the answer depends on the client (nearest)
+    bool depends = false;    ///< the answer depends on the client (nearest)
+    std::uint32_t ttl = 0;   ///< the TTL of its answers now (SPEC 9: degraded, capped)
+    bool degraded = false;   ///< ttl_degraded applies
+    std::int64_t at_ms = 0;  ///< when the state thread worked out the holds (Unix ms; 0: none)
     struct Answer {
         steer::Trace trace;
         steer::Choice choice;

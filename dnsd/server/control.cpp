@@ -175,7 +175,7 @@ asio::awaitable<http::response<http::string_body>> handle(Shared& ctx,
     if (req.method() != http::verb::post) {
         co_return reply(req, http::status::not_found,
                         error_body("no such resource (GET /status, POST "
-                                   "/sites/NAME/override, POST /reload)"));
+                                   "/sites/NAME/override, POST /services/NAME/resume, POST /reload)"));
     }
     if (const auto a = authorize(token, req); a != http::status::ok) co_return refuse(req, a);
     constexpr std::string_view kSites = "/sites/", kOverride = "/override";
@@ -213,6 +213,26 @@ asio::awaitable<http::response<http::string_body>> handle(Shared& ctx,
         }
         std::string out;
         const int status = ctx.hooks.set_override(site, std::string(state->as_string()), until, out);
+        co_return reply(req, static_cast<http::status>(status), out);
+    }
+    constexpr std::string_view kServices = "/services/", kResume = "/resume";
+    if (target.starts_with(kServices) && target.ends_with(kResume) &&
+        target.size() > kServices.size() + kResume.size()) {
+        const std::string service = percent_decoded(
+            target.substr(kServices.size(), target.size() - kServices.size() - kResume.size()));
+        // {"site": "ams"}, or no body (or {}): every held site.
+        std::string site;
+        if (!req.body().empty()) {
+            boost::system::error_code ec;
+            const json::value body = json::parse(req.body(), ec);
+            const json::value* s = !ec && body.is_object() ? body.as_object().if_contains("site") : nullptr;
+            if (ec || !body.is_object() || (s && !s->is_string()))
+                co_return reply(req, http::status::bad_request,
+                                error_body("expected no body, or a JSON body {\"site\": \"NAME\"}"));
+            if (s) site = std::string(s->as_string());
+        }
+        std::string out;
+        const int status = ctx.hooks.resume(service, site, out);
         co_return reply(req, static_cast<http::status>(status), out);
     }
     if (target == "/reload") {

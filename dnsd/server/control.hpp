@@ -3,6 +3,7 @@
 /// status page, self-contained HTML), `GET /metrics`, `GET /status`
 /// (JSON), `GET /explain?name=&client=` (the CH TXT explanation as JSON
 /// lines), `POST /sites/NAME/override` with `{"state": "up|down|drain|auto"}`,
+/// `POST /services/NAME/resume` with `{"site": "NAME"}` (optional),
 /// `POST /reload`. Requests that change state need `Authorization: Bearer
 /// TOKEN` (401 without, 403 with a wrong one; compared in constant time).
 ///
@@ -40,6 +41,9 @@ struct ControlHooks {
     std::function<int(const std::string& site, const std::string& state, std::int64_t until,
                       std::string& body)>
         set_override;
+    /// Ends the hold-down of `site` (every held site when empty) for
+    /// `service` (SPEC 9); returns an HTTP status and fills `body`.
+    std::function<int(const std::string& service, const std::string& site, std::string& body)> resume;
     /// The explanation of `name` for a client at `client` (empty: the
     /// endpoint's own view), as lines, of one family when `type` is A or
     /// AAAA; fills an error and returns 404/400.

@@ -19,6 +19,55 @@
 
 namespace dnsd::server {
 
+namespace {
+
+/// One site of a service held back (SPEC 9): held down or damped.
+struct Held {
+    std::uint32_t site;
+    Family family;
+    health::Stay stay;
+    long long left_s;  ///< until it ends by itself (0: when resumed, or unknown)
+};
+
+/// The sites `svc` holds back now, from what the state thread published.
+std::vector<Held> held_sites(const steer::Catalog& cat, const steer::Service& svc,
+                             const health::Snapshot& h) {
+    std::vector<Held> out;
+    const auto* sv = steer::service_view(svc, h);
+    if (!sv) return out;
+    for (std::size_t slot = 0; slot < sv->stays.size(); ++slot) {
+        const auto& stay = sv->stays[slot];
+        if (stay.reason == health::Stay::Reason::none) continue;
+        const long long left =
+            stay.until_ms > h.published_ms ? (stay.until_ms - h.published_ms + 999) / 1000 : 0;
+        out.push_back({svc.sites[slot / 2], slot % 2 ? Family::v6 : Family::v4, stay, left});
+    }
+    (void)cat;
+    return out;
+}
+
+const char* reason_text(health::Stay::Reason r) {
+    switch (r) {
+        case health::Stay::Reason::held:
+            return "held down";
+        case health::Stay::Reason::held_manual:
+            return "held down until resumed";
+        case health::Stay::Reason::damped:
+            return "damped";
+        case health::Stay::Reason::none:
+            break;
+    }
+    return "";
+}
+
+/// Whether `svc` answers `f` from its fallback now (no site up).
+bool in_fallback(const steer::Catalog& cat, const steer::Service& svc, Family f, const health::Snapshot& h) {
+    steer::Random random;
+    return steer::decide(cat, svc, f, steer::Client{}, h, random).fallback;
+}
+
+}  // namespace
+
 std::string status_json(const Observation& obs) {
     namespace json = boost::json;
     const auto& snap = obs.health;  // what the workers answer from
@@ -61,7 +110,30 @@ std::string status_json(const Observation& obs) {
     for (const auto& svc : cat.services) {
         json::array names;
         for (auto i : svc.sites) names.push_back(json::string(cat.sites[i].name));
-        services.push_back(json::object{{"name", name_to_text(svc.name)}, {"sites", std::move(names)}});
+        json::object o{{"name", name_to_text(svc.name)}, {"sites", std::move(names)}};
+        json::array fallback;
+        for (Family f : {Family::v4, Family::v6})
+            if (in_fallback(cat, svc, f, *snap)) fallback.push_back(f == Family::v4 ? "ipv4" : "ipv6");
+        o["fallback"] = std::move(fallback);
+        if (const auto* sv = steer::service_view(svc, *snap)) {
+            // SPEC 9: the TTL answers carry now, and the sites held back.
+            o["ttl"] = sv->ttl;
+            o["degraded"] = sv->degraded;
+            json::array held;
+            for (const auto& x : held_sites(cat, svc, *snap)) {
+                json::object ho{
+                    {"site", cat.sites[x.site].name},
+                    {"family", x.family == Family::v4 ? "ipv4" : "ipv6"},
+                    {"reason", x.stay.reason == health::Stay::Reason::damped ? "damped" : "held"}};
+                if (x.stay.reason == health::Stay::Reason::held_manual) ho["until"] = "resumed";
+                if (x.stay.until_ms) ho["until_ms"] = x.stay.until_ms;
+                if (x.left_s) ho["seconds_left"] = x.left_s;
+                if (x.stay.penalty) ho["penalty"] = x.stay.penalty;
+                held.push_back(std::move(ho));
+            }
+            o["held"] = std::move(held);
+        }
+        services.push_back(std::move(o));
     }
     json::object doc{
         {"generation", snap->generation}, {"sites", std::move(sites)}, {"services", std::move(services)}};
@@ -125,6 +197,7 @@ std::string status_page(const Observation& obs) {
         "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
         "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
         ".up{color:#1a7f37}.down{color:#c62828;font-weight:bold}.drain{color:#b26a00}"
+        ".held{color:#6a3fb5;font-weight:bold}.damped{color:#8e24aa;font-style:italic}"
         "svg{background:#f4f7fb;border:1px solid #ccd}</style></head><body><h1>dnsd " +
         esc(obs.view->identity()) + "</h1>";
     // The plot: longitude and latitude as x and y (equirectangular).
@@ -181,7 +254,7 @@ std::string status_page(const Observation& obs) {
                  "</td><td></td><td></td></tr>";
     }
     h += "</table><h2>Services</h2><table><tr><th>name</th><th>policy</th><th>sites</th>"
-         "<th>answering now (IPv4)</th></tr>";
+         "<th>answering now (IPv4)</th><th>held back</th></tr>";
     for (const auto& svc : cat.services) {
         std::string names;
         for (auto i : svc.sites) names += (names.empty() ? "" : ", ") + esc(cat.sites[i].name);
@@ -198,8 +271,22 @@ std::string status_page(const Observation& obs) {
             now = choice.no_family() ? "nothing (NODATA: no IPv4 address in any site)" : "nothing (NODATA)";
         if (choice.fallback) now += " (fallback)";
         if (svc.policy == config::Service::Policy::nearest) now += " (client of unknown location)";
+        // SPEC 9: held-down and damped sites in colours of their own, with
+        // the time left.
+        std::string held;
+        for (const auto& x : held_sites(cat, svc, *snap)) {
+            const bool damped = x.stay.reason == health::Stay::Reason::damped;
+            std::string text = esc(cat.sites[x.site].name) + (x.family == Family::v6 ? " IPv6" : "") + ": " +
+                               reason_text(x.stay.reason);
+            if (damped) text += ", penalty " + std::to_string(x.stay.penalty);
+            if (x.left_s)
+                text +=
+                    std::string(damped ? ", reuse in " : ", failback in ") + std::to_string(x.left_s) + " s";
+            held += std::string(held.empty() ? "" : "<br>") + "<span class=\"" +
+                    (damped ? "damped" : "held") + "\">" + text + "</span>";
+        }
         h += "<tr><td>" + esc(name_to_text(svc.name)) + "</td><td>" + config::to_string(svc.policy) +
-             "</td><td>" + names + "</td><td>" + now + "</td></tr>";
+             "</td><td>" + names + "</td><td>" + now + "</td><td>" + held + "</td></tr>";
     }
     h += "</table><p>JSON: <a href=\"/status\">/status</a></p></body></html>\n";
     return h;
@@ -312,6 +399,43 @@ std::string metrics_text(const Observation& obs) {
     for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
         m += "dnsd_site_override{site=\"" + label(cat.sites[s].name) + "\",override=\"" +
              health::to_string(snap->overrides[s]) + "\"} 1\n";
+    // SPEC 9: fallbacks, held-down and damped sites, degraded TTLs.
+    m += "# HELP dnsd_service_fallback 1 while the service answers the family from its fallback (no site "
+         "up).\n# TYPE dnsd_service_fallback gauge\n";
+    for (const auto& svc : cat.services)
+        for (Family f : {Family::v4, Family::v6})
+            m += "dnsd_service_fallback{service=\"" + label(name_to_text(svc.name)) + "\",family=\"" +
+                 (f == Family::v4 ? "ipv4" : "ipv6") + "\"} " +
+                 (in_fallback(cat, svc, f, *snap) ? "1" : "0") + "\n";
+    std::string held_lines, ttl_lines;  // two families, each of its samples together
+    for (const auto& svc : cat.services) {
+        const auto* sv = steer::service_view(svc, *snap);
+        const std::string service = "service=\"" + label(name_to_text(svc.name)) + "\"";
+        ttl_lines +=
+            "dnsd_service_ttl_seconds{" + service + "} " + std::to_string(sv ? sv->ttl : svc.ttl) + "\n";
+        if (!sv) continue;
+        for (std::size_t slot = 0; slot < sv->stays.size(); ++slot) {
+            const auto& st = sv->sites[slot];
+            if (!st.is_cname && st.total == 0) continue;
+            const auto reason = sv->stays[slot].reason;
+            const std::string key = service + ",site=\"" + label(cat.sites[svc.sites[slot / 2]].name) +
+                                    "\",family=\"" + (slot % 2 ? "ipv6" : "ipv4") + "\"";
+            const bool damped = reason == health::Stay::Reason::damped;
+            const bool held =
+                reason == health::Stay::Reason::held || reason == health::Stay::Reason::held_manual;
+            held_lines +=
+                "dnsd_service_site_held{" + key + ",reason=\"failback\"} " + (held ? "1" : "0") + "\n";
+            held_lines +=
+                "dnsd_service_site_held{" + key + ",reason=\"damping\"} " + (damped ? "1" : "0") + "\n";
+        }
+    }
+    m += "# HELP dnsd_service_site_held 1 while the service holds the site back for the family: "
+         "reason \"failback\" (held down after coming back) or \"damping\" (flapping addresses suppressed).\n"
+         "# TYPE dnsd_service_site_held gauge\n" +
+         held_lines;
+    m += "# HELP dnsd_service_ttl_seconds The TTL of the service's answers now (ttl, or ttl_degraded, "
+         "capped before a known change).\n# TYPE dnsd_service_ttl_seconds gauge\n" +
+         ttl_lines;
     m += "# HELP dnsd_alerts_total Alert deliveries (event and target) by outcome.\n"
          "# TYPE dnsd_alerts_total counter\n";
     const auto& alerts = obs.alerts;

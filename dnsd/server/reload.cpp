@@ -132,12 +132,15 @@ std::vector<std::string> StateThread::apply(config::Config next, std::shared_ptr
     auto fresh = std::make_shared<health::Board>(cfg_, view->catalog_ptr(), health::unix_now());
     fresh->carry_over(*board_);
     board_ = std::move(fresh);
+    steer::Staying stay(cfg_, view->catalog_ptr());
+    stay.carry_over(staying_);
+    staying_ = std::move(stay);
     // The view and its health in one step (the view being replaced may
     // still take a few counts from workers mid-batch: it is folded into the
     // totals a few seconds later, or at the next reload if that comes first).
     if (previous_view_) fold_counts(*previous_view_, retired_);
     previous_view_ = this->view();
-    publish_health(view);
+    publish_health(view, true);
     retire_previous_view_later();
     site_seen_.clear();
     site_changes(true);

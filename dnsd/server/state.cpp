@@ -48,7 +48,9 @@ StateThread::StateThread(config::Config cfg, ServingSlot& serving,
     Diagnostics diags;
     board_->restore(saved.health, cfg_.server.state_file, diags);
     for (const auto& d : diags) spdlog::warn("{}", d.str());
-    publish_health();
+    staying_ = steer::Staying(cfg_, view()->catalog_ptr());
+    staying_.restore(saved.staying);
+    publish_health(nullptr, true);
     update_control();
 }
 
@@ -110,18 +112,44 @@ void StateThread::health_changed() {
     if (!events.empty()) save_state();  // the state file holds states, not every result
 }
 
-void StateThread::publish_health(std::shared_ptr<const query::View> view) {
+void StateThread::publish_health(std::shared_ptr<const query::View> view, bool quiet) {
     auto snap = board_->snapshot();
     steer::fill_site_states(board_->catalog(), *snap);
+    const auto changes = staying_.apply(*snap, unix_now_ms(), quiet);
     if (!view) view = this->view();
     serving_.publish(std::make_shared<const Serving>(Serving{std::move(view), std::move(snap)}));
+    for (const auto& c : changes) {
+        spdlog::info("health: {}", c.text);
+        alert::Event e{c.kind, c.site, c.address, c.state, c.previous, c.text};
+        e.service = c.service;
+        raise(std::move(e));
+    }
+    if (!changes.empty() && !quiet) save_state();
+    if (staying_.counting() && !stay_ticking_) {
+        stay_ticking_ = true;
+        stay_tick();
+    }
+}
+
+void StateThread::stay_tick() {
+    // Holds end, and damped addresses are reused, within a second of their
+    // time; TTLs are worked out again so that none reaches past them.
+    stay_timer_.expires_after(std::chrono::seconds(1));
+    stay_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        publish_health();
+        if (staying_.counting())
+            stay_tick();
+        else
+            stay_ticking_ = false;
+    });
 }
 
 void StateThread::save_state() {
     if (cfg_.server.state_file.empty()) return;
     // The board's state, and what secondaries may hold of each zone (so that
     // a missing serial bump is still noticed after a restart).
-    const StateFile state{board_->persisted(), view()->served_serials()};
+    const StateFile state{board_->persisted(), view()->served_serials(), staying_.saved()};
     std::string error;
     if (!write_state_file(cfg_.server.state_file, state, error))
         spdlog::error("cannot write state file {}: {}", cfg_.server.state_file, error);

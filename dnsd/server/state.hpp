@@ -33,6 +33,7 @@
 #include "dnsd/server/serving.hpp"
 #include "dnsd/server/state_file.hpp"
 #include "dnsd/server/worker.hpp"
+#include "dnsd/steer/staying.hpp"
 #include "health/board.hpp"
 #include "health/monitor.hpp"
 #include "health/snapshot.hpp"
@@ -71,9 +72,13 @@ private:
     /// `quiet` only takes the new state (start, and a reload's new catalog).
     void site_changes(bool quiet);
     void save_state();
-    /// Publishes the board's state, with the site states steering reads,
-    /// beside `view` (a reload's new one) or the view being served.
-    void publish_health(std::shared_ptr<const query::View> view = nullptr);
+    /// Publishes the board's state, with the site states steering reads
+    /// and what staying put decides (SPEC 9), beside `view` (a reload's new
+    /// one) or the view being served. `quiet`: no alerts for what staying
+    /// put changed (start, reload).
+    void publish_health(std::shared_ptr<const query::View> view = nullptr, bool quiet = false);
+    /// While a hold-down or damping counts down: publish again every second.
+    void stay_tick();
     /// The view being served.
     std::shared_ptr<const query::View> view() const { return serving_.load()->view; }
 
@@ -116,6 +121,8 @@ private:
     Observation observe() const;
     int set_override(const std::string& site, const std::string& wanted, std::int64_t until,
                      std::string& body);
+    /// POST /services/NAME/resume: ends a hold-down (SPEC 9).
+    int resume(const std::string& service, const std::string& site, std::string& body);
     int explain(const std::string& name, const std::string& client, const std::string& type,
                 std::string& body) const;
 
@@ -129,6 +136,9 @@ private:
     std::thread thread_;
 
     std::shared_ptr<health::Board> board_;
+    steer::Staying staying_;  ///< hold-down and damping, for the board's catalog
+    boost::asio::steady_timer stay_timer_{io_};
+    bool stay_ticking_ = false;
     std::unique_ptr<health::Monitor> monitor_;
     /// Per site and family (IPv4, IPv6): whether it was up at the last look.
     std::vector<std::array<std::int8_t, 2>> site_seen_;

@@ -2,6 +2,7 @@
 // hooks it calls, which take an Observation, set overrides, explain and
 // reload.
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -34,6 +35,9 @@ void StateThread::update_control() {
     hooks.metrics = [this] { return metrics_text(observe()); };
     hooks.set_override = [this](const std::string& site, const std::string& state, std::int64_t until,
                                 std::string& body) { return set_override(site, state, until, body); };
+    hooks.resume = [this](const std::string& service, const std::string& site, std::string& body) {
+        return resume(service, site, body);
+    };
     hooks.explain = [this](const std::string& name, const std::string& client, const std::string& type,
                            std::string& body) { return explain(name, client, type, body); };
     hooks.reload = [this](std::function<void(bool, std::string)> done) { reload(std::move(done)); };
@@ -109,6 +113,43 @@ int StateThread::set_override(const std::string& site, const std::string& wanted
     if (board_->set_override(s, o, until)) health_changed();
     json::object reply{{"site", site}, {"override", health::to_string(o)}};
     if (until && o != health::Override::none) reply["until"] = until;
+    body = json::serialize(reply) + "\n";
+    return 200;
+}
+
+int StateThread::resume(const std::string& service, const std::string& site, std::string& body) {
+    namespace json = boost::json;
+    bool held = false;
+    const int status = staying_.resume(service, site, held);
+    if (status == 404) {
+        body = json::serialize(
+                   json::object{{"error", site.empty() ? "no service named " + service
+                                                       : "no site " + site + " in service " + service}}) +
+               "\n";
+        return status;
+    }
+    if (status == 409) {
+        body = json::serialize(json::object{{"error", "service " + service + " has no failback to resume"}}) +
+               "\n";
+        return status;
+    }
+    if (held) {
+        spdlog::info("health: service {}: {} resumed by the operator", service,
+                     site.empty() ? "every held site" : "site " + site);
+        alert::Event e{"hold",
+                       site,
+                       "",
+                       "released",
+                       "held",
+                       "service " + service + ": " + (site.empty() ? "held sites" : "site " + site) +
+                           " resumed by the operator"};
+        e.service = service;
+        raise(std::move(e));
+        publish_health();  // before the reply: once read, the site is answered
+        save_state();
+    }
+    json::object reply{{"service", service}, {"resumed", held}};
+    if (!site.empty()) reply["site"] = site;
     body = json::serialize(reply) + "\n";
     return 200;
 }

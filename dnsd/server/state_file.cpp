@@ -61,6 +61,39 @@ StateFile read_state_file(const std::string& path, Diagnostics& diags) {
             out.health.addresses[std::string(key)] = saved;
         }
     }
+    // {"SERVICE SITE v4": {"hold": "timed", "until_ms": ...}}
+    if (const auto* h = root.if_contains("holds"); h && h->is_object()) {
+        for (const auto& [key, value] : h->as_object()) {
+            const auto* o = value.if_object();
+            const auto* kind = o ? o->if_contains("hold") : nullptr;
+            if (!kind || !kind->is_string()) continue;
+            steer::Staying::Saved::HeldSite saved;
+            if (kind->get_string() == "manual")
+                saved.kind = health::Hold::Kind::manual;
+            else if (kind->get_string() == "timed")
+                saved.kind = health::Hold::Kind::timed;
+            else
+                continue;
+            if (const auto* u = o->if_contains("until_ms"); u && u->is_int64())
+                saved.until_ms = u->as_int64();
+            out.staying.holds[std::string(key)] = saved;
+        }
+    }
+    // {"SERVICE SITE/ADDRESS": {"penalty": 2310.5, "since_ms": ..., "suppressed": true}}
+    if (const auto* p = root.if_contains("penalties"); p && p->is_object()) {
+        for (const auto& [key, value] : p->as_object()) {
+            const auto* o = value.if_object();
+            const auto* penalty = o ? o->if_contains("penalty") : nullptr;
+            const auto* since = o ? o->if_contains("since_ms") : nullptr;
+            if (!penalty || !penalty->is_number() || !since || !since->is_int64()) continue;
+            steer::Staying::Saved::Damped saved;
+            saved.penalty = penalty->to_number<double>();
+            saved.since_ms = since->as_int64();
+            if (const auto* sup = o->if_contains("suppressed"); sup && sup->is_bool())
+                saved.suppressed = sup->as_bool();
+            out.staying.penalties[std::string(key)] = saved;
+        }
+    }
     if (const auto* s = root.if_contains("serials"); s && s->is_object()) {
         for (const auto& [origin, value] : s->as_object()) {
             const auto* o = value.if_object();
@@ -93,9 +126,19 @@ std::string state_file_text(const StateFile& state) {
         std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(served.digest));
         serials[origin] = json::object{{"serial", served.serial}, {"digest", digest}};
     }
+    json::object holds;
+    for (const auto& [key, h] : state.staying.holds)
+        holds[key] = json::object{{"hold", h.kind == health::Hold::Kind::manual ? "manual" : "timed"},
+                                  {"until_ms", h.until_ms}};
+    json::object penalties;
+    for (const auto& [key, p] : state.staying.penalties)
+        penalties[key] =
+            json::object{{"penalty", p.penalty}, {"since_ms", p.since_ms}, {"suppressed", p.suppressed}};
     const json::object root{{"version", 1},
                             {"overrides", std::move(overrides)},
                             {"addresses", std::move(addresses)},
+                            {"holds", std::move(holds)},
+                            {"penalties", std::move(penalties)},
                             {"serials", std::move(serials)}};
     return json::serialize(root) + "\n";
 }

@@ -13,6 +13,7 @@
 
 #include "dnsd/core/diagnostic.hpp"
 #include "dnsd/query/view.hpp"
+#include "dnsd/steer/staying.hpp"
 #include "health/board.hpp"
 
 namespace dnsd::server {
@@ -20,6 +21,7 @@ namespace dnsd::server {
 struct StateFile {
     health::Persisted health;
     query::ServedSerials serials;
+    steer::Staying::Saved staying;  ///< hold-downs and damping penalties (SPEC 9)
 };
 
 /// Reads `path`. A missing file is an empty StateFile; a broken one, or

@@ -43,6 +43,8 @@ Catalog Catalog::build(const config::Config& cfg) {
         if (s.fallback == config::Service::Fallback::site)
             svc.fallback_site = static_cast<std::uint32_t>(s.fallback_site);
         svc.line = s.line;
+        svc.index = static_cast<std::uint32_t>(c.services.size());
+        svc.stays_put = s.stays_put();
         c.services.push_back(std::move(svc));
     }
     return c;

@@ -42,6 +42,10 @@ struct Service {
     unsigned max_answers = 0;
     config::Service::Fallback fallback = config::Service::Fallback::all;
     std::uint32_t fallback_site = kNoSite;
+    std::uint32_t index = 0;  ///< in Catalog::services (and health::Snapshot::services)
+    /// Hold-down, damping or a degraded TTL (SPEC 9): decide() reads the
+    /// service's own view of its sites in the snapshot.
+    bool stays_put = false;
     int line = 0;
 };
 

@@ -22,6 +22,10 @@ const char* to_string(Trace::Verdict v) noexcept {
             return "forced down";
         case Trace::Verdict::no_family:
             return "no address of the family";
+        case Trace::Verdict::held_down:
+            return "held down";
+        case Trace::Verdict::damped:
+            return "damped";
     }
     return "?";
 }
@@ -43,15 +47,18 @@ bool address_up(const health::Snapshot& h, std::uint32_t a) noexcept {
     return a >= h.up.size() || h.up[a] != 0;
 }
 
-SiteState compute_state(const Catalog& c, std::uint32_t s, Family f, const health::Snapshot& h) noexcept {
+SiteState compute_state(const Catalog& c, std::uint32_t s, Family f, const health::Snapshot& h,
+                        const std::uint8_t* suppressed = nullptr) noexcept {
     const Site& site = c.sites[s];
     SiteState v{};
     v.ov = override_of(h, s);
     v.is_cname = !site.cname.empty();
     const Range r = site.family(f);
     v.total = r.count;
-    for (std::uint32_t i = 0; i < r.count; ++i)
-        if (v.ov == Override::up || address_up(h, r.first + i)) ++v.up;
+    for (std::uint32_t i = 0; i < r.count; ++i) {
+        const std::uint32_t a = r.first + i;
+        if (v.ov == Override::up || (address_up(h, a) && !(suppressed && suppressed[a]))) ++v.up;
+    }
     bool up;
     if (v.ov == Override::down) {
         up = false;
@@ -126,12 +133,13 @@ int pick_site(const Catalog& c, const Service& svc, const SiteView* views, const
 /// Appends the addresses of `site` for the family: the up ones, or all of
 /// them when `all_addresses`.
 void add_addresses(const Catalog& c, std::uint32_t site, Family f, const health::Snapshot& h,
-                   bool all_addresses, Choice& out) noexcept {
+                   bool all_addresses, const std::uint8_t* suppressed, Choice& out) noexcept {
     const Range r = c.sites[site].family(f);
     const bool forced_up = override_of(h, site) == Override::up;
     for (std::uint32_t i = 0; i < r.count && out.count < kMaxAnswers; ++i) {
         const std::uint32_t a = r.first + i;
-        if (all_addresses || forced_up || address_up(h, a)) out.address[out.count++] = a;
+        if (all_addresses || forced_up || (address_up(h, a) && !(suppressed && suppressed[a])))
+            out.address[out.count++] = a;
     }
 }
 
@@ -165,6 +173,11 @@ void fill_site_states(const Catalog& c, health::Snapshot& h) {
     }
 }
 
+health::SiteState site_state(const Catalog& c, std::uint32_t site, Family f, const health::Snapshot& h,
+                             const std::uint8_t* suppressed) noexcept {
+    return compute_state(c, site, f, h, suppressed);
+}
+
 SiteHealth site_health(const Catalog& c, std::uint32_t site, Family f, const health::Snapshot& h) noexcept {
     const SiteView v = view_of(c, site, f, h);
     return {v.up, v.total, v.usable || v.drained};
@@ -179,24 +192,36 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
     SiteView views[kMaxTraceSites];
     const unsigned n =
         svc.sites.size() < kMaxTraceSites ? static_cast<unsigned>(svc.sites.size()) : kMaxTraceSites;
-    int usable[kMaxTraceSites], drained[kMaxTraceSites];
-    unsigned n_usable = 0, n_drained = 0;
+    // A service that stays put (SPEC 9) has its sites' states worked out
+    // for it, hold-down and damping applied; the others share theirs.
+    const health::ServiceView* sv = service_view(svc, h);
+    const std::uint8_t* suppressed = sv && !sv->suppressed.empty() ? sv->suppressed.data() : nullptr;
+    int usable[kMaxTraceSites], held[kMaxTraceSites], drained[kMaxTraceSites];
+    unsigned n_usable = 0, n_held = 0, n_drained = 0;
     for (unsigned i = 0; i < n; ++i) {
-        views[i] = view_of(c, svc.sites[i], f, h);
+        if (sv) {
+            static_cast<SiteState&>(views[i]) = sv->sites[std::size_t{i} * 2 + (f == Family::v6 ? 1 : 0)];
+            views[i].site = svc.sites[i];
+        } else {
+            views[i] = view_of(c, svc.sites[i], f, h);
+        }
         // A CNAME site serves both families; an address site only the
         // families it has addresses in.
         if (!views[i].is_cname && views[i].total == 0) continue;
         if (views[i].usable) usable[n_usable++] = static_cast<int>(i);
         if (views[i].drained) drained[n_drained++] = static_cast<int>(i);
+        if (sv && views[i].held) held[n_held++] = static_cast<int>(i);
     }
 
-    // Drained sites serve only when nothing else that is up can.
-    const int* pool = n_usable ? usable : drained;
-    const unsigned pool_n = n_usable ? n_usable : n_drained;
+    // Sites held down after coming back serve only when no other site is
+    // up; drained ones only when nothing else that is up can.
+    const int* pool = n_usable ? usable : n_held ? held : drained;
+    const unsigned pool_n = n_usable ? n_usable : n_held ? n_held : n_drained;
     if (pool_n > 0) {
         if (svc.policy == Policy::all) {
             for (unsigned i = 0; i < pool_n; ++i)
-                if (!views[pool[i]].is_cname) add_addresses(c, views[pool[i]].site, f, h, false, out);
+                if (!views[pool[i]].is_cname)
+                    add_addresses(c, views[pool[i]].site, f, h, false, suppressed, out);
             if (out.count > 0) {
                 out.kind = Choice::Kind::addresses;
             } else {
@@ -218,7 +243,7 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
                 out.kind = Choice::Kind::cname;
             } else {
                 out.kind = Choice::Kind::addresses;
-                add_addresses(c, out.site, f, h, false, out);
+                add_addresses(c, out.site, f, h, false, suppressed, out);
             }
         }
     } else if (!serves_family(views, n)) {
@@ -238,7 +263,7 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
                         if (first_cname < 0) first_cname = static_cast<int>(i);
                         continue;
                     }
-                    add_addresses(c, views[i].site, f, h, true, out);
+                    add_addresses(c, views[i].site, f, h, true, nullptr, out);
                 }
                 if (out.count > 0) {
                     out.kind = Choice::Kind::addresses;
@@ -255,7 +280,7 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
                         out.kind = Choice::Kind::cname;
                         out.site = s;
                     } else {
-                        add_addresses(c, s, f, h, true, out);
+                        add_addresses(c, s, f, h, true, nullptr, out);
                         if (out.count > 0) {
                             out.kind = Choice::Kind::addresses;
                             out.site = s;
@@ -278,14 +303,18 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
             e.up = v.up;
             e.total = v.total;
             e.distance_km = distance_km(c.sites[v.site], client);
+            e.stay = sv ? sv->stays[std::size_t{i} * 2 + (f == Family::v6 ? 1 : 0)] : health::Stay{};
             if (!v.is_cname && v.total == 0)
                 e.verdict = Trace::Verdict::no_family;
             else if (v.ov == Override::down)
                 e.verdict = Trace::Verdict::forced_down;
             else if (v.drained && pool != drained)
                 e.verdict = Trace::Verdict::drained;
-            else if (!v.usable && !v.drained)
-                e.verdict = Trace::Verdict::down;
+            else if (v.held && pool != held)
+                e.verdict = Trace::Verdict::held_down;
+            else if (!v.usable && !v.drained && !v.held)
+                e.verdict = e.stay.reason == health::Stay::Reason::damped ? Trace::Verdict::damped
+                                                                          : Trace::Verdict::down;
             else
                 e.verdict = Trace::Verdict::standby;
             bool in_answer = out.site == v.site && out.kind != Choice::Kind::nodata;

@@ -59,6 +59,8 @@ struct Trace {
         drained,      ///< override drain, and a site that is not drained is up
         forced_down,  ///< override down
         no_family,    ///< no address of the asked family
+        held_down,    ///< up again, but held down (failback), and another site is up
+        damped,       ///< too few addresses up once the flapping ones are suppressed
     };
     struct SiteEntry {
         std::uint32_t site = kNoSite;
@@ -67,6 +69,7 @@ struct Trace {
         unsigned total = 0;       ///< addresses of the family
         double distance_km = -1;  ///< -1: unknown (no client or site location)
         Verdict verdict = Verdict::down;
+        health::Stay stay;  ///< held down or damped: why, until when
     };
     SiteEntry sites[kMaxTraceSites];
     unsigned count = 0;
@@ -85,6 +88,21 @@ SiteHealth site_health(const Catalog& catalog, std::uint32_t site, Family family
 
 /// Fills `health.sites` from its `up` and `overrides` (after those change).
 void fill_site_states(const Catalog& catalog, health::Snapshot& health);
+
+/// A site's state for one family from `health`'s address states and
+/// overrides, with the addresses `suppressed` marks (per address index;
+/// may be null) counted as down: what steer::Staying applies damping with.
+health::SiteState site_state(const Catalog& catalog, std::uint32_t site, Family family,
+                             const health::Snapshot& health, const std::uint8_t* suppressed) noexcept;
+
+/// What the state thread worked out for `svc` (SPEC 9: its sites with
+/// hold-down and damping applied, its TTL now), or null when the service
+/// does not stay put or `health` is not of this catalog's services.
+inline const health::ServiceView* service_view(const Service& svc, const health::Snapshot& health) noexcept {
+    if (!svc.stays_put || svc.index >= health.services.size()) return nullptr;
+    const health::ServiceView& v = health.services[svc.index];
+    return v.sites.size() == svc.sites.size() * 2 ? &v : nullptr;
+}
 
 /// Decides the answer of `service` for one query of family `family`, into
 /// `out` (the query path keeps it in its plan: no copy of the address list).

@@ -550,3 +550,57 @@ TEST_CASE("config: [control] on a unix: socket or with TLS; [cluster] ca_file an
     CHECK(t[1] == "t.toml:3: control.tls_cert: cannot read /nonexistent.crt");
     CHECK(t[2] == "t.toml:3: control.tls_key: cannot read /nonexistent.key");
 }
+
+TEST_CASE("config: staying put (failback, damping, ttl_degraded) and its errors") {
+    const std::string sites =
+        "[probes.web]\ntype = \"http\"\ndamping = { half_life = \"10s\" }\n"  // 4-6
+        "[sites.a]\naddresses = [\"192.0.2.1\"]\nprobe = \"web\"\n"           // 7-9
+        "[sites.b]\naddresses = [\"192.0.2.2\"]\n";                           // 10-11
+    auto r = read(kZone + sites +
+                  "[[service]]\nname = \"www.example.test\"\nsites = [\"a\", \"b\"]\n"    // 12-14
+                  "failback = \"30s\"\ndamping = true\nttl_degraded = 5\n"                // 15-17
+                  "[[service]]\nname = \"api.example.test\"\nsites = [\"a\", \"b\"]\n"    // 18-20
+                  "failback = \"manual\"\ndamping = { suppress = 3000, reuse = 1000 }\n"  // 21-22
+                  "[[service]]\nname = \"ftp.example.test\"\nsites = [\"a\", \"b\"]\n");
+    INFO(r.messages().size());
+    REQUIRE(r.messages().empty());
+    const auto& www = r.config.services[0];
+    CHECK(www.failback == Duration{30000});
+    CHECK_FALSE(www.failback_manual);
+    CHECK(www.damping);
+    CHECK_FALSE(www.damping_figures);
+    CHECK(www.ttl_degraded == 5u);
+    CHECK(www.stays_put());
+    const auto& api = r.config.services[1];
+    CHECK(api.failback_manual);
+    REQUIRE(api.damping_figures);
+    CHECK(api.damping_figures->suppress == 3000);
+    CHECK(api.damping_figures->reuse == 1000);
+    CHECK(api.damping_figures->penalty == 1000);  // the rest as RFC 2439
+    CHECK(api.damping_figures->half_life == Duration{60000});
+    REQUIRE(r.config.sites[0].probe->damping);
+    CHECK(r.config.sites[0].probe->damping->half_life == Duration{10000});
+    CHECK_FALSE(r.config.services[2].stays_put());
+    CHECK(r.config.services[2].failback == Duration{0});
+
+    auto bad = read(kZone + sites +
+                    "[[service]]\nname = \"www.example.test\"\nsites = [\"a\", \"b\"]\n"  // 12-14
+                    "failback = \"soon\"\n"                                               // 15
+                    "damping = { reuse = 3000, half_life = \"1s\", typo = 1 }\n"          // 16
+                    "ttl_degraded = -1\n"                                                 // 17
+                    "[[service]]\nname = \"api.example.test\"\nsites = [\"a\", \"b\"]\n"  // 18-20
+                    "damping = \"yes\"\n");                                               // 21
+    const auto m = bad.messages();
+    INFO(Catch::Detail::stringify(m));
+    auto has = [&](const std::string& text) {
+        return std::any_of(m.begin(), m.end(),
+                           [&](const std::string& s) { return s.find(text) != std::string::npos; });
+    };
+    CHECK(
+        has("/etc/dnsd/dnsd.toml:15: service.failback: expected a duration such as \"30s\", or \"manual\""));
+    CHECK(has(
+        "/etc/dnsd/dnsd.toml:16: service.damping.reuse: must be below suppress (3000 is not below 2000)"));
+    CHECK(has("/etc/dnsd/dnsd.toml:16: service.damping.typo: unknown key"));
+    CHECK(has("/etc/dnsd/dnsd.toml:17: service.ttl_degraded: expected an integer from 0 to 86400"));
+    CHECK(has("/etc/dnsd/dnsd.toml:21: service.damping: expected true or false"));
+}
