@@ -31,22 +31,27 @@ const char* fallback_text(const steer::Catalog& cat, const steer::Service& svc) 
                                                            : config::to_string(svc.fallback);
 }
 
-/// Why a site is held back (SPEC 9), after ", ": "held down, failback in
-/// 21 s", "damped, penalty 2310, reuse in 48 s"; empty when it is not.
-void stay_text(const health::Stay& stay, std::int64_t at_ms, char* out, std::size_t size) noexcept {
+/// Why a site is held back (SPEC 9), after its verdict: "held down,
+/// failback in 21 s", "damped, penalty 2310, reuse in 48 s" (the verdict
+/// not said twice); empty when it is not held back.
+void stay_text(const health::Stay& stay, steer::Trace::Verdict verdict, std::int64_t at_ms, char* out,
+               std::size_t size) noexcept {
     const long long left = stay.until_ms > at_ms ? (stay.until_ms - at_ms + 999) / 1000 : 0;
+    const bool held_said = verdict == steer::Trace::Verdict::held_down;
+    const bool damped_said = verdict == steer::Trace::Verdict::damped;
     switch (stay.reason) {
         case health::Stay::Reason::none:
             out[0] = 0;
             return;
         case health::Stay::Reason::held:
-            std::snprintf(out, size, ", held down, failback in %lld s", left);
+            std::snprintf(out, size, "%s, failback in %lld s", held_said ? "" : ", held down", left);
             return;
         case health::Stay::Reason::held_manual:
-            std::snprintf(out, size, ", held down until resumed (dnsdctl resume)");
+            std::snprintf(out, size, "%s until resumed (dnsdctl resume)", held_said ? "" : ", held down");
             return;
         case health::Stay::Reason::damped:
-            std::snprintf(out, size, ", damped, penalty %u, reuse in %lld s", stay.penalty, left);
+            std::snprintf(out, size, "%s, penalty %u, reuse in %lld s", damped_said ? "" : ", damped",
+                          stay.penalty, left);
             return;
     }
     out[0] = 0;
@@ -62,7 +67,7 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
         char dist[32] = "distance unknown";
         if (s.distance_km >= 0) std::snprintf(dist, sizeof dist, "%.0f km", s.distance_km);
         char stay[80];
-        stay_text(s.stay, e.at_ms, stay, sizeof stay);
+        stay_text(s.stay, s.verdict, e.at_ms, stay, sizeof stay);
         line(scope, "%s site %s: %u/%u up, override %s, %s: %s%s", fam, cat.sites[s.site].name.c_str(), s.up,
              s.total, health::to_string(s.override_state), dist, steer::to_string(s.verdict), stay);
     }
