@@ -54,7 +54,7 @@ bool Board::settle(bool quiet, std::int64_t now) {
             why = std::to_string(seen_down(a)) + " of " + std::to_string(vantage_points_) +
                   " vantage points see it down, quorum " + std::to_string(quorum_);
         events_.push_back({up ? Event::Kind::address_up : Event::Kind::address_down, a,
-                           key(a) + " is " + (up ? "up" : "down") + " (" + why + ")"});
+                           key(a) + " is " + (up ? "up" : "down") + " (" + probed_at(a) + why + ")"});
     }
     served_ = std::move(merged.up);
     return changed;
@@ -62,6 +62,11 @@ bool Board::settle(bool quiet, std::int64_t now) {
 
 std::string Board::key(std::uint32_t address) const {
     return catalog_->sites[catalog_->address_site[address]].name + "/" + catalog_->addresses[address].str();
+}
+
+std::string Board::probed_at(std::uint32_t address) const {
+    const Address& target = catalog_->probe_targets[address];
+    return target == catalog_->addresses[address] ? std::string() : "probed at " + target.str() + ": ";
 }
 
 bool Board::record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std::string message,
@@ -77,9 +82,9 @@ bool Board::record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std
     s.info.since = now;
     if (quorum_ > 1 || !peers_.empty()) {
         const bool up = s.rf.up();
-        events_.push_back(
-            {up ? Event::Kind::verdict_up : Event::Kind::verdict_down, address,
-             "own probes see " + key(address) + " " + (up ? "up" : "down") + " (" + s.info.message + ")"});
+        events_.push_back({up ? Event::Kind::verdict_up : Event::Kind::verdict_down, address,
+                           "own probes see " + key(address) + " " + (up ? "up" : "down") + " (" +
+                               probed_at(address) + s.info.message + ")"});
     }
     settle(false, now);
     return true;  // peers hear of the own verdict even when the served state stays
@@ -172,13 +177,15 @@ void Board::carry_over(const Board& old) {
             if (old.key(j) != k) continue;
             for (std::size_t p = 0; p < peers_.size(); ++p)
                 if (j < old.peers_[p].size()) peers_[p][i] = old.peers_[p][j];
-            // Same target: same state, unless the probe changed (then its
-            // verdicts are about something else and start afresh).
+            // Same target: same state, unless the probe changed, or what
+            // it connects to (probe_targets): then its verdicts are about
+            // something else and start afresh.
             const bool same_probe =
                 (!probes_[i] && !old.probes_[j]) ||
                 (probes_[i] && old.probes_[j] && probes_[i]->kind == old.probes_[j]->kind &&
                  probes_[i]->port == old.probes_[j]->port && probes_[i]->path == old.probes_[j]->path &&
-                 probes_[i]->host == old.probes_[j]->host);
+                 probes_[i]->host == old.probes_[j]->host &&
+                 catalog_->probe_targets[i] == old.catalog_->probe_targets[j]);
             if (same_probe) states_[i] = old.states_[j];
             break;
         }

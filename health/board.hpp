@@ -80,6 +80,7 @@ public:
     const steer::Catalog& catalog() const noexcept { return *catalog_; }
     const std::shared_ptr<const steer::Catalog>& catalog_ptr() const noexcept { return catalog_; }
     /// The probe of each address, or null for addresses that are not probed.
+    /// It connects to `catalog().probe_targets[address]`.
     const config::Probe* probe(std::uint32_t address) const noexcept { return probes_[address].get(); }
     std::size_t address_count() const noexcept { return states_.size(); }
     /// "site/address": names an address across reloads, in the state file
@@ -129,7 +130,8 @@ public:
     /// a stale state file must not stop the server.
     void restore(const Persisted& saved, const std::string& path, Diagnostics& diags);
     /// Keeps the state of addresses and sites that are in both boards
-    /// (reload: probes of unchanged targets keep their state).
+    /// (reload: probes of unchanged targets keep their state; a changed
+    /// probe or probe target starts afresh).
     void carry_over(const Board& old);
 
 private:
@@ -143,6 +145,9 @@ private:
     std::vector<AddressState> states_;
     std::vector<Override> overrides_;
     std::vector<std::int64_t> until_;  ///< per site: when its override ends (0: never)
+    /// "probed at TARGET: " when the address's probe connects elsewhere
+    /// (probe_targets), else empty: the start of an event's reason.
+    std::string probed_at(std::uint32_t address) const;
     /// Merges the verdicts and turns changes of the served state into
     /// events (none when `quiet`: start, state file, reload).
     bool settle(bool quiet, std::int64_t now);

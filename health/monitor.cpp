@@ -34,7 +34,9 @@ void schedule_changed(asio::io_context& io, const std::shared_ptr<Monitor::Share
 asio::awaitable<void> probe_loop(asio::io_context& io, std::shared_ptr<Monitor::Shared> s,
                                  std::uint32_t address, asio::steady_timer& timer) {
     const config::Probe probe = *s->board->probe(address);
-    const Address target = s->board->catalog().addresses[address];
+    // The address answered, or the NAT or VIP its site's probe_targets
+    // names: health is reported under the former either way.
+    const Address target = s->board->catalog().probe_targets[address];
     using ms = std::chrono::milliseconds;
     // The first probe soon after start, spread over up to a tenth of the
     // interval (at most 250 ms) so that a thousand addresses do not all

@@ -27,7 +27,9 @@ public:
     /// The system's trusted certificates are loaded at the first https probe.
     Prober() = default;
 
-    /// Probes `target` as `probe` says. Completes within probe.timeout (plus
+    /// Probes `target` as `probe` says: the address connected to (and an
+    /// exec probe's DNSD_ADDRESS), which is a probe target of the site's
+    /// (a NAT, a VIP) when probe_targets names one. Completes within probe.timeout (plus
     /// scheduling delay); exec probes are killed at the timeout (their
     /// process group, reaped in the background on the same executor).
     /// Never throws: every failure is a result. `probe` and the Prober must

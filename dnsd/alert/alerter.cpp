@@ -129,9 +129,11 @@ awaitable<Outcome> post(net::TlsContext& tls, const config::Url& url, std::strin
 /// already had.
 std::vector<std::string> environment(const Event& e, const std::string& instance, const std::string& json) {
     const std::pair<std::string_view, std::string> ours[] = {
-        {"DNSD_EVENT", e.kind},         {"DNSD_SITE", e.site},         {"DNSD_ADDRESS", e.address},
-        {"DNSD_STATE", e.state},        {"DNSD_PREVIOUS", e.previous}, {"DNSD_MESSAGE", e.message},
-        {"DNSD_TIME", rfc3339(e.time)}, {"DNSD_INSTANCE", instance},   {"DNSD_EVENT_JSON", json},
+        {"DNSD_EVENT", e.kind},         {"DNSD_SITE", e.site},
+        {"DNSD_ADDRESS", e.address},    {"DNSD_STATE", e.state},
+        {"DNSD_PREVIOUS", e.previous},  {"DNSD_MESSAGE", e.message},
+        {"DNSD_TIME", rfc3339(e.time)}, {"DNSD_INSTANCE", instance},
+        {"DNSD_EVENT_JSON", json},      {"DNSD_PROBE_TARGET", e.probe_target},
         {"DNSD_SERVICE", e.service},
     };
     std::vector<std::string_view> names;
@@ -185,6 +187,7 @@ std::string to_json(const Event& e, std::string_view instance) {
     put("state", e.state);
     put("previous", e.previous);
     put("message", e.message);
+    put("probe_target", e.probe_target);
     o["time"] = rfc3339(e.time);
     o["unix_time"] = e.time;
     put("instance", instance);

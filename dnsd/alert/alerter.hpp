@@ -26,6 +26,9 @@ namespace dnsd::alert {
 struct Event {
     std::string kind;  ///< "address", "site", "override", "reload", "cluster", "hold", "damping", "fallback"
     std::string site, address, state, previous, message;
+    /// "address" events: what the address's probe connects to, when its
+    /// site's probe_targets names another address than the one answered.
+    std::string probe_target{};
     std::string service{};  ///< hold, damping, fallback: the service (as text)
     std::int64_t time = 0;  ///< Unix seconds; 0: the time of send()
 };
@@ -35,7 +38,7 @@ std::string rfc3339(std::int64_t unix_seconds);
 
 /// The event as webhooks receive it and commands find it in
 /// DNSD_EVENT_JSON: {"event", "site", "address", "state", "previous",
-/// "message", "time" (RFC 3339), "unix_time", "instance"}, empty strings
+/// "message", "probe_target", "time" (RFC 3339), "unix_time", "instance"}, empty strings
 /// left out. `e.time` is used as it is.
 std::string to_json(const Event& e, std::string_view instance);
 

@@ -43,7 +43,7 @@ struct Probe {
     std::string query_name;                 ///< dns: the name asked (default: the zone-less root ".")
     std::uint16_t query_type = 6;           ///< dns: SOA by default
     std::vector<unsigned> expect_rcode{0};  ///< dns: NOERROR by default
-    std::vector<std::string> command;       ///< exec: argv; the address is in $DNSD_ADDRESS
+    std::vector<std::string> command;       ///< exec: argv; the address probed is in $DNSD_ADDRESS
     Duration interval{2000};
     Duration timeout{1000};
     unsigned rise = 3;
@@ -82,15 +82,32 @@ struct Location {
     double lon = 0;
 };
 
+/// `probe_targets = { "ADDRESS" = "TARGET" }`: the probe of one of a
+/// site's addresses connects to another address (a NAT or a VIP in front
+/// of it) of the same family. Health is still that of `address`.
+struct ProbeTarget {
+    Address address;  ///< one of the site's addresses: what is answered
+    Address target;   ///< what its probe connects to
+};
+
 struct Site {
     std::string name;
     std::optional<Location> location;
     std::vector<Address> addresses;
-    std::string cname;           ///< wire name; empty: an address site
-    std::optional<Probe> probe;  ///< none: always up unless overridden
+    std::string cname;                       ///< wire name; empty: an address site
+    std::optional<Probe> probe;              ///< none: always up unless overridden
+    std::vector<ProbeTarget> probe_targets;  ///< at most one per address; only with a probe
     unsigned min_up = 1;
     unsigned weight = 100;
     int line = 0;
+
+    /// What the probe of `address` connects to: its probe target, or the
+    /// address itself.
+    Address probe_target(const Address& address) const noexcept {
+        for (const auto& t : probe_targets)
+            if (t.address == address) return t.target;
+        return address;
+    }
 };
 
 struct Service {

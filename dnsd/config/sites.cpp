@@ -7,13 +7,63 @@
 namespace dnsd::config {
 namespace {
 
+/// `probe_targets`: each key one of the site's addresses, each value an
+/// address of the same family that its probe connects to instead. An error
+/// on a site without a probe: nothing would probe the targets, and the
+/// operator clearly meant the site to be probed (without a probe it is
+/// always up). `addresses_read`: every address was taken, so that a key
+/// missing from them is the key's fault.
+void read_probe_targets(TableReader& r, Site& s, bool addresses_read) {
+    const auto* at = r.get("probe_targets");
+    if (!at) return;
+    if (!s.cname.empty()) {
+        r.error(*at, "probe_targets", "a cname site has no addresses to probe");
+        return;
+    }
+    if (at->is_table() && !r.has("probe"))
+        r.error(*at, "probe_targets",
+                "site " + s.name +
+                    " has no probe, so nothing would probe these targets (add a probe or "
+                    "remove probe_targets)");
+    r.string_table("probe_targets", [&](const Item& key, const Item& value) {
+        const auto address = Address::parse(key.text);
+        if (!address || std::find(s.addresses.begin(), s.addresses.end(), *address) == s.addresses.end()) {
+            if (addresses_read)
+                r.error(key.line, "probe_targets", "'" + key.text + "' is not an address of site " + s.name);
+            return;
+        }
+        const auto target = Address::parse(value.text);
+        if (!target) {
+            r.error(value.line, "probe_targets",
+                    "'" + value.text + "' (the probe target of " + key.text + ") is not an IP address");
+            return;
+        }
+        if (target->family != address->family) {
+            const char* family = address->family == Family::v4 ? "IPv4" : "IPv6";
+            r.error(value.line, "probe_targets",
+                    "'" + value.text + "' (the probe target of " + key.text + ") is not an " + family +
+                        " address; a probe target has the family of the address it stands for");
+            return;
+        }
+        const auto same = std::find_if(s.probe_targets.begin(), s.probe_targets.end(),
+                                       [&](const ProbeTarget& t) { return t.address == *address; });
+        if (same != s.probe_targets.end()) {
+            r.error(key.line, "probe_targets", "'" + key.text + "' is listed twice");
+            return;
+        }
+        s.probe_targets.push_back({*address, *target});
+    });
+}
+
 void read_site(TableReader& r, const std::string& name, Draft& d) {
     SiteDraft draft;
     Site& s = draft.site;
     s.name = name;
     s.line = r.line();
     bool ok = good(r.location("location", s.location));
-    ok &= good(r.list("addresses", s.addresses, Address::parse, is_not("an IP address"), true));
+    const bool addresses_read =
+        good(r.list("addresses", s.addresses, Address::parse, is_not("an IP address"), true));
+    ok &= addresses_read;
     // A cname of the wrong type is reported but has never counted as
     // refused here, as a malformed name does; kept so.
     ok &= r.domain_name("cname", true, s.cname) != Got::bad_value;
@@ -34,6 +84,7 @@ void read_site(TableReader& r, const std::string& name, Draft& d) {
             r.error(*n, "probe", "expected a probe name or an inline table");
         }
     }
+    read_probe_targets(r, s, addresses_read);
     r.integer("min_up", 1, 1000, s.min_up);
     r.integer("weight", 0, 1000000, s.weight);
     // Kept even when broken, so that services naming it do not also report

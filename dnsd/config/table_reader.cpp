@@ -170,6 +170,32 @@ Got TableReader::command(std::string_view name, bool empty_script_allowed, std::
     return Got::value;
 }
 
+Got TableReader::string_table(std::string_view name,
+                              const std::function<void(const Item&, const Item&)>& take) {
+    const auto* n = get(name);
+    if (!n) return Got::absent;
+    const auto* t = n->as_table();
+    if (!t) {
+        error(*n, name, "expected a table of strings ({ \"KEY\" = \"VALUE\" })");
+        return Got::wrong_type;
+    }
+    // toml++ keeps keys sorted; findings follow the file.
+    std::vector<std::pair<const toml::key*, const toml::node*>> pairs;
+    for (const auto& [k, v] : *t) pairs.emplace_back(&k, &v);
+    std::stable_sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) {
+        const auto &x = a.first->source().begin, &y = b.first->source().begin;
+        return x.line != y.line ? x.line < y.line : x.column < y.column;
+    });
+    for (const auto& [k, v] : pairs) {
+        const std::string key(k->str());
+        if (const auto* s = v->as_string())
+            take({key, static_cast<int>(k->source().begin.line)}, {s->get(), line_of(*v)});
+        else
+            error(*v, name, "expected a string for '" + key + "'");
+    }
+    return Got::value;
+}
+
 std::vector<Item> TableReader::strings(const toml::node& node, std::string_view name) {
     std::vector<Item> out;
     if (const auto* s = node.as_string()) {

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -156,6 +157,13 @@ public:
     /// is neither a list nor a string is reported and reads as no items.
     template <class T, class Accept, class Why>
     Got list(std::string_view name, std::vector<T>& field, Accept accept, Why why, bool unique = false);
+
+    /// A table of strings (`{ "KEY" = "VALUE", ... }`): `take(key, value)`
+    /// is called for each pair, with their lines, in the order of the file
+    /// (it reports what it refuses); values that are not strings are
+    /// reported in their place and skipped. A value that is not a table is
+    /// reported (wrong_type).
+    Got string_table(std::string_view name, const std::function<void(const Item&, const Item&)>& take);
 
     /// The strings of a list at `node` (a single string is a list of one),
     /// with their lines; what is not a string is reported and left out.

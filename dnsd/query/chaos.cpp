@@ -93,7 +93,17 @@ std::size_t health_server(std::span<const std::uint8_t> request, std::span<std::
             char addr[64];
             address_text(cat.addresses[a], addr, sizeof addr);
             const bool up = a >= h.up.size() || h.up[a];
-            const char* site = cat.sites[cat.address_site[a]].name.c_str();
+            // The site, and the address probed when it is another (a NAT
+            // or VIP, probe_targets): the health is the answered address's.
+            char site[320];
+            const char* name = cat.sites[cat.address_site[a]].name.c_str();
+            if (cat.probe_targets[a] == cat.addresses[a]) {
+                std::snprintf(site, sizeof site, "%s", name);
+            } else {
+                char target[64];
+                address_text(cat.probe_targets[a], target, sizeof target);
+                std::snprintf(site, sizeof site, "%s, probed at %s", name, target);
+            }
             if (a >= h.info.size() || !h.info[a].probed) {
                 put_txt("%s (%s): %s, not probed", addr, site, up ? "up" : "down");
                 continue;

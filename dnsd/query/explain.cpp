@@ -57,6 +57,20 @@ void stay_text(const health::Stay& stay, steer::Trace::Verdict verdict, std::int
     out[0] = 0;
 }
 
+/// A line for each address of the site and family whose probe connects
+/// to another address (probe_targets): the health above is that probe's.
+void probe_targets(const steer::Catalog& cat, std::uint32_t site, Family f, Lines& line) noexcept {
+    const steer::Range r = cat.sites[site].family(f);
+    for (std::uint32_t a = r.first; a < r.first + r.count; ++a) {
+        if (cat.probe_targets[a] == cat.addresses[a]) continue;
+        char address[64], target[64];
+        address_text(cat.addresses[a], address, sizeof address);
+        address_text(cat.probe_targets[a], target, sizeof target);
+        line(f == Family::v4 ? LineScope::v4 : LineScope::v6, "%s site %s: %s probed at %s",
+             f == Family::v4 ? "A" : "AAAA", cat.sites[site].name.c_str(), address, target);
+    }
+}
+
 void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
     const steer::Catalog& cat = e.view->catalog();
     const auto& a = f == Family::v4 ? e.v4 : e.v6;
@@ -70,6 +84,7 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
         stay_text(s.stay, s.verdict, e.at_ms, stay, sizeof stay);
         line(scope, "%s site %s: %u/%u up, override %s, %s: %s%s", fam, cat.sites[s.site].name.c_str(), s.up,
              s.total, health::to_string(s.override_state), dist, steer::to_string(s.verdict), stay);
+        probe_targets(cat, s.site, f, line);
     }
     char answer[200] = "";
     std::size_t used = 0;

@@ -98,6 +98,9 @@ std::string status_json(const Observation& obs) {
                             {"up", snap->up[a] != 0},
                             {"probed", info.probed},
                             {"since", info.since}};
+            // Health stays the answered address's; what was probed for it
+            // is named when it is another (probe_targets).
+            if (cat.probe_targets[a] != cat.addresses[a]) ao["probe_target"] = cat.probe_targets[a].str();
             if (info.has_result)
                 ao["last"] = json::object{
                     {"ok", info.last_ok}, {"latency_ms", info.latency_ms}, {"message", info.message}};
@@ -244,7 +247,10 @@ std::string status_page(const Observation& obs) {
             if (info.has_result)
                 last = std::string(info.last_ok ? "passed" : "failed") + " in " +
                        std::to_string(info.latency_ms) + " ms: " + esc(info.message);
-            h += "<tr>" + (first ? head : "<td></td><td></td><td></td>") + "<td>" + cat.addresses[a].str() +
+            std::string shown_address = cat.addresses[a].str();
+            if (cat.probe_targets[a] != cat.addresses[a])
+                shown_address += " <small>(probed at " + cat.probe_targets[a].str() + ")</small>";
+            h += "<tr>" + (first ? head : "<td></td><td></td><td></td>") + "<td>" + shown_address +
                  "</td><td class=\"" + (up ? "up\">up" : "down\">down") + "</td><td>" + last + "</td></tr>";
             first = false;
         }

@@ -103,8 +103,12 @@ void StateThread::health_changed() {
                    "", e.text});
         } else {
             const bool up = e.kind == health::Event::Kind::address_up;
+            // Reported under the address answered; the probe target, when
+            // another (probe_targets), named beside it.
+            const Address& target = cat.probe_targets[e.index];
             raise({"address", cat.sites[cat.address_site[e.index]].name, cat.addresses[e.index].str(),
-                   up ? "up" : "down", up ? "down" : "up", e.text});
+                   up ? "up" : "down", up ? "down" : "up", e.text,
+                   target == cat.addresses[e.index] ? "" : target.str()});
         }
     }
     publish_health();

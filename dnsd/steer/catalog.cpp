@@ -23,6 +23,7 @@ Catalog Catalog::build(const config::Config& cfg) {
                 if (a.family != f) continue;
                 c.addresses.push_back(a);
                 c.address_site.push_back(index);
+                c.probe_targets.push_back(s.probe_target(a));
             }
             r.count = static_cast<std::uint32_t>(c.addresses.size()) - r.first;
         }

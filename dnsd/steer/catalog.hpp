@@ -56,6 +56,10 @@ struct Catalog {
     std::vector<Site> sites;
     std::vector<Address> addresses;           ///< all sites' addresses; index = health index
     std::vector<std::uint32_t> address_site;  ///< the site of each address
+    /// What the probe of each address connects to: the address itself, or
+    /// its site's probe_targets entry (a NAT, a VIP). Health is always
+    /// reported under `addresses`; this is only ever shown beside it.
+    std::vector<Address> probe_targets;
     std::vector<Service> services;
 
     /// Compiles the sites and services of a validated configuration.

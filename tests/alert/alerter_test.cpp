@@ -293,6 +293,12 @@ TEST_CASE("alert: RFC 3339 times and the JSON event", "[alert]") {
     CHECK(sparse.at("message") == "bad \"quote\"\n");
     CHECK(sparse.at("time") == "1970-01-01T00:01:00Z");
     CHECK(sparse.size() == 4);  // event, message, time, unix_time: empty strings are left out
+
+    Event nat = address_down();  // probed at another address (probe_targets)
+    nat.probe_target = "10.1.0.10";
+    const auto named = json::parse(dnsd::alert::to_json(nat, "")).as_object();
+    CHECK(named.at("address") == "192.0.2.10");
+    CHECK(named.at("probe_target") == "10.1.0.10");
 }
 
 // ---- webhook ----

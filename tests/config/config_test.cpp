@@ -183,6 +183,68 @@ TEST_CASE("config: probes, sites and services with their defaults") {
     CHECK_FALSE(c.server.explain_allow.contains(*Address::parse("192.0.2.1")));
 }
 
+TEST_CASE("config: probe_targets, good") {
+    auto r = read(kZone +
+                  "[probes.web]\ntype = \"http\"\n"
+                  "[sites.ams]\naddresses = [\"192.0.2.10\", \"192.0.2.11\", \"2001:db8:10::10\"]\n"
+                  "probe = \"web\"\n"
+                  "probe_targets = { \"192.0.2.10\" = \"10.1.0.10\", \"2001:DB8:10:0::10\" = \"fd00::10\" }\n"
+                  "[sites.nyc]\naddresses = [\"198.51.100.10\"]\n"
+                  "probe = { type = \"tcp\", port = 443 }\nprobe_targets = {}\n");
+    INFO(r.messages().size());
+    REQUIRE(r.messages().empty());
+    const Site& ams = r.config.sites[0];
+    REQUIRE(ams.probe_targets.size() == 2);
+    CHECK(ams.probe_target(*Address::parse("192.0.2.10")) == *Address::parse("10.1.0.10"));
+    CHECK(ams.probe_target(*Address::parse("2001:db8:10::10")) == *Address::parse("fd00::10"));
+    // Addresses without an entry are probed themselves.
+    CHECK(ams.probe_target(*Address::parse("192.0.2.11")) == *Address::parse("192.0.2.11"));
+    CHECK(r.config.sites[1].probe_targets.empty());
+}
+
+TEST_CASE("config: probe_targets, every error with file, line and key") {
+    auto r = read(
+        "[probes.web]\ntype = \"tcp\"\nport = 80\n"                           // 1-3
+        "[sites.ams]\n"                                                       // 4
+        "addresses = [\"192.0.2.10\", \"2001:db8:10::10\"]\n"                 // 5
+        "probe = \"web\"\n"                                                   // 6
+        "probe_targets = { \"192.0.2.99\" = \"10.1.0.1\", \"192.0.2.10\" = "  // 7
+        "\"2001:db8::1\", \"x\" = 3 }\n"                                      // 7
+        "[sites.nyc]\n"                                                       // 8
+        "addresses = [\"198.51.100.10\", \"2001:db8:20::1\"]\n"               // 9
+        "probe = \"web\"\n"                                                   // 10
+        "probe_targets = { \"2001:db8:20::1\" = \"fd00::1\", \"2001:DB8:20:0::1\" = "
+        "\"fd00::2\", \"198.51.100.10\" = \"no-address\" }\n"   // 11
+        "[sites.sin]\n"                                         // 12
+        "addresses = [\"203.0.113.1\"]\n"                       // 13
+        "probe_targets = { \"203.0.113.1\" = \"10.3.0.1\" }\n"  // 14
+        "[sites.cdn]\n"                                         // 15
+        "cname = \"cdn.example.net.\"\n"                        // 16
+        "probe_targets = { \"192.0.2.1\" = \"10.0.0.1\" }\n"    // 17
+        "[sites.lon]\n"                                         // 18
+        "addresses = [\"192.0.2.30\"]\n"                        // 19
+        "probe = \"web\"\n"                                     // 20
+        "probe_targets = \"10.0.0.1\"\n" +                      // 21
+            kZone,
+        "p.toml");
+    CHECK(
+        r.messages() ==
+        std::vector<std::string>{
+            "p.toml:7: sites.ams.probe_targets: '192.0.2.99' is not an address of site ams",
+            "p.toml:7: sites.ams.probe_targets: '2001:db8::1' (the probe target of 192.0.2.10) is not an "
+            "IPv4 "
+            "address; a probe target has the family of the address it stands for",
+            "p.toml:7: sites.ams.probe_targets: expected a string for 'x'",
+            "p.toml:11: sites.nyc.probe_targets: '2001:DB8:20:0::1' is listed twice",
+            "p.toml:11: sites.nyc.probe_targets: 'no-address' (the probe target of 198.51.100.10) is not an "
+            "IP address",
+            "p.toml:14: sites.sin.probe_targets: site sin has no probe, so nothing would probe these targets "
+            "(add a probe or remove probe_targets)",
+            "p.toml:17: sites.cdn.probe_targets: a cname site has no addresses to probe",
+            "p.toml:21: sites.lon.probe_targets: expected a table of strings ({ \"KEY\" = \"VALUE\" })",
+        });
+}
+
 TEST_CASE("config: [[alert]] webhooks and commands with their defaults") {
     auto r = read(kZone +
                   "[[alert]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9000/dnsd-events\"\n"  // 4

@@ -99,6 +99,39 @@ TEST_CASE("board: a reload keeps the state of unchanged targets") {
     CHECK(s->overrides[1] == Override::none);
 }
 
+TEST_CASE("board: probe_targets: verdicts under the answered address; a changed target starts afresh") {
+    auto cfg = two_sites();
+    cfg.sites[0].probe_targets = {{*Address::parse("192.0.2.1"), *Address::parse("127.0.0.7")}};
+    Board old(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 1000);
+    CHECK(old.catalog().probe_targets[0] == *Address::parse("127.0.0.7"));
+    CHECK(old.catalog().probe_targets[1] == *Address::parse("2001:db8::1"));  // itself
+    old.record(0, false, 1, "HTTP 500", 1001);
+    old.record(0, false, 1, "HTTP 500", 1002);
+    old.record(1, false, 1, "refused", 1001);
+    old.record(1, false, 1, "refused", 1002);
+    const auto events = old.take_events();
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].text == "a/192.0.2.1 is down (probed at 127.0.0.7: HTTP 500)");
+    CHECK(events[1].text == "a/2001:db8::1 is down (refused)");
+    CHECK(old.persisted().addresses.count("a/192.0.2.1") == 1);  // keyed by the answered address
+
+    // The same target: the state stays.
+    Board same(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 2000);
+    same.carry_over(old);
+    CHECK(same.snapshot()->up == std::vector<std::uint8_t>{0, 0, 1});
+
+    // Another target (or none) is another probe: its verdicts start afresh,
+    // as for a changed port; the address without one keeps its state.
+    cfg.sites[0].probe_targets[0].target = *Address::parse("127.0.0.8");
+    Board moved(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 2000);
+    moved.carry_over(old);
+    CHECK(moved.snapshot()->up == std::vector<std::uint8_t>{1, 0, 1});
+    cfg.sites[0].probe_targets.clear();
+    Board dropped(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 2000);
+    dropped.carry_over(old);
+    CHECK(dropped.snapshot()->up == std::vector<std::uint8_t>{1, 0, 1});
+}
+
 TEST_CASE("board: overrides with an end time expire, and survive a restart") {
     const auto cfg = two_sites();
     auto catalog = std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg));

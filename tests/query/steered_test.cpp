@@ -226,3 +226,29 @@ TEST_CASE("steered: an explanation's answer line says how many addresses it coul
     CHECK(shown < 40);
     CHECK(line.find(" and " + std::to_string(40 - shown) + " more, ttl 20") != std::string::npos);
 }
+
+TEST_CASE(
+    "steered: an address probed at another (probe_targets) is named in health.server and explanations") {
+    std::string text = config_text();
+    const std::string ams = "[sites.ams]\n";
+    text.replace(text.find(ams), ams.size(),
+                 ams + "probe = \"web\"\nprobe_targets = { \"192.0.2.1\" = \"127.0.0.7\" }\n");
+    const auto view = view_from(text + "[probes.web]\ntype = \"http\"\n");
+    auto h = health_of(*view);
+    h.info.resize(h.up.size());
+    h.up[0] = 0;  // ams's IPv4 address, by its probe of 127.0.0.7
+    h.info[0] = {true, 0, true, false, 3, "HTTP 500"};
+    h.info[1] = {true, 0, true, true, 2, "HTTP 200"};
+    const query::Client client{kLoopback, query::Transport::tcp, &h};
+
+    const auto health = explanation_lines(ask(*view, make_query("health.server.", 16, 3), client));
+    CHECK(has_line(health,
+                   "192.0.2.1 (ams, probed at 127.0.0.7): down since start, last probe failed in 3ms: "
+                   "HTTP 500"));
+    CHECK(has_line(health, "2001:db8::1 (ams): up since start, last probe passed in 2ms: HTTP 200"));
+
+    const auto why = explanation_lines(ask(*view, ecs_query("near.example.test.", 16, 10, 1, 2, 3), client));
+    CHECK(has_line(why, "A site ams: 192.0.2.1 probed at 127.0.0.7"));
+    CHECK(has_line(why, "A answer: 192.0.2.2, ttl 20, ECS scope 16"));  // ams's one IPv4 address is down
+    for (const auto& line : why) CHECK(line.find("2001:db8::1 probed") == std::string::npos);
+}

@@ -113,6 +113,26 @@ TEST_CASE("observe: the status page escapes what it shows") {
     CHECK(page.find("<circle") != std::string::npos);  // site a has a location
 }
 
+TEST_CASE("observe: an address probed at another (probe_targets) is shown under its own, naming it") {
+    auto cfg = two_sites();
+    cfg.sites[0].probe_targets = {{*Address::parse("192.0.2.1"), *Address::parse("127.0.0.7")}};
+    health::Board board(cfg, std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg)), 1000);
+    board.record(0, false, 3, "HTTP 500", 1001);
+    const auto o = observation(board);
+    const auto doc = boost::json::parse(server::status_json(o)).as_object();
+    const auto& addresses = doc.at("sites").as_array()[0].as_object().at("addresses").as_array();
+    const auto& nat = addresses[0].as_object();
+    CHECK(nat.at("address") == "192.0.2.1");
+    CHECK(nat.at("probe_target") == "127.0.0.7");
+    CHECK(nat.at("up") == false);
+    CHECK_FALSE(addresses[1].as_object().contains("probe_target"));  // probed itself
+    CHECK(server::status_page(o).find("192.0.2.1 <small>(probed at 127.0.0.7)</small>") != std::string::npos);
+    // Metrics stay keyed by the answered address.
+    const std::string m = server::metrics_text(o);
+    CHECK(m.find("dnsd_address_up{site=\"a\",address=\"192.0.2.1\"} 0") != std::string::npos);
+    CHECK(m.find("127.0.0.7") == std::string::npos);
+}
+
 TEST_CASE("observe: queries are counted by zone, type, rcode and transport, each in a cell of its own") {
     query::Counters c(2, {}, 3);
     c.count_query(0, 0, false, 1, 0);    // zone 0, UDP, A, NOERROR

@@ -1,7 +1,9 @@
 """Helpers shared by the system tests: free loopback ports, waiting for a
 server to answer, and stopping the processes a test started (by PID, with a
-bounded wait), and a site's HTTP health endpoint."""
+bounded wait), a site's HTTP health endpoint, and a webhook that records
+the alert events it is sent."""
 import http.server
+import json
 import os
 import shutil
 import signal
@@ -136,6 +138,23 @@ def wait_for_dns(port, host="127.0.0.1", proc=None, name="version.bind.", rdclas
     raise RuntimeError(f"no answer on {host}:{port} within {timeout}s: {last}")
 
 
+def addresses(port, name="www.example.test.", rdtype="A"):
+    """The addresses dnsd on 127.0.0.1:`port` answers for `name`, sorted."""
+    r = dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1", port=port, timeout=2)
+    return sorted(rr.address for rrset in r.answer for rr in rrset if rrset.rdtype == r.question[0].rdtype)
+
+
+def wait_for_addresses(port, want, limit, name="www.example.test."):
+    """Seconds until the A answer for `name` is `want` (sorted), or None
+    after `limit` seconds."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        if addresses(port, name) == want:
+            return time.monotonic() - t0
+        time.sleep(0.02)
+    return None
+
+
 def stop(proc, sig=signal.SIGTERM, timeout=10.0):
     """Stops a process the test started; returns its exit code. Kills it
     when it has not stopped within `timeout` seconds."""
@@ -225,6 +244,7 @@ class Listener:
     def __init__(self, host, port, context=None):
         self.host, self.port, self.context = host, port, context
         self.mode = "ok"  # ok | 503 | body | hang
+        self.hosts = []  # the Host header of each request
         self.server = None
         self.thread = None
 
@@ -233,6 +253,7 @@ class Listener:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
+                listener.hosts.append(self.headers.get("Host"))
                 mode = listener.mode
                 if mode == "hang":
                     time.sleep(3)
@@ -260,6 +281,46 @@ class Listener:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+class Webhook:
+    """Records the JSON events POSTed to it."""
+
+    def __init__(self, port):
+        self.events = []
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    hook.events.append(json.loads(body))
+                except ValueError:
+                    hook.events.append({"unparsable": body.decode(errors="replace")})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def find(self, **fields):
+        return [e for e in list(self.events) if all(e.get(k) == v for k, v in fields.items())]
+
+    def wait(self, limit, **fields):
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.find(**fields):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def metrics_contract(text, cluster):

@@ -5,7 +5,6 @@ failed-reload events; the probe duration histogram; and reloads, good and
 bad, by SIGHUP and by the control API while a query loop runs: not one query
 lost or answered wrongly."""
 import argparse
-import http.server
 import json
 import os
 import shutil
@@ -69,46 +68,6 @@ ttl = {ttl}
 """
 
 check, failures = dnsclient.check, dnsclient.failures
-
-
-class Webhook:
-    """Records the JSON events POSTed to it."""
-
-    def __init__(self, port):
-        self.events = []
-        hook = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                try:
-                    hook.events.append(json.loads(body))
-                except ValueError:
-                    hook.events.append({"unparsable": body.decode(errors="replace")})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def find(self, **fields):
-        return [e for e in list(self.events) if all(e.get(k) == v for k, v in fields.items())]
-
-    def wait(self, limit, **fields):
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if self.find(**fields):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def answer(port, timeout=2):
@@ -232,7 +191,7 @@ def main():
         for name, host in SITES.items():
             listeners[name] = dnsclient.Listener(host, hport)
             listeners[name].start()
-        hook = Webhook(wport)
+        hook = dnsclient.Webhook(wport)
         with open(os.path.join(work, "token"), "w") as f:
             f.write(TOKEN + "\n")
         with open(os.path.join(work, "example.test.zone"), "w") as f:
