@@ -4,7 +4,9 @@ probing from its own address (the probe `source` option), against health
 listeners that fail the probes of chosen source addresses: a site seen down
 by one instance stays up in every instance's answers; seen down by two, it
 fails over in all three; a killed instance changes nothing for the other
-two, which still need both their verdicts to fail a site over."""
+two, which still need both their verdicts to fail a site over. A service
+with `failback` holds the recovered site down alike on every instance and
+fails back on all three together (SPEC 9)."""
 import argparse
 import http.server
 import json
@@ -64,7 +66,12 @@ name = "www.example.test."
 sites = ["a", "b"]
 policy = "failover"
 ttl = 5
+[[service]]
+name = "held.example.test."
+sites = ["a", "b"]
+failback = "{failback}s"
 """
+FAILBACK = 4
 
 check, failures = dnsclient.check, dnsclient.failures
 
@@ -97,8 +104,8 @@ class Health:
         self.server.server_close()
 
 
-def answer(me, port):
-    r = dns.query.udp(dns.message.make_query("www.example.test.", "A"), me, port=port, timeout=2)
+def answer(me, port, name="www.example.test."):
+    r = dns.query.udp(dns.message.make_query(name, "A"), me, port=port, timeout=2)
     return sorted(rr.address for rrset in r.answer for rr in rrset)
 
 
@@ -151,7 +158,7 @@ def main():
                 f.write(dnsclient.SMALL_ZONE)
             peers = ", ".join(f'"http://{p}:{cport}"' for p in INSTANCES if p != me)
             with open(os.path.join(d, "dnsd.toml"), "w") as f:
-                f.write(CONFIG.format(me=me, port=port, cport=cport, hport=hport, peers=peers))
+                f.write(CONFIG.format(me=me, port=port, cport=cport, hport=hport, peers=peers, failback=FAILBACK))
         for me in INSTANCES:
             d = os.path.join(work, me)
             procs[me] = subprocess.Popen([dnsd, "run", "-c", "dnsd.toml"], cwd=d,
@@ -194,8 +201,23 @@ def main():
         print(f"     all three on b after {t if t is None else round(t, 2)}s")
         check(t is not None, "a seen down by two of three: all three fail over to b")
         check(answer("127.0.0.3", port) == ["127.0.0.11"], "... including the one whose own probes pass")
+        check(all(answer(me, port, "held.example.test.") == ["127.0.0.11"] for me in INSTANCES),
+              "the service with failback fails over too")
         health["a"].blocked = set()
         check(all_answer(INSTANCES, port, ["127.0.0.10"], 6) is not None, "a healthy again everywhere")
+        back = time.monotonic()
+        # SPEC 9: the hold-down follows the merged verdicts, so every
+        # instance holds a down and fails back alike.
+        switched = {}
+        while time.monotonic() - back < FAILBACK + 4 and len(switched) < len(INSTANCES):
+            for me in INSTANCES:
+                if me not in switched and answer(me, port, "held.example.test.") == ["127.0.0.10"]:
+                    switched[me] = time.monotonic() - back
+            time.sleep(0.05)
+        times = sorted(switched.values())
+        print(f"     held.example.test back on a after {[round(t, 2) for t in times]}s (failback {FAILBACK}s)")
+        check(len(times) == 3 and times[0] >= FAILBACK - 1.5 and times[-1] - times[0] <= 1.0,
+              "a cluster of three holds a down alike and fails back together after the failback")
 
         # 3. An instance dies: nothing changes for the other two.
         dnsclient.stop(procs.pop("127.0.0.1"))
