@@ -136,9 +136,13 @@ void StateThread::publish_health(std::shared_ptr<const query::View> view, bool q
 }
 
 void StateThread::stay_tick() {
-    // Holds end, and damped addresses are reused, within a second of their
-    // time; TTLs are worked out again so that none reaches past them.
-    stay_timer_.expires_after(std::chrono::seconds(1));
+    // Every second, so that TTLs are worked out again and none reaches past
+    // a change to come; sooner when a hold-down ends or a damped address is
+    // reused before then, so that it happens on time.
+    std::int64_t wait_ms = 1000;
+    if (const auto next = staying_.next_change_ms(); next > 0)
+        wait_ms = std::clamp<std::int64_t>(next - unix_now_ms(), 1, 1000);
+    stay_timer_.expires_after(std::chrono::milliseconds(wait_ms));
     stay_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec) return;
         publish_health();

@@ -69,6 +69,7 @@ std::vector<Staying::Change> Staying::apply(health::Snapshot& h, std::int64_t no
     h.published_ms = now_ms;
     h.services.clear();
     counting_ = false;
+    next_change_ms_ = 0;
     bool any = false;
     for (const auto& svc : c.services) any |= svc.stays_put;
     if (any) h.services.resize(c.services.size());
@@ -192,6 +193,7 @@ std::vector<Staying::Change> Staying::apply(health::Snapshot& h, std::int64_t no
             up_any[slot % 2] |= st.usable || st.held || st.drained;
             view->sites[slot] = st;
         }
+        if (next_change > 0 && (next_change_ms_ == 0 || next_change < next_change_ms_)) next_change_ms_ = next_change;
         if (view) {
             view->degraded = degraded;
             std::uint32_t ttl = degraded ? s.ttl_degraded : s.ttl;

@@ -65,6 +65,9 @@ public:
     /// address): the state thread then works the views out again every
     /// second, so that holds end on time and TTLs stay below what is to come.
     bool counting() const noexcept;
+    /// The soonest change known to come (a hold-down's end, a damped
+    /// address's reuse), Unix ms; 0 when none.
+    std::int64_t next_change_ms() const noexcept { return next_change_ms_; }
 
     /// `dnsdctl resume SERVICE SITE`: ends the hold-down of `site` (every
     /// held site when empty) for `service`. 404 when there is no such
@@ -101,6 +104,7 @@ private:
     std::shared_ptr<const Catalog> catalog_;
     std::vector<PerService> services_;  ///< per catalog service; only those that stay put have state
     bool counting_ = false;
+    std::int64_t next_change_ms_ = 0;
 };
 
 }  // namespace dnsd::steer

@@ -58,8 +58,8 @@ file = "example.test.zone"
 type = "http"
 port = {http_port}
 path = "/health"
-interval = "200ms"
-timeout = "150ms"
+interval = "300ms"
+timeout = "250ms"
 rise = 1
 fall = 1
 
@@ -87,7 +87,7 @@ failback = "manual"
 name = "damp.example.test."
 sites = ["a", "b"]
 ttl = 20
-damping = {{ half_life = "2s", suppress = 2500, reuse = 1200 }}
+damping = {{ half_life = "2s", suppress = 2200, reuse = 1200 }}
 
 [[service]]
 name = "plain.example.test."
@@ -194,11 +194,11 @@ def flap_cases(port, cport, work, listener_a):
     check(wait_until(lambda: all(site_of(port, n) == "a" for n in names), 5) is not None,
           "flap: every service answers site a while it is healthy")
     with Watcher(port, names) as w:
-        # Site a flaps with every probe (200 ms) for 5 s.
-        t_end = time.monotonic() + 5
+        # Site a flaps with every other probe (300 ms) for 6 s.
+        t_end = time.monotonic() + 6
         while time.monotonic() < t_end:
             listener_a.mode = "503" if listener_a.mode == "ok" else "ok"
-            time.sleep(0.4)
+            time.sleep(0.6)
         listener_a.mode = "ok"
         stopped = time.monotonic()
         # Held down: b answers, the explanation says until when, the TTL is
@@ -241,7 +241,7 @@ def flap_cases(port, cport, work, listener_a):
             time.sleep(0.2)
         back = time.monotonic() - stopped
         check(worst <= 0, f"flap: no TTL reaches past the end of the hold-down (worst {worst:+.0f} s)")
-        check(FAILBACK - 0.5 <= back <= FAILBACK + 2.5,
+        check(FAILBACK - 1.0 <= back <= FAILBACK + 2.5,
               f"flap: site a is answered again {back:.1f}s after it stopped flapping (failback {FAILBACK:.0f}s)")
         got, ttl = answer(port, "hold.example.test.")
         check(got == [A] and ttl == 20, f"flap: back on site a with the full TTL ({got}, {ttl})")
@@ -282,7 +282,7 @@ def reload_cases(dnsd, work, port, proc, listener_a):
     check(site_of(port, "hold.example.test.") == "b", "reload: still held down after SIGHUP")
     t = wait_until(lambda: site_of(port, "hold.example.test.") == "a", FAILBACK + 5)
     took = time.monotonic() - back
-    check(t is not None and FAILBACK - 0.5 <= took <= FAILBACK + 2.5,
+    check(t is not None and FAILBACK - 1.0 <= took <= FAILBACK + 2.5,
           f"reload: the hold-down ends on time across the reload ({took:.1f}s)")
 
 
@@ -329,7 +329,7 @@ def main():
             f.write(TOKEN + "\n")
         r = subprocess.run([dnsd, "check", "-c", "dnsd.toml"], cwd=work, capture_output=True, text=True, timeout=30)
         check(r.returncode == 0 and "damping (the service's): penalty 1000 per change, half-life 2s, suppress above "
-              "2500, reuse below 1200" in r.stdout and "failback manual" in r.stdout,
+              "2200, reuse below 1200" in r.stdout and "failback manual" in r.stdout,
               f"check: prints the failback and damping figures in use ({r.stdout.strip()[-200:]!r})")
         proc = start(dnsd, work, port)
         flap_cases(port, cport, work, listeners["a"])
