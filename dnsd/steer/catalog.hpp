@@ -41,6 +41,7 @@ struct Service {
     std::uint32_t ttl = 30;
     unsigned max_answers = 0;
     config::Service::Fallback fallback = config::Service::Fallback::all;
+    bool sticky = false;  ///< stickiness = "client": decide() takes a keyed Client
     std::uint32_t fallback_site = kNoSite;
     int line = 0;
 };
@@ -52,6 +53,9 @@ struct Catalog {
     std::vector<Site> sites;
     std::vector<Address> addresses;           ///< all sites' addresses; index = health index
     std::vector<std::uint32_t> address_site;  ///< the site of each address
+    /// key_of() each site's name and each address, for rendezvous hashing
+    /// (apart from Site, whose size the nearest policy's loop feels).
+    std::vector<std::uint64_t> site_key, address_key;
     std::vector<Service> services;
 
     /// Compiles the sites and services of a validated configuration.
