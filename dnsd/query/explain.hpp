@@ -26,6 +26,8 @@ struct Explanation {
     Whereabouts where;  ///< the address located, how, and where it is
     std::uint8_t vantage_points = 1, quorum = 1;
     bool depends = false;  ///< the answer depends on the client (nearest)
+    bool sticky = false;   ///< the service has stickiness: `prefix` keys the client
+    ClientPrefix prefix;
     struct Answer {
         steer::Trace trace;
         steer::Choice choice;
