@@ -127,10 +127,27 @@ int pick_site(const Catalog& c, const Service& svc, const SiteView* views, const
 }
 
 /// weighted with stickiness: the site of `pick` (all with a weight) with
-/// the highest weighted rendezvous score for the client's key.
+/// the highest weighted rendezvous score for the client's key; the first
+/// of equal ones.
 int pick_by_client(const Catalog& c, const SiteView* views, const int* pick, unsigned n,
                    std::uint64_t key) noexcept {
+    const unsigned weight = c.sites[views[pick[0]].site].weight;
+    bool equal = true;
+    for (unsigned i = 1; i < n; ++i) equal &= c.sites[views[pick[i]].site].weight == weight;
     int best = pick[0];
+    if (equal) {
+        // The same weight everywhere (the usual case): the score grows with
+        // the rank's unit_bits(), so those pick alike without a logarithm.
+        std::uint64_t best_bits = unit_bits(rank(key, c.site_key[views[pick[0]].site]));
+        for (unsigned i = 1; i < n; ++i) {
+            const std::uint64_t bits = unit_bits(rank(key, c.site_key[views[pick[i]].site]));
+            if (bits > best_bits) {
+                best_bits = bits;
+                best = pick[i];
+            }
+        }
+        return best;
+    }
     double best_score = -1;
     for (unsigned i = 0; i < n; ++i) {
         const std::uint32_t s = views[pick[i]].site;

@@ -63,13 +63,19 @@ constexpr std::uint64_t rank(std::uint64_t client, std::uint64_t item) noexcept 
     return mix(client ^ item);
 }
 
+/// The bits of a rank that weighted_score() uses: u grows with them.
+constexpr std::uint64_t unit_bits(std::uint64_t rank) noexcept {
+    return rank >> 12;
+}
+
 /// The weighted rendezvous score, -weight / ln(u) with u the rank mapped
 /// into (0, 1): the highest score wins, and a site wins the share of
 /// clients its weight is of the total (the u^(1/weight) of weighted
-/// random sampling, as a logarithm). `weight` > 0.
+/// random sampling, as a logarithm). For one weight it grows with
+/// unit_bits(). `weight` > 0.
 inline double weighted_score(std::uint64_t rank, unsigned weight) noexcept {
     // 52 bits and a half: exact in a double, so u never rounds to 1.
-    const double u = (static_cast<double>(rank >> 12) + 0.5) * 0x1p-52;
+    const double u = (static_cast<double>(unit_bits(rank)) + 0.5) * 0x1p-52;
     return -static_cast<double>(weight) / std::log(u);
 }
 

@@ -346,6 +346,23 @@ std::vector<std::string> sites_of(const Catalog& c, const health::Snapshot& h,
     return out;
 }
 
+/// SPEC 9's formula written out: the site with the highest -weight / ln(u).
+std::vector<std::string> by_formula(const Catalog& c, const std::vector<Client>& clients) {
+    std::vector<std::string> out;
+    for (const auto& client : clients) {
+        const Site* best = nullptr;
+        double best_score = 0;
+        for (const auto& site : c.sites) {
+            const double score = weighted_score(rank(client.key, key_of(site.name)), site.weight);
+            if (best && score <= best_score) continue;
+            best = &site;
+            best_score = score;
+        }
+        out.push_back(best->name);
+    }
+    return out;
+}
+
 std::map<std::string, int> shares(const std::vector<std::string>& sites) {
     std::map<std::string, int> n;
     for (const auto& s : sites) ++n[s];
@@ -364,6 +381,7 @@ TEST_CASE("decide: stickiness spreads clients over the sites by weight, each alw
         CHECK(std::abs(n - 1024) < 1024 * 0.12);
     }
     CHECK(shares(picked).size() == 4);
+    CHECK(picked == by_formula(c, clients));
     // whatever the worker's random source and rotation
     Random other;
     other.state = 987654321;
@@ -383,7 +401,9 @@ TEST_CASE("decide: stickiness spreads clients over the sites by weight, each alw
 
     // weights 3:1, as the weighted draw
     const Catalog w = Catalog::build(sticky_config({{"a", 300}, {"b", 100}}));
-    const auto n = shares(sites_of(w, all_up(w), clients));
+    const auto weighted = sites_of(w, all_up(w), clients);
+    CHECK(weighted == by_formula(w, clients));
+    const auto n = shares(weighted);
     CHECK(std::abs(n.at("a") / 4096.0 - 0.75) < 0.03);
     CHECK(std::abs(n.at("b") / 4096.0 - 0.25) < 0.03);
 }
