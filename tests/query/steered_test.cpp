@@ -332,3 +332,27 @@ TEST_CASE("steered: stickiness answers a client's prefix alike, with its ECS sco
     const auto plain = explanation_lines(from("127.0.0.1", make_query("sticky.example.test.", 16, 3)));
     CHECK(has_line(plain, "A site picked by client hash of 127.0.0.0/24 (source address)"));
 }
+
+TEST_CASE("steered: the prefix that keys a client of a service with stickiness") {
+    auto prefix = [](const char* source, const char* ecs, std::uint8_t length) {
+        const Address from = *Address::parse(source);
+        Address e{};
+        query::Subnet subnet;
+        if (ecs) {
+            e = *Address::parse(ecs);
+            subnet = {true, e.family, length, e.bytes.data()};
+        }
+        const auto p = query::client_prefix(subnet, query::Client{from});
+        return p.prefix.str() + (p.by_ecs ? " ecs " : " source ") + std::to_string(p.scope());
+    };
+    // the source address: /24 or /56, scope 0 (as a located one)
+    CHECK(prefix("198.51.100.77", nullptr, 0) == "198.51.100.0/24 source 0");
+    CHECK(prefix("2001:db8:1:2345::1", nullptr, 0) == "2001:db8:1:2300::/56 source 0");
+    // ECS: its source prefix, at most /24 or /56, whatever family the resolver has
+    CHECK(prefix("192.0.2.53", "203.0.113.77", 32) == "203.0.113.0/24 ecs 24");
+    CHECK(prefix("192.0.2.53", "203.0.112.0", 20) == "203.0.112.0/20 ecs 20");
+    CHECK(prefix("192.0.2.53", "2001:db8:1:2345::", 64) == "2001:db8:1:2300::/56 ecs 56");
+    CHECK(prefix("2001:db8::53", "203.0.113.0", 24) == "203.0.113.0/24 ecs 24");
+    // ECS source prefix 0: as without ECS
+    CHECK(prefix("198.51.100.77", "0.0.0.0", 0) == "198.51.100.0/24 source 0");
+}
