@@ -118,6 +118,9 @@ struct Service {
     static constexpr unsigned kMaxAddresses = 64;
     enum class Policy : std::uint8_t { nearest, failover, weighted, all };
     enum class Fallback : std::uint8_t { all, none, site };
+    /// `client`: weighted and max_answers pick by rendezvous hashing of the
+    /// client's prefix (SPEC 9).
+    enum class Stickiness : std::uint8_t { none, client };
     std::string name;                ///< wire, absolute
     std::vector<std::size_t> sites;  ///< indices into Config::sites, in the listed order
     Policy policy = Policy::failover;
@@ -136,6 +139,7 @@ struct Service {
     std::optional<Damping> damping_figures;
     /// The TTL while a site of the service is down, held down or damped.
     std::optional<std::uint32_t> ttl_degraded;
+    Stickiness stickiness = Stickiness::none;
     int line = 0;
 
     /// Whether answers may depend on more than the health snapshot's
@@ -157,6 +161,9 @@ std::optional<Service::Policy> parse_policy(std::string_view text) noexcept;
 /// no text parses as Fallback::site (which prints as "site").
 const char* to_string(Service::Fallback fallback) noexcept;
 std::optional<Service::Fallback> parse_fallback(std::string_view text) noexcept;
+/// "client" reads; `none` (no `stickiness` key) prints as "none".
+const char* to_string(Service::Stickiness stickiness) noexcept;
+std::optional<Service::Stickiness> parse_stickiness(std::string_view text) noexcept;
 
 /// An operator's network override: clients in `prefix` are at `location`
 /// (longest prefix wins, over the database).

@@ -32,6 +32,13 @@ std::optional<Service::Fallback> parse_fallback(std::string_view text) noexcept 
     return kFallbacks.parse(text);
 }
 
+const char* to_string(Service::Stickiness stickiness) noexcept {
+    return kStickiness.name(stickiness);
+}
+std::optional<Service::Stickiness> parse_stickiness(std::string_view text) noexcept {
+    return kStickiness.parse(text);
+}
+
 const char* to_string(Alert::Kind kind) noexcept {
     return kAlertKinds.name(kind);
 }

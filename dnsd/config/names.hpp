@@ -88,6 +88,11 @@ inline constexpr NameTable<Service::Fallback, 3> kFallbacks{"a fallback",
                                                               {Service::Fallback::none, "none"},
                                                               {Service::Fallback::site, "site", false}}}};
 
+/// Without the key there is none: "none" is no keyword (SPEC 9 has one value).
+inline constexpr NameTable<Service::Stickiness, 2> kStickiness{
+    "a stickiness mode",
+    {{{Service::Stickiness::none, "none", false}, {Service::Stickiness::client, "client"}}}};
+
 inline constexpr NameTable<Alert::Kind, 2> kAlertKinds{
     "an alert type", {{{Alert::Kind::webhook, "webhook"}, {Alert::Kind::exec, "exec"}}}};
 

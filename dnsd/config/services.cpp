@@ -38,6 +38,7 @@ void read_service(TableReader& r, Draft& d) {
     if (policy == Got::value && s.policy == Service::Policy::nearest) draft.policy = r.spot_at("policy");
     ok &= good(r.integer("ttl", 0, 86400, s.ttl));
     ok &= good(r.integer("max_answers", 1, Service::kMaxAddresses, s.max_answers));
+    ok &= good(r.enum_value("stickiness", kStickiness, s.stickiness));
 
     // A keyword, or one of the service's own sites (validate finds it).
     std::string fallback;

@@ -223,6 +223,13 @@ void whole_file(const Draft& d, const Config& c, Report& report) {
                            std::to_string(svc.ttl + (slowest.count() + 999) / 1000) +
                            "s; a TTL of 60s or less (or twice the failover time) keeps failover quick");
     }
+    // Stickiness keys only weighted's draw and max_answers' window (SPEC 9).
+    for (const auto& svc : c.services)
+        if (svc.stickiness == Service::Stickiness::client && svc.policy != Service::Policy::weighted &&
+            svc.max_answers == 0)
+            report.warning(svc.line, "service.stickiness",
+                           std::string("has no effect: policy ") + to_string(svc.policy) +
+                               " draws no site and there is no max_answers");
 }
 
 }  // namespace

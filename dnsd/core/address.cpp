@@ -107,13 +107,17 @@ std::optional<Prefix> Prefix::parse(std::string_view text) {
         p.length = static_cast<std::uint8_t>(len);
     }
     // Host bits must be clear: "10.1.2.3/8" is almost always a typo.
-    Address masked{p.address.family, {}};
-    const unsigned whole = p.length / 8;
-    std::memcpy(masked.bytes.data(), p.address.bytes.data(), whole);
-    if (p.length % 8)
-        masked.bytes[whole] =
-            static_cast<std::uint8_t>(p.address.bytes[whole] & (0xff << (8 - p.length % 8)));
-    if (!(masked == p.address)) return std::nullopt;
+    if (!(of(p.address, p.length) == p)) return std::nullopt;
+    return p;
+}
+
+Prefix Prefix::of(const Address& a, unsigned length) noexcept {
+    if (length > a.bits()) length = a.bits();
+    Prefix p{Address{a.family, {}}, static_cast<std::uint8_t>(length)};
+    const unsigned whole = length / 8;
+    std::memcpy(p.address.bytes.data(), a.bytes.data(), whole);
+    if (length % 8)
+        p.address.bytes[whole] = static_cast<std::uint8_t>(a.bytes[whole] & (0xff << (8 - length % 8)));
     return p;
 }
 

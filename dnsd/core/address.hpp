@@ -43,6 +43,9 @@ struct Prefix {
     /// "10.0.0.0/8", "::1/128", or a bare address (full length). Host bits
     /// set past the length are an error (returns nullopt), as in most ACLs.
     static std::optional<Prefix> parse(std::string_view text);
+    /// The network of `a` with its first `length` bits (at most the
+    /// family's bits), the others cleared.
+    static Prefix of(const Address& a, unsigned length) noexcept;
     bool contains(const Address& a) const noexcept;
     std::string str() const;
     friend bool operator==(const Prefix&, const Prefix&) = default;

@@ -88,6 +88,23 @@ inline void decide_with(const Query& q, const steer::Catalog& catalog, const ste
     decide_for(q, catalog, svc, where, h, fixed, choice);
 }
 
+/// decide_with() for a service with stickiness: the client keyed by its
+/// prefix, and located too for `nearest`. An answer picked by the prefix
+/// has its scope, or the longer one of where the client is (SPEC 9). Out
+/// of line, so that other services' queries do not pay for it.
+[[gnu::noinline]] void decide_sticky(const Query& q, const steer::Catalog& catalog, const steer::Service& svc,
+                                     const health::Snapshot& h, const Steering& s, Plan& plan) noexcept {
+    const Subnet subnet = subnet_of(q);
+    Whereabouts w;
+    if (svc.policy == config::Service::Policy::nearest) {
+        w = locate_client(subnet, s.view, s.client);
+        plan.ecs_scope = w.scope;
+    }
+    const std::uint8_t scope = key_client(subnet, s.client, w.client).scope();
+    decide_with(q, catalog, svc, w.client, h, s.client.random, plan.choice);
+    if (plan.choice.hashed() && scope > plan.ecs_scope) plan.ecs_scope = scope;
+}
+
 /// A and AAAA at a service name: decide() picks the addresses (SPEC 3).
 Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, const Steering& s,
                 std::int32_t service) noexcept {
@@ -95,9 +112,12 @@ Outcome steered(const Query& q, const Zone& z, const Target& t, Plan& plan, cons
     const steer::Service& svc = catalog.services[static_cast<std::size_t>(service)];
     plan.catalog = &catalog;
     const health::Snapshot& h = health_for(s.client, catalog);
-    // Only `nearest` depends on where the client is; the others answer
-    // everyone alike (ECS scope 0).
-    if (svc.policy == config::Service::Policy::nearest) {
+    // Only `nearest` depends on where the client is, and only a service
+    // with stickiness on who it is; the others answer everyone alike (ECS
+    // scope 0).
+    if (svc.sticky) {
+        decide_sticky(q, catalog, svc, h, s, plan);
+    } else if (svc.policy == config::Service::Policy::nearest) {
         const Whereabouts w = locate_client(subnet_of(q), s.view, s.client);
         plan.ecs_scope = w.scope;
         decide_with(q, catalog, svc, w.client, h, s.client.random, plan.choice);

@@ -109,6 +109,13 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
     }
     line(scope, "%s answer: %s%s, ttl %u%s, ECS scope %u", fam, answer,
          a.choice.fallback ? " (fallback)" : "", e.ttl, e.degraded ? " (degraded)" : "", a.scope);
+    if (a.choice.hashed()) {
+        char prefix[64];
+        address_text(e.prefix.prefix.address, prefix, sizeof prefix);
+        line(scope, "%s %s picked by client hash of %s/%u (%s)", fam,
+             a.choice.hashed_site ? (a.choice.hashed_addresses ? "site and addresses" : "site") : "addresses",
+             prefix, e.prefix.prefix.length, e.prefix.by_ecs ? "ECS" : "source address");
+    }
 }
 
 }  // namespace
@@ -131,14 +138,18 @@ Explanation explain(const View& view, std::size_t service, const Subnet& subnet,
         e.degraded = sv->degraded;
         e.at_ms = h.published_ms;
     }
+    steer::Client who = e.depends ? e.where.client : steer::Client{};
+    e.sticky = e.service->sticky;
+    if (e.sticky) e.prefix = key_client(subnet, client, who);
     for (Family f : {Family::v4, Family::v6}) {
         auto& a = f == Family::v4 ? e.v4 : e.v6;
         steer::Random random = client.random ? *client.random : steer::Random{};
-        steer::decide(cat, *e.service, f, e.depends ? e.where.client : steer::Client{}, h, random, &a.trace,
-                      a.choice);
-        // As the answer: negative answers have scope 0.
+        steer::decide(cat, *e.service, f, who, h, random, &a.trace, a.choice);
+        // As the answer: negative answers have scope 0; one picked by the
+        // client's prefix has at least its scope.
         const bool positive = a.choice.kind != steer::Choice::Kind::nodata;
         a.scope = e.depends && e.where.by_ecs && positive ? e.where.scope : 0;
+        if (positive && a.choice.hashed() && e.prefix.scope() > a.scope) a.scope = e.prefix.scope();
     }
     return e;
 }
@@ -169,8 +180,8 @@ void render(const Explanation& e, LineSink& out) noexcept {
                  e.view->locator() ? " (not in geo.networks or the databases)" : " (no [geo])");
             break;
     }
-    line(LineScope::both, "policy %s, ttl %u, fallback %s", config::to_string(e.service->policy),
-         e.service->ttl, fallback_text(cat, *e.service));
+    line(LineScope::both, "policy %s, ttl %u, fallback %s%s", config::to_string(e.service->policy),
+         e.service->ttl, fallback_text(cat, *e.service), e.sticky ? ", stickiness client" : "");
     if (e.quorum > 1 || e.vantage_points > 1)
         line(LineScope::both, "cluster: %u vantage points count, quorum %u%s", e.vantage_points, e.quorum,
              e.vantage_points < e.quorum ? " (degraded: deciding from those reachable)" : "");

@@ -29,6 +29,8 @@ struct Explanation {
     std::uint32_t ttl = 0;   ///< the TTL of its answers now (SPEC 9: degraded, capped)
     bool degraded = false;   ///< ttl_degraded applies
     std::int64_t at_ms = 0;  ///< when the state thread worked out the holds (Unix ms; 0: none)
+    bool sticky = false;     ///< the service has stickiness: `prefix` keys the client
+    ClientPrefix prefix;
     struct Answer {
         steer::Trace trace;
         steer::Choice choice;

@@ -30,6 +30,19 @@ Whereabouts locate_client(const Subnet& subnet, const View& view, const Client& 
     return w;
 }
 
+ClientPrefix client_prefix(const Subnet& subnet, const Client& client) noexcept {
+    ClientPrefix p;
+    p.by_ecs = subnet.present && subnet.source > 0;  // source prefix 0: as without ECS
+    Address a = client.address;
+    if (p.by_ecs) {
+        a.family = subnet.family;
+        std::memcpy(a.bytes.data(), subnet.address, 16);
+    }
+    const unsigned most = a.family == Family::v4 ? 24 : 56;
+    p.prefix = Prefix::of(a, p.by_ecs && subnet.source < most ? subnet.source : most);
+    return p;
+}
+
 void address_text(const Address& a, char* out, std::size_t size) noexcept {
     inet_ntop(a.family == Family::v4 ? AF_INET : AF_INET6, a.view().data(), out,
               static_cast<socklen_t>(size));

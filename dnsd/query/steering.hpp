@@ -10,6 +10,7 @@
 #include "dnsd/geo/locator.hpp"
 #include "dnsd/query/answer.hpp"
 #include "dnsd/steer/decide.hpp"
+#include "dnsd/steer/rendezvous.hpp"
 #include "dnsd/wire/parser.hpp"
 #include "health/snapshot.hpp"
 
@@ -52,6 +53,27 @@ struct Whereabouts {
 /// has a source prefix above 0, else the source address; networks entries,
 /// then the databases, through the worker's cache when there is one.
 Whereabouts locate_client(const Subnet& subnet, const View& view, const Client& client) noexcept;
+
+/// The prefix that keys a client of a service with stickiness (SPEC 9):
+/// the ECS address at its source prefix when ECS is honoured with a source
+/// prefix above 0, else the source address; /24 (IPv4) or /56 (IPv6) at
+/// most, so that a client's answer is stable and its scope no longer.
+struct ClientPrefix {
+    Prefix prefix;
+    bool by_ecs = false;
+    /// The ECS scope of an answer picked by it: the prefix from ECS; 0 for
+    /// the source address, as for a located one.
+    std::uint8_t scope() const noexcept { return by_ecs ? prefix.length : 0; }
+};
+ClientPrefix client_prefix(const Subnet& subnet, const Client& client) noexcept;
+
+/// Keys `where` by the client's prefix for decide(); returns the prefix.
+inline ClientPrefix key_client(const Subnet& subnet, const Client& client, steer::Client& where) noexcept {
+    const ClientPrefix p = client_prefix(subnet, client);
+    where.keyed = true;
+    where.key = steer::key_of(p.prefix);
+    return p;
+}
 
 /// `a` as text into `out` (inet_ntop: no allocation).
 void address_text(const Address& a, char* out, std::size_t size) noexcept;

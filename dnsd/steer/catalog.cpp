@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include "dnsd/steer/rendezvous.hpp"
+
 namespace dnsd::steer {
 
 Catalog Catalog::build(const config::Config& cfg) {
@@ -16,6 +18,7 @@ Catalog Catalog::build(const config::Config& cfg) {
             site.location = GeoPoint::from_degrees(s.location->lat, s.location->lon);
         }
         const auto index = static_cast<std::uint32_t>(c.sites.size());
+        c.site_key.push_back(key_of(s.name));
         for (Family f : {Family::v4, Family::v6}) {
             Range& r = f == Family::v4 ? site.v4 : site.v6;
             r.first = static_cast<std::uint32_t>(c.addresses.size());
@@ -24,6 +27,7 @@ Catalog Catalog::build(const config::Config& cfg) {
                 c.addresses.push_back(a);
                 c.address_site.push_back(index);
                 c.probe_targets.push_back(s.probe_target(a));
+                c.address_key.push_back(key_of(a));
             }
             r.count = static_cast<std::uint32_t>(c.addresses.size()) - r.first;
         }
@@ -43,6 +47,7 @@ Catalog Catalog::build(const config::Config& cfg) {
         svc.fallback = s.fallback;
         if (s.fallback == config::Service::Fallback::site)
             svc.fallback_site = static_cast<std::uint32_t>(s.fallback_site);
+        svc.sticky = s.stickiness == config::Service::Stickiness::client;
         svc.line = s.line;
         svc.index = static_cast<std::uint32_t>(c.services.size());
         svc.stays_put = s.stays_put();

@@ -41,6 +41,7 @@ struct Service {
     std::uint32_t ttl = 30;
     unsigned max_answers = 0;
     config::Service::Fallback fallback = config::Service::Fallback::all;
+    bool sticky = false;  ///< stickiness = "client": decide() takes a keyed Client
     std::uint32_t fallback_site = kNoSite;
     std::uint32_t index = 0;  ///< in Catalog::services (and health::Snapshot::services)
     /// Hold-down, damping or a degraded TTL (SPEC 9): decide() reads the
@@ -60,6 +61,9 @@ struct Catalog {
     /// its site's probe_targets entry (a NAT, a VIP). Health is always
     /// reported under `addresses`; this is only ever shown beside it.
     std::vector<Address> probe_targets;
+    /// key_of() each site's name and each address, for rendezvous hashing
+    /// (apart from Site, whose size the nearest policy's loop feels).
+    std::vector<std::uint64_t> site_key, address_key;
     std::vector<Service> services;
 
     /// Compiles the sites and services of a validated configuration.

@@ -1,6 +1,9 @@
 #include "dnsd/steer/decide.hpp"
 
 #include <cmath>
+#include <utility>
+
+#include "dnsd/steer/rendezvous.hpp"
 
 namespace dnsd::steer {
 
@@ -130,6 +133,40 @@ int pick_site(const Catalog& c, const Service& svc, const SiteView* views, const
     return pick[0];
 }
 
+/// weighted with stickiness: the site of `pick` (all with a weight) with
+/// the highest weighted rendezvous score for the client's key; the first
+/// of equal ones.
+int pick_by_client(const Catalog& c, const SiteView* views, const int* pick, unsigned n,
+                   std::uint64_t key) noexcept {
+    const unsigned weight = c.sites[views[pick[0]].site].weight;
+    bool equal = true;
+    for (unsigned i = 1; i < n; ++i) equal &= c.sites[views[pick[i]].site].weight == weight;
+    int best = pick[0];
+    if (equal) {
+        // The same weight everywhere (the usual case): the score grows with
+        // the rank's unit_bits(), so those pick alike without a logarithm.
+        std::uint64_t best_bits = unit_bits(rank(key, c.site_key[views[pick[0]].site]));
+        for (unsigned i = 1; i < n; ++i) {
+            const std::uint64_t bits = unit_bits(rank(key, c.site_key[views[pick[i]].site]));
+            if (bits > best_bits) {
+                best_bits = bits;
+                best = pick[i];
+            }
+        }
+        return best;
+    }
+    double best_score = -1;
+    for (unsigned i = 0; i < n; ++i) {
+        const std::uint32_t s = views[pick[i]].site;
+        const double score = weighted_score(rank(key, c.site_key[s]), c.sites[s].weight);
+        if (score > best_score) {
+            best_score = score;
+            best = pick[i];
+        }
+    }
+    return best;
+}
+
 /// Appends the addresses of `site` for the family: the up ones, or all of
 /// them when `all_addresses`.
 void add_addresses(const Catalog& c, std::uint32_t site, Family f, const health::Snapshot& h,
@@ -143,10 +180,32 @@ void add_addresses(const Catalog& c, std::uint32_t site, Family f, const health:
     }
 }
 
+/// max_answers with stickiness: the addresses the client's key ranks
+/// highest, in that order. An address that goes away moves only the
+/// clients that had it.
+void top_by_client(const Catalog& c, Choice& out, unsigned max_answers, std::uint64_t key) noexcept {
+    std::uint64_t ranks[kMaxAnswers];
+    for (unsigned i = 0; i < out.count; ++i) ranks[i] = rank(key, c.address_key[out.address[i]]);
+    for (unsigned k = 0; k < max_answers; ++k) {
+        unsigned best = k;
+        for (unsigned i = k + 1; i < out.count; ++i)
+            if (ranks[i] > ranks[best]) best = i;
+        std::swap(ranks[k], ranks[best]);
+        std::swap(out.address[k], out.address[best]);
+    }
+    out.count = max_answers;
+    out.hashed_addresses = true;
+}
+
 /// max_answers: a window of the chosen addresses, starting at a rotating
-/// offset so that load spreads over all of them.
-void cap(Choice& out, unsigned max_answers, Random& random) noexcept {
-    if (max_answers == 0 || out.count <= max_answers) return;
+/// offset so that load spreads over all of them; with stickiness, the
+/// client's own.
+/// Called only when there are more than `max_answers` (> 0).
+void cap(const Catalog& c, Choice& out, unsigned max_answers, const Client& client, Random& random) noexcept {
+    if (client.keyed) {
+        top_by_client(c, out, max_answers, client.key);
+        return;
+    }
     std::uint32_t tmp[kMaxAnswers];
     const unsigned start = random.rotation++ % out.count;
     for (unsigned i = 0; i < max_answers; ++i) tmp[i] = out.address[(start + i) % out.count];
@@ -188,6 +247,8 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
     out.kind = Choice::Kind::nodata;
     out.site = kNoSite;
     out.fallback = false;
+    out.hashed_site = false;
+    out.hashed_addresses = false;
     out.count = 0;
     SiteView views[kMaxTraceSites];
     const unsigned n =
@@ -236,8 +297,14 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
             if (svc.policy == Policy::weighted)
                 for (unsigned i = 0; i < pool_n; ++i)
                     if (c.sites[views[pool[i]].site].weight > 0) weighted[wn++] = pool[i];
-            const int chosen = wn ? pick_site(c, svc, views, weighted, wn, client, random)
-                                  : pick_site(c, svc, views, pool, pool_n, client, random);
+            int chosen;
+            if (wn > 1 && client.keyed) {
+                chosen = pick_by_client(c, views, weighted, wn, client.key);
+                out.hashed_site = true;
+            } else {
+                chosen = wn ? pick_site(c, svc, views, weighted, wn, client, random)
+                            : pick_site(c, svc, views, pool, pool_n, client, random);
+            }
             out.site = views[chosen].site;
             if (views[chosen].is_cname) {
                 out.kind = Choice::Kind::cname;
@@ -291,7 +358,8 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
             }
         }
     }
-    if (out.kind == Choice::Kind::addresses) cap(out, svc.max_answers, random);
+    if (out.kind == Choice::Kind::addresses && svc.max_answers != 0 && out.count > svc.max_answers)
+        cap(c, out, svc.max_answers, client, random);
 
     if (trace) {
         trace->count = n;

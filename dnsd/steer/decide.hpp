@@ -31,10 +31,14 @@ struct Random {
     }
 };
 
-/// Where the client is, when known.
+/// Where the client is, when known; and for a service with stickiness,
+/// who it is: its prefix's key_of() (rendezvous.hpp), when `keyed`.
+/// The query path keys clients only for such services.
 struct Client {
     bool located = false;
+    bool keyed = false;
     UnitVector location;
+    std::uint64_t key = 0;
 };
 
 struct Choice {
@@ -44,10 +48,16 @@ struct Choice {
     /// No site was up: the fallback decided. A nodata Choice without it:
     /// no site of the service has an address of the family (nor a CNAME).
     bool fallback = false;
+    /// Picked by the client's key (stickiness): the site among several
+    /// weighted ones; the max_answers addresses among more.
+    bool hashed_site = false;
+    bool hashed_addresses = false;
     unsigned count = 0;
     std::uint32_t address[kMaxAnswers];  ///< indices into Catalog::addresses
     /// NODATA because no site has an address of the family: not an outage.
     bool no_family() const noexcept { return kind == Kind::nodata && !fallback; }
+    /// The answer depends on the client's key.
+    bool hashed() const noexcept { return hashed_site || hashed_addresses; }
 };
 
 /// Why each site did or did not get the answer, for explanations.

@@ -144,7 +144,7 @@ TEST_CASE("config: probes, sites and services with their defaults") {
              "[sites.c]\ncname = \"cdn.example.net\"\nweight = 0\n"
              "[[service]]\nname = \"www.example.test\"\nsites = [\"a\", \"b\", \"c\"]\n"
              "[[service]]\nname = \"api.example.test.\"\nsites = [\"b\"]\npolicy = \"all\"\nttl = 5\n"
-             "max_answers = 2\nfallback = \"b\"\n");
+             "max_answers = 2\nfallback = \"b\"\nstickiness = \"client\"\n");
     INFO(r.messages().size());
     REQUIRE(r.messages().empty());
     const Config& c = r.config;
@@ -174,11 +174,13 @@ TEST_CASE("config: probes, sites and services with their defaults") {
     CHECK(c.services[0].policy == Service::Policy::failover);
     CHECK(c.services[0].ttl == 30);
     CHECK(c.services[0].fallback == Service::Fallback::all);
+    CHECK(c.services[0].stickiness == Service::Stickiness::none);
     CHECK(c.services[0].sites == std::vector<std::size_t>{1, 0, 2});
     CHECK(c.services[1].policy == Service::Policy::all);
     CHECK(c.services[1].max_answers == 2);
     CHECK(c.services[1].fallback == Service::Fallback::site);
     CHECK(c.services[1].fallback_site == 0);
+    CHECK(c.services[1].stickiness == Service::Stickiness::client);
     CHECK(c.server.explain_allow.contains(*Address::parse("127.0.0.1")));  // default: loopback
     CHECK_FALSE(c.server.explain_allow.contains(*Address::parse("192.0.2.1")));
 }
@@ -397,6 +399,8 @@ TEST_CASE("config: examples/full.toml reads cleanly") {
     CHECK(c.alerts[0].kind == Alert::Kind::webhook);
     CHECK(c.alerts[1].kind == Alert::Kind::exec);
     CHECK(c.alerts[1].timeout == Duration{10000});
+    REQUIRE(c.services.size() == 1);
+    CHECK(c.services[0].stickiness == Service::Stickiness::client);
 }
 
 TEST_CASE("config: server.notify and server.query_log") {
@@ -493,6 +497,46 @@ TEST_CASE("config: a token_file that is not a regular file is refused") {
               std::vector<std::string>{
                   "c.toml:2: control.token_file: cannot read /dev/zero: not a regular file"});
     }
+}
+
+TEST_CASE("config: stickiness is \"client\" or absent") {
+    // Lines 1-3 the zone, 4-7 the sites, 8-11 the service, 12 stickiness.
+    auto service = [](const std::string& stickiness) {
+        return read(kZone +
+                        "[sites.a]\naddresses = [\"192.0.2.1\"]\n[sites.b]\naddresses = [\"192.0.2.2\"]\n"
+                        "[[service]]\nname = \"www.example.test.\"\nsites = [\"a\", \"b\"]\n"
+                        "policy = \"weighted\"\nstickiness = " +
+                        stickiness + "\n",
+                    "s.toml");
+    };
+    auto good = service("\"client\"");
+    INFO(good.messages().size());
+    REQUIRE(good.messages().empty());
+    REQUIRE(good.config.services.size() == 1);
+    CHECK(good.config.services[0].stickiness == Service::Stickiness::client);
+
+    const std::pair<const char*, const char*> bad[] = {
+        {"\"none\"", "s.toml:12: service.stickiness: 'none' is not a stickiness mode (client)"},
+        {"\"Client\"", "s.toml:12: service.stickiness: 'Client' is not a stickiness mode (client)"},
+        {"\"source\"", "s.toml:12: service.stickiness: 'source' is not a stickiness mode (client)"},
+        {"true", "s.toml:12: service.stickiness: expected a string"},
+    };
+    for (const auto& [value, message] : bad) {
+        auto r = service(value);
+        CHECK(r.messages() == std::vector<std::string>{message});
+        CHECK(r.config.services.empty());
+    }
+
+    // Nothing for it to key: a warning.
+    auto idle =
+        read(kZone +
+                 "[sites.a]\naddresses = [\"192.0.2.1\"]\n"
+                 "[[service]]\nname = \"www.example.test.\"\nsites = [\"a\"]\nstickiness = \"client\"\n",
+             "s.toml");
+    CHECK(idle.messages() ==
+          std::vector<std::string>{"s.toml:6: warning: service.stickiness: has no effect: "
+                                   "policy failover draws no site and there is no max_answers"});
+    CHECK(idle.config.services.size() == 1);
 }
 
 TEST_CASE("config: findings on one line come in the order the values are read") {

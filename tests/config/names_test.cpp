@@ -21,6 +21,7 @@ TEST_CASE("config names: every value prints as a name that reads back as it") {
     }
     CHECK(parse_fallback(to_string(Service::Fallback::all)) == Service::Fallback::all);
     CHECK(parse_fallback(to_string(Service::Fallback::none)) == Service::Fallback::none);
+    CHECK(parse_stickiness(to_string(Service::Stickiness::client)) == Service::Stickiness::client);
     CHECK(std::string(to_string(Probe::Kind::https)) == "https");
     CHECK(std::string(to_string(Service::Policy::nearest)) == "nearest");
     CHECK(std::string(to_string(Alert::Kind::webhook)) == "webhook");
@@ -31,6 +32,9 @@ TEST_CASE("config names: a fallback site prints but is never read by that name")
     // site called "site" must not turn into something else.
     CHECK(std::string(to_string(Service::Fallback::site)) == "site");
     CHECK_FALSE(parse_fallback("site"));
+    // No stickiness is no key, not a value of it.
+    CHECK(std::string(to_string(Service::Stickiness::none)) == "none");
+    CHECK_FALSE(parse_stickiness("none"));
 }
 
 TEST_CASE("config names: other text, and other case, is no name") {
@@ -47,6 +51,7 @@ TEST_CASE("config names: the tables' sizes match their enums") {
     STATIC_REQUIRE(kPolicies.entries.size() == 4);
     STATIC_REQUIRE(kFallbacks.entries.size() == 3);
     STATIC_REQUIRE(kAlertKinds.entries.size() == 2);
+    STATIC_REQUIRE(kStickiness.entries.size() == 2);
     for (const auto& e : kProbeKinds.entries) CHECK(kProbeKinds.name(e.value) == e.name);
 }
 

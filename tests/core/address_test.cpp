@@ -28,6 +28,15 @@ TEST_CASE("prefixes match by their bits and refuse host bits") {
     CHECK(Prefix::parse("0.0.0.0/0")->contains(*Address::parse("203.0.113.9")));
 }
 
+TEST_CASE("the prefix of an address clears the bits past its length") {
+    CHECK(Prefix::of(*Address::parse("198.51.100.77"), 24) == Prefix::parse("198.51.100.0/24"));
+    CHECK(Prefix::of(*Address::parse("198.51.100.77"), 20) == Prefix::parse("198.51.96.0/20"));
+    CHECK(Prefix::of(*Address::parse("2001:db8:aaaa:bbcc::1"), 56) ==
+          Prefix::parse("2001:db8:aaaa:bb00::/56"));
+    CHECK(Prefix::of(*Address::parse("192.0.2.1"), 0) == Prefix::parse("0.0.0.0/0"));
+    CHECK(Prefix::of(*Address::parse("192.0.2.1"), 40) == Prefix::parse("192.0.2.1/32"));  // at most 32
+}
+
 TEST_CASE("endpoints need a port and brackets for IPv6") {
     CHECK(Endpoint::parse("127.0.0.1:5353")->port == 5353);
     CHECK(Endpoint::parse("[::1]:53")->str() == "[::1]:53");

@@ -128,6 +128,10 @@ int main() {
                 "[[geo.networks]]\nprefix = \"10.20.0.0/16\"\nlocation = { lat = 1.3, lon = 103.8 }\n"
                 "[[geo.networks]]\nprefix = \"10.20.2.0/24\"\nlocation = { lat = 40.7, lon = -74.0 }\n"
                 "[[service]]\nname = \"near.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n"
+                "[[service]]\nname = \"stick.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
+                "max_answers = 1\nstickiness = \"client\"\n"
+                "[[service]]\nname = \"nstick.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n"
+                "max_answers = 1\nstickiness = \"client\"\n"
                 "[geo]\ndatabase = " +
                 geo_database(layout) + "\n",
             "/alloc.toml", diags);
@@ -150,7 +154,8 @@ int main() {
     geo::Cache cache;  // allocated once, as a worker's
     steer::Random random;
     std::vector<Packet> steered_packets;
-    for (const char* n : {"svc.example.test.", "all.example.test.", "cn.example.test.", "nope.example.test."})
+    for (const char* n : {"svc.example.test.", "all.example.test.", "cn.example.test.", "nope.example.test.",
+                          "stick.example.test."})
         for (int t : {1, 28, 255, 16})
             for (int k = 0; k < 4; ++k)
                 steered_packets.push_back(make_query(n, static_cast<std::uint16_t>(t), 1, k % 2 == 0, 1232));
@@ -172,15 +177,13 @@ int main() {
         std::string opt("\x00\x08\x00", 3);
         opt.push_back(static_cast<char>(data.size()));
         opt += data;
-        for (int t : {1, 28}) {
-            steered_packets.push_back(
-                make_query("near.example.test.", static_cast<std::uint16_t>(t), 1, true, 1232, opt));
-            steered_packets.push_back(
-                make_query("svc.example.test.", static_cast<std::uint16_t>(t), 1, true, 1232, opt));
+        for (const char* n :
+             {"near.example.test.", "svc.example.test.", "stick.example.test.", "nstick.example.test."}) {
+            for (int t : {1, 28})
+                steered_packets.push_back(make_query(n, static_cast<std::uint16_t>(t), 1, true, 1232, opt));
+            // the CH TXT explanation of the same name
+            steered_packets.push_back(make_query(n, 16, 3, true, 1232, opt));
         }
-        // the CH TXT explanation of the same names
-        steered_packets.push_back(make_query("near.example.test.", 16, 3, true, 1232, opt));
-        steered_packets.push_back(make_query("svc.example.test.", 16, 3, true, 1232, opt));
     }
 
     std::vector<std::uint8_t> out(65535);

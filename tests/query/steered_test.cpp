@@ -3,6 +3,7 @@
 // reply, its counters slot and its explanation. ldns decodes the replies.
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -251,4 +252,133 @@ TEST_CASE(
     CHECK(has_line(why, "A site ams: 192.0.2.1 probed at 127.0.0.7"));
     CHECK(has_line(why, "A answer: 192.0.2.2, ttl 20, ECS scope 16"));  // ams's one IPv4 address is down
     for (const auto& line : why) CHECK(line.find("2001:db8::1 probed") == std::string::npos);
+}
+
+namespace {
+
+/// A query carrying ECS `address`/`source` (IPv4).
+Packet ecs_query_v4(const std::string& name, std::uint16_t type, const char* address, std::uint8_t source,
+                    std::uint16_t klass = 1) {
+    const auto a = *Address::parse(address);
+    const std::size_t n = (source + 7u) / 8;
+    std::string opt("\x00\x08", 2);
+    opt += static_cast<char>(0);
+    opt += static_cast<char>(4 + n);
+    opt += std::string("\x00\x01", 2);
+    opt += static_cast<char>(source);
+    opt += static_cast<char>(0);
+    opt.append(reinterpret_cast<const char*>(a.bytes.data()), n);
+    return make_query(name, type, klass, true, 1232, opt);
+}
+
+// config_text() and: a weighted service with stickiness, the same without,
+// a failover one over four addresses with max_answers 2 and stickiness,
+// and a nearest one with max_answers 2 and stickiness.
+std::string sticky_text() {
+    return config_text() +
+           "[sites.four]\nlocation = { lat = 52.37, lon = 4.90 }\n"
+           "addresses = [\"198.51.100.1\", \"198.51.100.2\", \"198.51.100.3\", \"198.51.100.4\"]\n"
+           "[[service]]\nname = \"sticky.example.test.\"\nsites = [\"ams\", \"nyc\"]\npolicy = \"weighted\"\n"
+           "ttl = 20\nstickiness = \"client\"\n"
+           "[[service]]\nname = \"drawn.example.test.\"\nsites = [\"ams\", \"nyc\"]\npolicy = \"weighted\"\n"
+           "ttl = 20\n"
+           "[[service]]\nname = \"window.example.test.\"\nsites = [\"four\"]\nttl = 20\nmax_answers = 2\n"
+           "stickiness = \"client\"\n"
+           "[[service]]\nname = \"nearwin.example.test.\"\nsites = [\"four\", \"nyc\"]\npolicy = "
+           "\"nearest\"\n"
+           "ttl = 20\nmax_answers = 2\nstickiness = \"client\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("steered: stickiness answers a client's prefix alike, with its ECS scope") {
+    const auto view = view_from(sticky_text());
+    const auto h = health_of(*view);
+    steer::Random random;
+    auto from = [&](const char* source, const Packet& p) {
+        return ask(*view, p, query::Client{*Address::parse(source), query::Transport::udp, &h, &random});
+    };
+    auto ecs = [&](const char* name, const char* address, std::uint8_t source) {
+        return from("127.0.0.1", ecs_query_v4(name, 1, address, source));
+    };
+    // ECS /24, /32 (cut to /24) and from another resolver: the same answer,
+    // scope 24; a shorter source prefix: its own
+    const auto first = ecs("sticky.example.test.", "203.0.113.0", 24);
+    CHECK(first.answer().size() == 1);
+    CHECK(scope_of(first) == 24);
+    for (int i = 0; i < 20; ++i) {
+        const auto again = ecs("sticky.example.test.", "203.0.113.77", 32);
+        CHECK(again.answer() == first.answer());
+        CHECK(scope_of(again) == 24);
+    }
+    const auto other_resolver =
+        from("192.0.2.200", ecs_query_v4("sticky.example.test.", 1, "203.0.113.16", 28));
+    CHECK(other_resolver.answer() == first.answer());
+    CHECK(scope_of(ecs("sticky.example.test.", "203.0.112.0", 20)) == 20);
+    // clients spread over both sites
+    std::set<std::string> seen;
+    for (int i = 0; i < 64; ++i) {
+        const std::string subnet = "203.0." + std::to_string(i) + ".0";
+        for (const auto& rr : ecs("sticky.example.test.", subnet.c_str(), 24).answer()) seen.insert(rr);
+    }
+    CHECK(seen.size() == 2);
+    // without ECS: the source address's /24
+    CHECK(from("203.0.113.5", make_query("sticky.example.test.", 1)).answer() == first.answer());
+    CHECK(ecs("sticky.example.test.", "127.0.0.0", 24).answer() ==
+          from("127.0.0.1", make_query("sticky.example.test.", 1)).answer());
+    // without stickiness, weighted answers everyone alike: scope 0
+    CHECK(scope_of(ecs("drawn.example.test.", "203.0.113.0", 24)) == 0);
+    // one site up: nothing picked by the client, scope 0
+    const auto ams_down = health_of(*view, {0});
+    CHECK(scope_of(ask(*view, ecs_query_v4("sticky.example.test.", 1, "203.0.113.0", 24),
+                       query::Client{kLoopback, query::Transport::udp, &ams_down})) == 0);
+
+    // max_answers: the client's own two addresses; beside nearest, the
+    // longer scope of the two (the networks entry is a /16)
+    const auto window = ecs("window.example.test.", "203.0.113.0", 24);
+    CHECK(window.answer().size() == 2);
+    CHECK(scope_of(window) == 24);
+    for (int i = 0; i < 10; ++i)
+        CHECK(ecs("window.example.test.", "203.0.113.0", 24).answer() == window.answer());
+    const auto near = ecs("nearwin.example.test.", "10.1.2.0", 24);
+    CHECK(near.answer().size() == 2);
+    CHECK(scope_of(near) == 24);
+    CHECK(scope_of(ecs("nearwin.example.test.", "10.1.0.0", 18)) == 18);
+
+    // the explanation says so
+    const auto lines =
+        explanation_lines(from("127.0.0.1", ecs_query_v4("sticky.example.test.", 16, "203.0.113.77", 32, 3)));
+    CHECK(has_line(lines, "policy weighted, ttl 20, fallback all, stickiness client"));
+    CHECK(has_line(lines, "A site picked by client hash of 203.0.113.0/24 (ECS)"));
+    const auto address = first.answer().begin()->substr(first.answer().begin()->rfind(' ') + 1);
+    CHECK(has_line(lines, "A answer: " + address + ", ttl 20, ECS scope 24"));
+    const auto window_lines =
+        explanation_lines(from("127.0.0.1", ecs_query_v4("window.example.test.", 16, "203.0.113.77", 32, 3)));
+    CHECK(has_line(window_lines, "A addresses picked by client hash of 203.0.113.0/24 (ECS)"));
+    const auto plain = explanation_lines(from("127.0.0.1", make_query("sticky.example.test.", 16, 3)));
+    CHECK(has_line(plain, "A site picked by client hash of 127.0.0.0/24 (source address)"));
+}
+
+TEST_CASE("steered: the prefix that keys a client of a service with stickiness") {
+    auto prefix = [](const char* source, const char* ecs, std::uint8_t length) {
+        const Address from = *Address::parse(source);
+        Address e{};
+        query::Subnet subnet;
+        if (ecs) {
+            e = *Address::parse(ecs);
+            subnet = {true, e.family, length, e.bytes.data()};
+        }
+        const auto p = query::client_prefix(subnet, query::Client{from});
+        return p.prefix.str() + (p.by_ecs ? " ecs " : " source ") + std::to_string(p.scope());
+    };
+    // the source address: /24 or /56, scope 0 (as a located one)
+    CHECK(prefix("198.51.100.77", nullptr, 0) == "198.51.100.0/24 source 0");
+    CHECK(prefix("2001:db8:1:2345::1", nullptr, 0) == "2001:db8:1:2300::/56 source 0");
+    // ECS: its source prefix, at most /24 or /56, whatever family the resolver has
+    CHECK(prefix("192.0.2.53", "203.0.113.77", 32) == "203.0.113.0/24 ecs 24");
+    CHECK(prefix("192.0.2.53", "203.0.112.0", 20) == "203.0.112.0/20 ecs 20");
+    CHECK(prefix("192.0.2.53", "2001:db8:1:2345::", 64) == "2001:db8:1:2300::/56 ecs 56");
+    CHECK(prefix("2001:db8::53", "203.0.113.0", 24) == "203.0.113.0/24 ecs 24");
+    // ECS source prefix 0: as without ECS
+    CHECK(prefix("198.51.100.77", "0.0.0.0", 0) == "198.51.100.0/24 source 0");
 }

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "dnsd/steer/decide.hpp"
+#include "dnsd/steer/rendezvous.hpp"
 
 using namespace dnsd;
 using namespace dnsd::steer;
@@ -292,4 +294,262 @@ TEST_CASE("decide: the trace says why") {
     CHECK(trace.sites[2].up == 1);
     CHECK(trace.sites[2].total == 2);
     CHECK(std::abs(trace.sites[0].distance_km - 430) < 30);  // Paris-Amsterdam
+}
+
+// Stickiness (SPEC 9): weighted and max_answers picks by rendezvous hashing
+// of the client's prefix.
+namespace {
+
+config::Config sticky_config(std::vector<std::pair<const char*, unsigned>> sites) {
+    config::Config cfg;
+    config::Service svc;
+    svc.policy = Policy::weighted;
+    svc.stickiness = config::Service::Stickiness::client;
+    for (const auto& [name, weight] : sites) {
+        svc.sites.push_back(cfg.sites.size());
+        const std::string address = "192.0.2." + std::to_string(cfg.sites.size() + 1);
+        cfg.sites.push_back(site(name, {address.c_str()}, 0, 0, 1, weight));
+    }
+    cfg.services.push_back(svc);
+    return cfg;
+}
+
+/// 4096 distinct /24 clients.
+std::vector<Client> clients_24() {
+    std::vector<Client> out;
+    for (unsigned i = 0; i < 4096; ++i) {
+        Client c;
+        c.keyed = true;
+        c.key = key_of(Prefix::of(
+            Address::v4(10, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i), 0), 24));
+        out.push_back(c);
+    }
+    return out;
+}
+
+health::Snapshot all_up(const Catalog& c) {
+    return {std::vector<std::uint8_t>(c.addresses.size(), 1),
+            std::vector<Override>(c.sites.size(), Override::none),
+            {},
+            1};
+}
+
+/// The name of the site each client gets.
+std::vector<std::string> sites_of(const Catalog& c, const health::Snapshot& h,
+                                  const std::vector<Client>& clients, Random random = {}) {
+    std::vector<std::string> out;
+    for (const auto& client : clients) {
+        const Choice ch = decide(c, c.services[0], Family::v4, client, h, random);
+        REQUIRE(ch.kind == Choice::Kind::addresses);
+        out.push_back(c.sites[ch.site].name);
+    }
+    return out;
+}
+
+/// SPEC 9's formula written out: the site with the highest -weight / ln(u).
+std::vector<std::string> by_formula(const Catalog& c, const std::vector<Client>& clients) {
+    std::vector<std::string> out;
+    for (const auto& client : clients) {
+        const Site* best = nullptr;
+        double best_score = 0;
+        for (const auto& site : c.sites) {
+            const double score = weighted_score(rank(client.key, key_of(site.name)), site.weight);
+            if (best && score <= best_score) continue;
+            best = &site;
+            best_score = score;
+        }
+        out.push_back(best->name);
+    }
+    return out;
+}
+
+std::map<std::string, int> shares(const std::vector<std::string>& sites) {
+    std::map<std::string, int> n;
+    for (const auto& s : sites) ++n[s];
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("decide: stickiness spreads clients over the sites by weight, each always to the same") {
+    const Catalog c = Catalog::build(sticky_config({{"ams", 100}, {"fra", 100}, {"lon", 100}, {"par", 100}}));
+    const auto clients = clients_24();
+    const auto h = all_up(c);
+    const auto picked = sites_of(c, h, clients);
+    for (const auto& [name, n] : shares(picked)) {
+        INFO(name << ": " << n);
+        CHECK(std::abs(n - 1024) < 1024 * 0.12);
+    }
+    CHECK(shares(picked).size() == 4);
+    CHECK(picked == by_formula(c, clients));
+    // whatever the worker's random source and rotation
+    Random other;
+    other.state = 987654321;
+    other.rotation = 17;
+    CHECK(sites_of(c, h, clients, other) == picked);
+    CHECK(sites_of(c, h, clients) == picked);
+    // the site was picked by the client's key; one weighted site up: no pick
+    Random random;
+    const Choice ch = decide(c, c.services[0], Family::v4, clients[0], h, random);
+    CHECK(ch.hashed_site);
+    CHECK_FALSE(ch.hashed_addresses);
+    health::Snapshot one = h;
+    one.overrides = {Override::none, Override::down, Override::down, Override::down};
+    CHECK_FALSE(decide(c, c.services[0], Family::v4, clients[0], one, random).hashed());
+    // unkeyed clients (a service without stickiness) draw as before
+    CHECK_FALSE(decide(c, c.services[0], Family::v4, Client{}, h, random).hashed());
+
+    // weights 3:1, as the weighted draw
+    const Catalog w = Catalog::build(sticky_config({{"a", 300}, {"b", 100}}));
+    const auto weighted = sites_of(w, all_up(w), clients);
+    CHECK(weighted == by_formula(w, clients));
+    const auto n = shares(weighted);
+    CHECK(std::abs(n.at("a") / 4096.0 - 0.75) < 0.03);
+    CHECK(std::abs(n.at("b") / 4096.0 - 0.25) < 0.03);
+}
+
+TEST_CASE("decide: stickiness moves only the clients of a site that goes down, over all the others") {
+    const Catalog c = Catalog::build(sticky_config({{"ams", 100}, {"fra", 100}, {"lon", 100}, {"par", 100}}));
+    const auto clients = clients_24();
+    auto h = all_up(c);
+    const auto before = sites_of(c, h, clients);
+    h.up[1] = 0;  // fra's only address
+    const auto after = sites_of(c, h, clients);
+    std::map<std::string, int> moved_to;
+    int moved = 0;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        if (before[i] != "fra") {
+            REQUIRE(after[i] == before[i]);  // nobody else moves
+        } else {
+            ++moved;
+            REQUIRE(after[i] != "fra");
+            ++moved_to[after[i]];
+        }
+    }
+    CHECK(moved > 800);
+    REQUIRE(moved_to.size() == 3);
+    for (const auto& [name, n] : moved_to) {
+        INFO(name << ": " << n << " of " << moved);
+        CHECK(std::abs(n - moved / 3.0) < moved / 3.0 * 0.25);
+    }
+    // back up: every client back where it was
+    h.up[1] = 1;
+    CHECK(sites_of(c, h, clients) == before);
+}
+
+TEST_CASE("decide: stickiness moves only clients to or from a site whose weight changes") {
+    const auto clients = clients_24();
+    const Catalog c = Catalog::build(sticky_config({{"ams", 100}, {"fra", 100}, {"lon", 100}, {"par", 100}}));
+    const auto before = sites_of(c, all_up(c), clients);
+    const auto lon = static_cast<double>(std::count(before.begin(), before.end(), "lon"));
+    // The clients that move, each as {from, to}, with lon's weight at `weight`.
+    auto moves = [&](unsigned weight) {
+        const Catalog w =
+            Catalog::build(sticky_config({{"ams", 100}, {"fra", 100}, {"lon", weight}, {"par", 100}}));
+        const auto after = sites_of(w, all_up(w), clients);
+        std::vector<std::pair<std::string, std::string>> out;
+        for (std::size_t i = 0; i < clients.size(); ++i)
+            if (after[i] != before[i]) out.emplace_back(before[i], after[i]);
+        return out;
+    };
+    // more weight to lon: clients only move to lon, which gets 2/5
+    const auto heavier = moves(200);
+    for (const auto& [from, to] : heavier) REQUIRE(to == "lon");
+    CHECK(std::abs((lon + static_cast<double>(heavier.size())) / 4096 - 0.4) < 0.03);
+    // less weight to lon: clients only move away from lon, which keeps 1/7
+    const auto lighter = moves(50);
+    for (const auto& [from, to] : lighter) REQUIRE(from == "lon");
+    CHECK(std::abs((lon - static_cast<double>(lighter.size())) / 4096 - 1.0 / 7) < 0.03);
+}
+
+TEST_CASE("decide: stickiness gives a client the same site on every instance, by site name") {
+    const auto clients = clients_24();
+    // two instances: catalogs built apart (their ids differ)
+    const Catalog one =
+        Catalog::build(sticky_config({{"ams", 100}, {"fra", 100}, {"lon", 100}, {"par", 100}}));
+    const Catalog two =
+        Catalog::build(sticky_config({{"ams", 100}, {"fra", 100}, {"lon", 100}, {"par", 100}}));
+    REQUIRE(one.id != two.id);
+    Random r1, r2;
+    r2.state = 42;
+    const auto picked = sites_of(one, all_up(one), clients, r1);
+    CHECK(sites_of(two, all_up(two), clients, r2) == picked);
+    // the sites listed (and indexed) in another order: the same names
+    const Catalog reordered =
+        Catalog::build(sticky_config({{"par", 100}, {"lon", 100}, {"ams", 100}, {"fra", 100}}));
+    CHECK(sites_of(reordered, all_up(reordered), clients) == picked);
+    // a fifth site: clients move only to it
+    const Catalog added =
+        Catalog::build(sticky_config({{"ams", 100}, {"fra", 100}, {"new", 100}, {"lon", 100}, {"par", 100}}));
+    const auto five = sites_of(added, all_up(added), clients);
+    for (std::size_t i = 0; i < clients.size(); ++i)
+        if (five[i] != picked[i]) REQUIRE(five[i] == "new");
+    CHECK(std::abs(shares(five).at("new") / 4096.0 - 0.2) < 0.03);
+}
+
+TEST_CASE("decide: max_answers with stickiness: a client's own addresses, moved only when one goes") {
+    config::Config cfg;
+    cfg.sites.push_back(site("many",
+                             {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6",
+                              "192.0.2.7", "192.0.2.8"},
+                             0, 0, 1, 100));
+    config::Service svc;
+    svc.sites = {0};
+    svc.policy = Policy::failover;
+    svc.max_answers = 2;
+    svc.stickiness = config::Service::Stickiness::client;
+    cfg.services.push_back(svc);
+    const Catalog c = Catalog::build(cfg);
+    const auto clients = clients_24();
+    auto windows = [&](const Catalog& cat, const health::Snapshot& h, Random random) {
+        std::vector<std::vector<std::string>> out;
+        for (const auto& client : clients) {
+            const Choice ch = decide(cat, cat.services[0], Family::v4, client, h, random);
+            REQUIRE(ch.count == 2);
+            REQUIRE(ch.hashed_addresses);
+            out.push_back({cat.addresses[ch.address[0]].str(), cat.addresses[ch.address[1]].str()});
+        }
+        return out;
+    };
+    auto h = all_up(c);
+    const auto before = windows(c, h, Random{});
+    // the same client, the same addresses in the same order, whatever the
+    // random source, and on another instance
+    Random other;
+    other.state = 5;
+    other.rotation = 3;
+    CHECK(windows(c, h, other) == before);
+    const Catalog two = Catalog::build(cfg);
+    CHECK(windows(two, all_up(two), Random{}) == before);
+    // spread over every address alike: each in a quarter of the answers
+    std::map<std::string, int> seen;
+    for (const auto& w : before)
+        for (const auto& a : w) ++seen[a];
+    CHECK(seen.size() == 8);
+    for (const auto& [a, n] : seen) {
+        INFO(a << ": " << n);
+        CHECK(std::abs(n - 1024) < 1024 * 0.15);
+    }
+    // 192.0.2.3 down: only the windows that had it change, and they keep
+    // their other address
+    h.up[2] = 0;
+    const auto after = windows(c, h, Random{});
+    int changed = 0;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        const auto& b = before[i];
+        if (b[0] != "192.0.2.3" && b[1] != "192.0.2.3") {
+            REQUIRE(after[i] == b);
+            continue;
+        }
+        ++changed;
+        const std::string kept = b[0] == "192.0.2.3" ? b[1] : b[0];
+        CHECK(after[i][0] == kept);
+        CHECK(after[i][1] != "192.0.2.3");
+    }
+    CHECK(changed > 800);
+    // at most max_answers addresses: nothing to pick
+    health::Snapshot two_up = all_up(c);
+    for (std::size_t a = 2; a < 8; ++a) two_up.up[a] = 0;
+    Random random;
+    CHECK_FALSE(decide(c, c.services[0], Family::v4, clients[0], two_up, random).hashed());
 }

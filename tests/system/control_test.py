@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 import dns.edns
@@ -62,15 +61,7 @@ location = {{ lat = 40.71, lon = -74.01 }}
 check, failures = dnsclient.check, dnsclient.failures
 
 
-def http(url, method="GET", body=None, token=None):
-    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=method)
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read().decode())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode() or "{}")
+http = dnsclient.http_json
 
 
 def ctl(cport, *args, token=True):

@@ -1,7 +1,7 @@
 """Helpers shared by the system tests: free loopback ports, waiting for a
 server to answer, and stopping the processes a test started (by PID, with a
-bounded wait), a site's HTTP health endpoint, and a webhook that records
-the alert events it is sent."""
+bounded wait), a site's HTTP health endpoint, a webhook that records the
+alert events it is sent, and requests to the control endpoint."""
 import http.server
 import json
 import os
@@ -11,6 +11,8 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import dns.message
 import dns.query
@@ -51,6 +53,19 @@ SMALL_ZONE = """$TTL 300
 @ NS ns1
 ns1 A 127.0.0.1
 """
+
+
+def http_json(url, method="GET", body=None, token=None):
+    """A control endpoint request with an optional JSON body and bearer
+    token: (status, the decoded JSON reply)."""
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read().decode())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode() or "{}")
 
 
 def free_port(host="127.0.0.1"):
