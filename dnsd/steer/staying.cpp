@@ -193,7 +193,8 @@ std::vector<Staying::Change> Staying::apply(health::Snapshot& h, std::int64_t no
             up_any[slot % 2] |= st.usable || st.held || st.drained;
             view->sites[slot] = st;
         }
-        if (next_change > 0 && (next_change_ms_ == 0 || next_change < next_change_ms_)) next_change_ms_ = next_change;
+        if (next_change > 0 && (next_change_ms_ == 0 || next_change < next_change_ms_))
+            next_change_ms_ = next_change;
         if (view) {
             view->degraded = degraded;
             std::uint32_t ttl = degraded ? s.ttl_degraded : s.ttl;
