@@ -67,6 +67,7 @@ std::vector<Staying::Change> Staying::apply(health::Snapshot& h, std::int64_t no
     if (!catalog_) return changes;
     const Catalog& c = *catalog_;
     h.published_ms = now_ms;
+    last_ms_ = now_ms;
     h.services.clear();
     counting_ = false;
     next_change_ms_ = 0;
@@ -161,7 +162,9 @@ std::vector<Staying::Change> Staying::apply(health::Snapshot& h, std::int64_t no
             }
             if (s.failback_ms > 0 || s.manual) {
                 auto& hold = s.holds[slot];
-                if (hold.update(up, now_ms, s.failback_ms, s.manual)) {
+                // A CNAME site has one state for both families: told once.
+                const bool tell = site.cname.empty() || slot % 2 == 0;
+                if (hold.update(up, now_ms, s.failback_ms, s.manual) && tell) {
                     const char* fam = site.cname.empty() ? (f == Family::v4 ? " IPv4" : " IPv6") : "";
                     if (hold.held())
                         note({"hold", s.name, site.name, "", "held", "",
@@ -271,7 +274,8 @@ Staying::Saved Staying::saved() const {
             const Range r = catalog_->sites[svc.sites[slot / 2]].family(slot % 2 ? Family::v6 : Family::v4);
             for (std::uint32_t k = 0; k < r.count; ++k) {
                 const auto& pen = s.penalties[s.first[slot] + k];
-                if (pen.value() <= 0) continue;
+                // One that has decayed to nothing is not worth keeping.
+                if (!pen.active(last_ms_, s.figures[s.first[slot] + k])) continue;
                 out.penalties[s.name + " " + address_key(r.first + k)] = {pen.value(), pen.since_ms(),
                                                                           pen.suppressed()};
             }

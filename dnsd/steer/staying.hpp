@@ -105,6 +105,7 @@ private:
     std::vector<PerService> services_;  ///< per catalog service; only those that stay put have state
     bool counting_ = false;
     std::int64_t next_change_ms_ = 0;
+    std::int64_t last_ms_ = 0;  ///< the time of the last apply()
 };
 
 }  // namespace dnsd::steer

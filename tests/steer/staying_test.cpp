@@ -222,6 +222,10 @@ TEST_CASE("staying: a flapping address is damped, the site counts as down until 
     h = w.publish(&changes);
     CHECK(has(changes, "damping", "reused"));
     CHECK(w.answer(h) == "192.0.2.1 192.0.2.2");
+    CHECK(w.staying.saved().penalties.size() == 1);  // still decaying: kept
+    w.now += 60000;                                  // thirty half-lives: nothing left
+    w.publish();
+    CHECK(w.staying.saved().penalties.empty());
 }
 
 TEST_CASE("staying: a probe's damping figures win over the service's, and defaults are RFC 2439's") {
