@@ -30,8 +30,7 @@ struct Held {
 };
 
 /// The sites `svc` holds back now, from what the state thread published.
-std::vector<Held> held_sites(const steer::Catalog& cat, const steer::Service& svc,
-                             const health::Snapshot& h) {
+std::vector<Held> held_sites(const steer::Service& svc, const health::Snapshot& h) {
     std::vector<Held> out;
     const auto* sv = steer::service_view(svc, h);
     if (!sv) return out;
@@ -42,7 +41,6 @@ std::vector<Held> held_sites(const steer::Catalog& cat, const steer::Service& sv
             stay.until_ms > h.published_ms ? (stay.until_ms - h.published_ms + 999) / 1000 : 0;
         out.push_back({svc.sites[slot / 2], slot % 2 ? Family::v6 : Family::v4, stay, left});
     }
-    (void)cat;
     return out;
 }
 
@@ -123,7 +121,7 @@ std::string status_json(const Observation& obs) {
             o["ttl"] = sv->ttl;
             o["degraded"] = sv->degraded;
             json::array held;
-            for (const auto& x : held_sites(cat, svc, *snap)) {
+            for (const auto& x : held_sites(svc, *snap)) {
                 json::object ho{
                     {"site", cat.sites[x.site].name},
                     {"family", x.family == Family::v4 ? "ipv4" : "ipv6"},
@@ -280,7 +278,7 @@ std::string status_page(const Observation& obs) {
         // SPEC 9: held-down and damped sites in colours of their own, with
         // the time left.
         std::string held;
-        for (const auto& x : held_sites(cat, svc, *snap)) {
+        for (const auto& x : held_sites(svc, *snap)) {
             const bool damped = x.stay.reason == health::Stay::Reason::damped;
             std::string text = esc(cat.sites[x.site].name) + (x.family == Family::v6 ? " IPv6" : "") + ": " +
                                reason_text(x.stay.reason);

@@ -91,34 +91,30 @@ std::vector<Staying::Change> Staying::apply(health::Snapshot& h, std::int64_t no
 
         // Damping first: a suppressed address counts as down for the rest.
         if (view && s.damping) {
-            for (std::size_t slot = 0; slot < n * 2; ++slot) {
-                const Site& site = c.sites[svc.sites[slot / 2]];
-                const Range r = site.family(slot % 2 ? Family::v6 : Family::v4);
-                for (std::uint32_t k = 0; k < r.count; ++k) {
-                    const std::uint32_t a = r.first + k;
-                    const std::uint32_t local = s.first[slot] + k;
-                    const auto& fig = s.figures[local];
-                    auto& pen = s.penalties[local];
-                    const std::int8_t up = a >= h.up.size() || h.up[a] ? 1 : 0;
-                    const std::string where = site.name + " " + c.addresses[a].str();
-                    if (s.last_up[local] >= 0 && s.last_up[local] != up) {
-                        if (pen.change(now_ms, fig))
-                            note({"damping", s.name, site.name, c.addresses[a].str(), "damped", "",
-                                  "service " + s.name + ": address " + where + " damped (penalty " +
-                                      std::to_string(static_cast<long>(pen.at(now_ms, fig))) + ", reuse in " +
-                                      seconds_text(pen.reuse_at(fig) - now_ms) + ")"});
-                    } else if (pen.update(now_ms, fig)) {
-                        note({"damping", s.name, site.name, c.addresses[a].str(), "reused", "damped",
-                              "service " + s.name + ": address " + where + " reused (penalty " +
-                                  std::to_string(static_cast<long>(pen.at(now_ms, fig))) + ")"});
-                    }
-                    s.last_up[local] = up;
-                    if (pen.suppressed()) {
-                        view->suppressed[a] = 1;
-                        counting_ = true;
-                    }
+            each_address(i, [&](std::size_t slot, std::uint32_t a, std::uint32_t local) {
+                const auto& fig = s.figures[local];
+                auto& pen = s.penalties[local];
+                const std::int8_t up = a >= h.up.size() || h.up[a] ? 1 : 0;
+                const std::string& site = c.sites[svc.sites[slot / 2]].name;
+                if (s.last_up[local] >= 0 && s.last_up[local] != up) {
+                    if (pen.change(now_ms, fig))
+                        note({"damping", s.name, site, c.addresses[a].str(), "damped", "",
+                              "service " + s.name + ": address " + site + " " + c.addresses[a].str() +
+                                  " damped (penalty " +
+                                  std::to_string(static_cast<long>(pen.at(now_ms, fig))) + ", reuse in " +
+                                  seconds_text(pen.reuse_at(fig) - now_ms) + ")"});
+                } else if (pen.update(now_ms, fig)) {
+                    note({"damping", s.name, site, c.addresses[a].str(), "reused", "damped",
+                          "service " + s.name + ": address " + site + " " + c.addresses[a].str() +
+                              " reused (penalty " + std::to_string(static_cast<long>(pen.at(now_ms, fig))) +
+                              ")"});
                 }
-            }
+                s.last_up[local] = up;
+                if (pen.suppressed()) {
+                    view->suppressed[a] = 1;
+                    counting_ = true;
+                }
+            });
         }
 
         // Then each site's state for the service, and its hold-down.
@@ -251,9 +247,10 @@ int Staying::resume(const std::string& service, const std::string& site, bool& h
     return 404;
 }
 
-std::string Staying::site_key(const PerService& s, std::size_t slot) const {
-    const Service& svc = catalog_->services[static_cast<std::size_t>(&s - services_.data())];
-    return s.name + " " + catalog_->sites[svc.sites[slot / 2]].name + " " + family_text(slot);
+std::string Staying::site_key(std::size_t service, std::size_t slot) const {
+    const Service& svc = catalog_->services[service];
+    return services_[service].name + " " + catalog_->sites[svc.sites[slot / 2]].name + " " +
+           family_text(slot);
 }
 
 std::string Staying::address_key(std::uint32_t a) const {
@@ -265,21 +262,17 @@ Staying::Saved Staying::saved() const {
     if (!catalog_) return out;
     for (std::size_t i = 0; i < services_.size(); ++i) {
         const PerService& s = services_[i];
-        const Service& svc = catalog_->services[i];
         for (std::size_t slot = 0; slot < s.holds.size(); ++slot)
             if (s.holds[slot].held())
-                out.holds[site_key(s, slot)] = {s.holds[slot].kind(), s.holds[slot].until_ms()};
+                out.holds[site_key(i, slot)] = {s.holds[slot].kind(), s.holds[slot].until_ms()};
         if (!s.damping) continue;
-        for (std::size_t slot = 0; slot < svc.sites.size() * 2; ++slot) {
-            const Range r = catalog_->sites[svc.sites[slot / 2]].family(slot % 2 ? Family::v6 : Family::v4);
-            for (std::uint32_t k = 0; k < r.count; ++k) {
-                const auto& pen = s.penalties[s.first[slot] + k];
-                // One that has decayed to nothing is not worth keeping.
-                if (!pen.active(last_ms_, s.figures[s.first[slot] + k])) continue;
-                out.penalties[s.name + " " + address_key(r.first + k)] = {pen.value(), pen.since_ms(),
-                                                                          pen.suppressed()};
-            }
-        }
+        each_address(i, [&](std::size_t, std::uint32_t a, std::uint32_t local) {
+            const auto& pen = s.penalties[local];
+            // One that has decayed to nothing is not worth keeping.
+            if (pen.active(last_ms_, s.figures[local]))
+                out.penalties[s.name + " " + address_key(a)] = {pen.value(), pen.since_ms(),
+                                                                pen.suppressed()};
+        });
     }
     return out;
 }
@@ -288,9 +281,8 @@ void Staying::restore(const Saved& saved) {
     if (!catalog_) return;
     for (std::size_t i = 0; i < services_.size(); ++i) {
         PerService& s = services_[i];
-        const Service& svc = catalog_->services[i];
         for (std::size_t slot = 0; slot < s.holds.size(); ++slot) {
-            const auto it = saved.holds.find(site_key(s, slot));
+            const auto it = saved.holds.find(site_key(i, slot));
             if (it == saved.holds.end()) continue;
             // A manual hold stays one only while the failback is manual.
             if (it->second.kind == health::Hold::Kind::manual && !s.manual) continue;
@@ -298,15 +290,12 @@ void Staying::restore(const Saved& saved) {
             s.holds[slot] = health::Hold::restored(it->second.kind, it->second.until_ms);
         }
         if (!s.damping) continue;
-        for (std::size_t slot = 0; slot < svc.sites.size() * 2; ++slot) {
-            const Range r = catalog_->sites[svc.sites[slot / 2]].family(slot % 2 ? Family::v6 : Family::v4);
-            for (std::uint32_t k = 0; k < r.count; ++k) {
-                const auto it = saved.penalties.find(s.name + " " + address_key(r.first + k));
-                if (it == saved.penalties.end()) continue;
-                s.penalties[s.first[slot] + k] =
+        each_address(i, [&](std::size_t, std::uint32_t a, std::uint32_t local) {
+            const auto it = saved.penalties.find(s.name + " " + address_key(a));
+            if (it != saved.penalties.end())
+                s.penalties[local] =
                     health::Penalty::restored(it->second.penalty, it->second.since_ms, it->second.suppressed);
-            }
-        }
+        });
     }
 }
 
@@ -314,7 +303,9 @@ void Staying::carry_over(const Staying& old) {
     if (!catalog_ || !old.catalog_) return;
     restore(old.saved());
     // What each address and site was last seen as, so that the first view
-    // after a reload does not count a change that did not happen.
+    // after a reload does not count a change that did not happen. (Holds
+    // restored above are of sites known up; the others start from what the
+    // old view saw.)
     for (std::size_t i = 0; i < services_.size(); ++i) {
         PerService& s = services_[i];
         for (std::size_t j = 0; j < old.services_.size(); ++j) {
@@ -322,25 +313,15 @@ void Staying::carry_over(const Staying& old) {
             if (o.name != s.name) continue;
             s.fallback[0] = o.fallback[0];
             s.fallback[1] = o.fallback[1];
-            const Service& svc = catalog_->services[i];
-            const Service& osvc = old.catalog_->services[j];
             if (s.last_up.empty() || o.last_up.empty()) break;
-            for (std::size_t slot = 0; slot < svc.sites.size() * 2; ++slot) {
-                const Range r =
-                    catalog_->sites[svc.sites[slot / 2]].family(slot % 2 ? Family::v6 : Family::v4);
-                for (std::uint32_t k = 0; k < r.count; ++k) {
-                    const std::string key = address_key(r.first + k);
-                    for (std::size_t oslot = 0; oslot < osvc.sites.size() * 2; ++oslot) {
-                        const Range orr = old.catalog_->sites[osvc.sites[oslot / 2]].family(
-                            oslot % 2 ? Family::v6 : Family::v4);
-                        for (std::uint32_t ok = 0; ok < orr.count; ++ok)
-                            if (old.address_key(orr.first + ok) == key)
-                                s.last_up[s.first[slot] + k] = o.last_up[o.first[oslot] + ok];
-                    }
-                }
-            }
-            // Holds restored above are of sites known up; the others start
-            // from what the old view saw.
+            std::map<std::string, std::int8_t> seen;  // by address key
+            old.each_address(j, [&](std::size_t, std::uint32_t a, std::uint32_t local) {
+                seen[old.address_key(a)] = o.last_up[local];
+            });
+            each_address(i, [&](std::size_t, std::uint32_t a, std::uint32_t local) {
+                if (const auto it = seen.find(address_key(a)); it != seen.end())
+                    s.last_up[local] = it->second;
+            });
             break;
         }
     }

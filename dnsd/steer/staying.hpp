@@ -98,7 +98,21 @@ private:
         std::vector<std::int8_t> last_up;  ///< -1: not seen yet
         std::int8_t fallback[2] = {-1, -1};
     };
-    std::string site_key(const PerService& s, std::size_t slot) const;
+    /// "SERVICE SITE v4|v6": a hold's name in the state file.
+    std::string site_key(std::size_t service, std::size_t slot) const;
+    /// Calls f(slot, address, local) for each address of the sites of
+    /// `service` (one that stays put): its site's slot (* 2, +1 for IPv6),
+    /// its catalog index, and its index among the service's own
+    /// (penalties, figures, last_up).
+    template <typename F>
+    void each_address(std::size_t service, F f) const {
+        const Service& svc = catalog_->services[service];
+        const PerService& s = services_[service];
+        for (std::size_t slot = 0; slot < svc.sites.size() * 2; ++slot) {
+            const Range r = catalog_->sites[svc.sites[slot / 2]].family(slot % 2 ? Family::v6 : Family::v4);
+            for (std::uint32_t k = 0; k < r.count; ++k) f(slot, r.first + k, s.first[slot] + k);
+        }
+    }
     std::string address_key(std::uint32_t address) const;
 
     std::shared_ptr<const Catalog> catalog_;
