@@ -9,8 +9,10 @@
 # its port 53 is that namespace's loopback), queried with dig and driven
 # with the installed dnsdctl; last a purge.
 # Usage: tests/package/install_test.sh [DEB]   (root; network for apt)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+# No -e: every check below reports and the run goes on; setup steps exit
+# on failure explicitly.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
 src=$(pwd)
 deb=${1:-$(ls build/package/dnsd_*.deb 2>/dev/null | head -n 1)}
 [ -n "$deb" ] && [ -f "$deb" ] || { echo "install_test: no package (run tools/package)"; exit 1; }
@@ -37,15 +39,14 @@ mirror=http://deb.debian.org/debian
 echo "== debootstrap (minbase, bookworm)"
 timeout 600 debootstrap --variant=minbase bookworm "$root" "$mirror" >build/package/debootstrap.log 2>&1 || {
   tail -n 20 build/package/debootstrap.log; echo "install_test: debootstrap failed"; exit 1; }
-cp /etc/resolv.conf "$root/etc/resolv.conf"
-mount -t proc proc "$root/proc"
-mount --bind /dev "$root/dev"
-mount --bind /dev/pts "$root/dev/pts"
+{ cp /etc/resolv.conf "$root/etc/resolv.conf" && mount -t proc proc "$root/proc" &&
+  mount --bind /dev "$root/dev" && mount --bind /dev/pts "$root/dev/pts"; } || {
+  echo "install_test: cannot prepare the root"; exit 1; }
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 
 echo "== apt-get install ./$(basename "$deb")"
-cp "$deb" "$root/tmp/"
-in_root apt-get update -qq >/dev/null
+cp "$deb" "$root/tmp/" || exit 1
+in_root apt-get update -qq >/dev/null || { echo "install_test: apt-get update failed"; exit 1; }
 if ! timeout 600 chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "/tmp/$(basename "$deb")" >build/package/apt.log 2>&1; then
   tail -n 30 build/package/apt.log; echo "install_test: apt-get install failed"; exit 1
 fi
@@ -61,8 +62,11 @@ for f in /usr/sbin/dnsd /usr/bin/dnsdctl /lib/systemd/system/dnsd.service \
 done
 in_root dpkg-query -W -f='${Conffiles}\n' dnsd | grep -q ' /etc/dnsd/dnsd.toml '; check $? "/etc/dnsd/dnsd.toml is a conffile"
 in_root getent passwd dnsd >/dev/null; check $? "the dnsd user exists"
-[ "$(stat -c '%a %U %G' "$root/etc/dnsd/token")" = "640 root dnsd" ]; check $? "/etc/dnsd/token: 640 root:dnsd ($(stat -c '%a %U %G' "$root/etc/dnsd/token"))"
-[ "$(stat -c '%U' "$root/var/lib/dnsd")" = dnsd ]; check $? "/var/lib/dnsd belongs to dnsd"
+# Owners as the root's own passwd and group name them.
+token=$(in_root stat -c '%a %U %G' /etc/dnsd/token)
+[ "$token" = "640 root dnsd" ]; check $? "/etc/dnsd/token: 640 root:dnsd ($token)"
+state=$(in_root stat -c '%a %U %G' /var/lib/dnsd)
+[ "$state" = "750 dnsd dnsd" ]; check $? "/var/lib/dnsd: 750 dnsd:dnsd ($state)"
 [ -L "$root/etc/systemd/system/multi-user.target.wants/dnsd.service" ]; check $? "the unit is enabled"
 grep -q '^ExecStart=/usr/sbin/dnsd run -c /etc/dnsd/dnsd.toml$' "$root/lib/systemd/system/dnsd.service"; check $? "the unit runs /usr/sbin/dnsd"
 # Nothing installed names the tree it was built from.
@@ -86,7 +90,7 @@ ip link set lo up
 chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   setpriv --reuid=dnsd --regid=dnsd --init-groups \
           --inh-caps=+net_bind_service --ambient-caps=+net_bind_service \
-  /usr/sbin/dnsd run -c /etc/dnsd/dnsd.toml 2>/tmp/dnsd.log &
+  /usr/sbin/dnsd run -c /etc/dnsd/dnsd.toml 2>"$root/tmp/dnsd.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 ok=1
@@ -113,7 +117,8 @@ cat build/package/run.log | sed 's/^/   /'
 for what in query ipv6 status drain drained stop; do
   grep -q "^RESULT $what ok" build/package/run.log; check $? "run: $what"
 done
-grep -q "running as\|ready" "$root/tmp/dnsd.log"; check $? "dnsd logged that it is ready"
+grep -q " info dnsd serving 1 zones on 127.0.0.1:53, \[::1\]:53" "$root/tmp/dnsd.log"; check $? "dnsd logged what it serves"
+! grep -E " (warning|error|critical) " "$root/tmp/dnsd.log"; check $? "dnsd logged no warning or error"
 [ -s "$root/var/lib/dnsd/state.json" ]; check $? "the state file was written in /var/lib/dnsd"
 
 echo "== purge"
