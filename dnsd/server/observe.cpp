@@ -382,6 +382,13 @@ std::string metrics_text(const Observation& obs) {
         m += "dnsd_probe_duration_seconds_sum{" + name + "} " + sum + "\n";
         m += "dnsd_probe_duration_seconds_count{" + name + "} " + std::to_string(lat.count) + "\n";
     }
+    m += "# HELP dnsd_probe_interval_seconds How often the site's probe runs.\n"
+         "# TYPE dnsd_probe_interval_seconds gauge\n";
+    for (const auto& [site, interval] : obs.probe_intervals) {
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%.3f", static_cast<double>(interval.count()) / 1000.0);
+        m += "dnsd_probe_interval_seconds{site=\"" + label(site) + "\"} " + seconds + "\n";
+    }
     const auto& snap = obs.health;
     const steer::Catalog& cat = *obs.catalog;
     m += "# HELP dnsd_address_up 1 when the address is up (probes, or no probe).\n"

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dnsd/core/duration.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/stats.hpp"
 #include "health/board.hpp"
@@ -38,6 +39,7 @@ struct Observation {
     std::shared_ptr<const health::Snapshot> health;    ///< what the workers answer from
     std::vector<std::int64_t> override_until;          ///< per site: when its override ends (0: never)
     std::map<std::string, health::Latency> latencies;  ///< probe durations by site name
+    std::map<std::string, Duration> probe_intervals;   ///< probe interval by site name (probed sites only)
 
     struct Peer {
         std::string url;

@@ -84,6 +84,7 @@ TEST_CASE("observe: /metrics renders the observation's counts, escaped") {
     o.reloads[0] = 4;
     o.reloads[1] = 1;
     o.alerts[2] = 6;
+    o.probe_intervals["a"] = Duration(2500);
     o.counts.queries[R"(zone="example.test.",type="A",rcode="NOERROR",transport="udp")"] = 41;
     o.counts.queries[R"(zone="",type="other",rcode="REFUSED",transport="tcp")"] = 2;
     const std::string m = server::metrics_text(o);
@@ -101,6 +102,7 @@ TEST_CASE("observe: /metrics renders the observation's counts, escaped") {
     has(R"(dnsd_site_up{site="b\"q",family="ipv4"} 1)");
     has(R"(dnsd_probe_duration_seconds_bucket{site="a",le="0.01"} 1)");
     has(R"(dnsd_probe_duration_seconds_count{site="a"} 1)");
+    has(R"(dnsd_probe_interval_seconds{site="a"} 2.500)");
     CHECK(m.find("dnsd_cluster_") == std::string::npos);  // no [cluster]
 }
 
