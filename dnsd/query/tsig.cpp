@@ -154,6 +154,25 @@ std::size_t read_name(std::span<const std::uint8_t> p, std::size_t pos, std::uin
     return 0;
 }
 
+/// The MAC a received message's TSIG `r` should carry: over the message as
+/// it was before the TSIG was added (the original ID, an ARCOUNT without
+/// the TSIG). 0 when the message cannot have been signed so.
+std::size_t received_mac(std::span<const std::uint8_t> message, const TsigRecord& r,
+                         const config::TsigKey& key, std::span<const std::uint8_t> prior, bool timers_only,
+                         std::uint8_t* out) noexcept {
+    if (r.start < wire::kHeaderSize || r.start > message.size()) return 0;
+    std::uint8_t header[wire::kHeaderSize];
+    std::memcpy(header, message.data(), sizeof header);
+    const std::uint16_t arcount = wire::get16(header + 10);
+    if (arcount == 0) return 0;
+    wire::put16(header, r.original_id);
+    wire::put16(header + 10, static_cast<std::uint16_t>(arcount - 1));
+    const Variables v{
+        {r.name, r.name_size}, {r.algorithm, r.algorithm_size}, r.time_signed, r.fudge, r.error, r.other};
+    return compute_mac(key, prior, header, message.subspan(wire::kHeaderSize, r.start - wire::kHeaderSize), v,
+                       timers_only, out);
+}
+
 }  // namespace
 
 const char* to_string(TsigFault fault) noexcept {
@@ -209,21 +228,8 @@ bool read_tsig(std::span<const std::uint8_t> m, std::size_t start, TsigRecord& r
 
 bool tsig_mac_ok(std::span<const std::uint8_t> message, const TsigRecord& r, const config::TsigKey& key,
                  std::span<const std::uint8_t> prior, bool timers_only) noexcept {
-    if (r.start < wire::kHeaderSize || r.start > message.size()) return false;
-    // The message as it was before the TSIG was added: the original ID, an
-    // ARCOUNT without the TSIG.
-    std::uint8_t header[wire::kHeaderSize];
-    std::memcpy(header, message.data(), sizeof header);
-    const std::uint16_t arcount = wire::get16(header + 10);
-    if (arcount == 0) return false;
-    wire::put16(header, r.original_id);
-    wire::put16(header + 10, static_cast<std::uint16_t>(arcount - 1));
-    const Variables v{
-        {r.name, r.name_size}, {r.algorithm, r.algorithm_size}, r.time_signed, r.fudge, r.error, r.other};
     std::uint8_t mac[kMaxMac];
-    const std::size_t n =
-        compute_mac(key, prior, header, message.subspan(wire::kHeaderSize, r.start - wire::kHeaderSize), v,
-                    timers_only, mac);
+    const std::size_t n = received_mac(message, r, key, prior, timers_only, mac);
     if (n == 0 || r.mac.size() != n) return false;
     return CRYPTO_memcmp(mac, r.mac.data(), n) == 0;
 }
@@ -243,15 +249,9 @@ TsigCheck check_tsig(std::span<const std::uint8_t> message, const TsigRecord& r,
     const std::size_t full = info(key->algorithm).size;
     const std::size_t least = full / 2 > 10 ? full / 2 : 10;
     if (r.mac.size() > full || r.mac.size() < least) return TsigCheck::formerr;
-    if (r.start < wire::kHeaderSize || wire::get16(&message[10]) == 0) return TsigCheck::formerr;
-    std::uint8_t header[wire::kHeaderSize];
-    std::memcpy(header, message.data(), sizeof header);
-    wire::put16(header, r.original_id);
-    wire::put16(header + 10, static_cast<std::uint16_t>(wire::get16(header + 10) - 1));
-    const Variables v{name, algorithm, r.time_signed, r.fudge, r.error, r.other};
     std::uint8_t mac[kMaxMac];
-    const std::size_t n = compute_mac(
-        *key, {}, header, message.subspan(wire::kHeaderSize, r.start - wire::kHeaderSize), v, false, mac);
+    const std::size_t n = received_mac(message, r, *key, {}, false, mac);
+    if (n == 0) return TsigCheck::formerr;
     if (n != full || CRYPTO_memcmp(mac, r.mac.data(), r.mac.size()) != 0) return TsigCheck::badsig;
     if (r.mac.size() < full) return TsigCheck::badtrunc;
     const std::uint64_t skew = now > r.time_signed ? now - r.time_signed : r.time_signed - now;

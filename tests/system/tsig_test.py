@@ -386,12 +386,12 @@ def main():
                                                                                      have_knot)) if have]
         for name, p in secondaries:
             t = dnsclient.wait_serial(p, 100, 30)
-            check(t is not None, f"{name} with the key transferred the zone (serial 100, after {t}s)")
+            check(t is not None, f"{name} with the key transferred the zone (serial 100, after {seconds(t)})")
         write(101, "two")
         dnsd.send_signal(signal.SIGHUP)
         for name, p in secondaries:
             t = dnsclient.wait_serial(p, 101, 20)
-            check(t is not None, f"{name} followed dnsd's signed NOTIFY to serial 101 (after {t}s)")
+            check(t is not None, f"{name} followed dnsd's signed NOTIFY to serial 101 (after {seconds(t)})")
             try:
                 r = dns.query.udp(dns.message.make_query("txt.example.test.", "TXT"), "127.0.0.1", port=p,
                                   timeout=2)
@@ -401,6 +401,11 @@ def main():
                 check(False, f"... {name} serves the new data: {e}")
         with open(log_path) as f:
             log = f.read()
+        if have_knot and os.path.exists(os.path.join(work, "knot.log")):
+            with open(os.path.join(work, "knot.log")) as f:
+                for line in f:
+                    if "XFR" in line and "finished" in line:
+                        print("     knot: " + line.strip())
         for name, p in secondaries:
             check(f"notify example.test. serial 101 to 127.0.0.1:{p}: acknowledged" in log,
                   f"{name} acknowledged the signed NOTIFY")
@@ -416,6 +421,10 @@ def main():
                         print(f"--- {log} (tail)\n" + f.read()[-3000:])
         shutil.rmtree(work, ignore_errors=True)
     return dnsclient.result()
+
+
+def seconds(t):
+    return "never" if t is None else f"{t:.2f}s"
 
 
 def send_udp(wire, port):
