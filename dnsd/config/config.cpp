@@ -53,6 +53,7 @@ void parse(const toml::table& root, Draft& d, Report& report) {
     read_section(r, "geo", read_geo, d);
     if (const auto* t = r.table("probes", "expected [probes.NAME] tables")) read_probes(*t, d, report);
     if (const auto* t = r.table("sites", "expected [sites.NAME] tables")) read_sites(*t, d, report);
+    if (const auto* t = r.table("tsig", "expected [tsig.NAME] tables")) read_tsig_keys(*t, d, report);
     read_entries(r, "service", read_service, d);
     read_entries(r, "alert", read_alert, d);
     d.zone_entries = r.has("zone");

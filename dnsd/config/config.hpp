@@ -226,9 +226,12 @@ struct Server {
     int user_line = 0;                 ///< where `user` was given
     bool user_known = true;            ///< `user` exists on the machine that read the config
     std::vector<Endpoint> notify;      ///< secondaries to NOTIFY after a reload changes a serial
-    unsigned query_log = 0;            ///< log one query in this many (0: none)
-    unsigned tcp_connections = 256;    ///< open TCP connections per worker, at most
-    unsigned tcp_per_client = 16;      ///< from one client address per worker, at most
+    /// The [tsig.NAME] key transfers must be signed with, and NOTIFY is
+    /// signed with (as written: NAME); empty: none.
+    std::string transfer_key;
+    unsigned query_log = 0;          ///< log one query in this many (0: none)
+    unsigned tcp_connections = 256;  ///< open TCP connections per worker, at most
+    unsigned tcp_per_client = 16;    ///< from one client address per worker, at most
     Duration tcp_idle_timeout{10'000};
     Duration tcp_lifetime{120'000};
 
@@ -240,6 +243,34 @@ struct Server {
         return thread_count() * static_cast<unsigned>(listen.size() + 1);
     }
 };
+
+/// A TSIG key (RFC 8945): a [tsig.NAME] table, its secret read from its
+/// secret_file.
+struct TsigKey {
+    enum class Algorithm : std::uint8_t { hmac_sha256, hmac_sha384, hmac_sha512 };
+    std::string name;  ///< NAME as written
+    std::string wire;  ///< NAME as a lower-case absolute wire name: what TSIG records carry
+    Algorithm algorithm = Algorithm::hmac_sha256;
+    std::string secret_file;           ///< resolved against the config file's directory
+    std::vector<std::uint8_t> secret;  ///< decoded from the file's base64
+    int line = 0;
+};
+
+const char* to_string(TsigKey::Algorithm algorithm) noexcept;
+std::optional<TsigKey::Algorithm> parse_tsig_algorithm(std::string_view text) noexcept;
+
+/// A TSIG secret file's contents: the bare base64 secret (as `tsig-keygen
+/// -a ...` would not print it, but operators paste it), BIND's `key "name"
+/// { algorithm ...; secret "..."; };` (tsig-keygen, ldns' and BIND's
+/// output), or a `Key: ...` line of a private key file (ldns-keygen, dnssec-keygen).
+/// The decoded secret, or why not; `algorithm` receives the algorithm the
+/// file names, when it names one.
+struct TsigSecret {
+    std::vector<std::uint8_t> secret;
+    std::string algorithm;  ///< as the file writes it ("hmac-sha256"); empty: it names none
+    std::string error;      ///< empty when the secret is good
+};
+TsigSecret parse_tsig_secret(std::string_view text);
 
 struct Zone {
     std::string origin;  ///< wire format, absolute
@@ -286,6 +317,7 @@ struct Config {
     Cluster cluster;
     RateLimit rate_limit;
     std::vector<Alert> alerts;  ///< in the order of the file
+    std::vector<TsigKey> tsig;  ///< [tsig.NAME] keys, by name
 };
 
 /// Worst-case time for a probed address to be taken out of answers:

@@ -58,6 +58,12 @@ struct NetworkDraft {
     std::optional<Ref> prefix;  ///< a valid prefix as written, checked against the other networks
 };
 
+/// A [tsig.NAME] table; its secret is read by resolve.
+struct TsigDraft {
+    TsigKey key;
+    std::optional<Spot> secret_file;  ///< where secret_file was given
+};
+
 struct Draft {
     /// Everything not in the lists below; paths as written until resolved.
     Config config;
@@ -72,7 +78,9 @@ struct Draft {
     std::optional<Spot> cluster_token_file;
     std::optional<Spot> control_tls;  ///< tls_cert and tls_key, both given
     std::optional<Spot> cluster_ca_file;
-    std::optional<Spot> quorum;  ///< a valid cluster.quorum, checked against the peers
+    std::vector<TsigDraft> tsig;       ///< in toml++'s order (sorted by name)
+    std::optional<Spot> transfer_key;  ///< server.transfer_key: a [tsig.NAME] to find
+    std::optional<Spot> quorum;        ///< a valid cluster.quorum, checked against the peers
 };
 
 /// Step 2: resolves draft.config's paths (and the zones'), reads the token

@@ -96,6 +96,12 @@ inline constexpr NameTable<Service::Stickiness, 2> kStickiness{
 inline constexpr NameTable<Alert::Kind, 2> kAlertKinds{
     "an alert type", {{{Alert::Kind::webhook, "webhook"}, {Alert::Kind::exec, "exec"}}}};
 
+inline constexpr NameTable<TsigKey::Algorithm, 3> kTsigAlgorithms{
+    "a TSIG algorithm",
+    {{{TsigKey::Algorithm::hmac_sha256, "hmac-sha256"},
+      {TsigKey::Algorithm::hmac_sha384, "hmac-sha384"},
+      {TsigKey::Algorithm::hmac_sha512, "hmac-sha512"}}}};
+
 /// dns probes: the query types they may ask, by name.
 inline constexpr NameTable<std::uint16_t, 6> kQueryTypes{
     "a query type", {{{1, "A"}, {28, "AAAA"}, {2, "NS"}, {6, "SOA"}, {15, "MX"}, {16, "TXT"}}}};

@@ -1,9 +1,12 @@
 // Step 2 of draft.hpp: what the configuration names outside itself.
 
 #include <pwd.h>
+#include <sys/stat.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "dnsd/config/draft.hpp"
 
@@ -44,6 +47,55 @@ void token_file(const std::optional<Spot>& given, std::string_view key, const st
         report.error(*given, key, read.error);
 }
 
+/// A [tsig.NAME] key's secret file: a regular file no one else may read,
+/// holding one secret (parse_tsig_secret) of the key's algorithm.
+void tsig_secret(TsigDraft& d, const std::string& config_path, Report& report) {
+    if (!d.secret_file) return;
+    TsigKey& k = d.key;
+    const std::string key = "tsig." + k.name + ".secret_file";
+    k.secret_file = resolve_path(config_path, k.secret_file);
+    struct stat st {};
+    if (::stat(k.secret_file.c_str(), &st) != 0) {
+        report.error(*d.secret_file, key, "cannot read " + k.secret_file);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        report.error(*d.secret_file, key, "cannot read " + k.secret_file + ": not a regular file");
+        return;
+    }
+    if (st.st_mode & S_IROTH) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        report.error(*d.secret_file, key,
+                     k.secret_file + " is readable by everyone (mode " + mode +
+                         "): a TSIG secret must not be; chmod o-rwx " + k.secret_file);
+        return;
+    }
+    std::ifstream in(k.secret_file, std::ios::binary);
+    std::string text;
+    if (in) text.assign(std::istreambuf_iterator<char>(in), {});
+    if (!in && !in.eof()) {
+        report.error(*d.secret_file, key, "cannot read " + k.secret_file);
+        return;
+    }
+    if (text.size() > 64 * 1024) {
+        report.error(*d.secret_file, key, k.secret_file + " is too large to be a TSIG secret");
+        return;
+    }
+    auto secret = parse_tsig_secret(text);
+    if (!secret.error.empty()) {
+        report.error(*d.secret_file, key, k.secret_file + ": " + secret.error);
+        return;
+    }
+    if (!secret.algorithm.empty() && secret.algorithm != to_string(k.algorithm)) {
+        report.error(*d.secret_file, key,
+                     k.secret_file + " is a key for " + secret.algorithm + ", but tsig." + k.name +
+                         ".algorithm is " + to_string(k.algorithm));
+        return;
+    }
+    k.secret = std::move(secret.secret);
+}
+
 }  // namespace
 
 void resolve(Draft& d, Report& report) {
@@ -57,6 +109,7 @@ void resolve(Draft& d, Report& report) {
                report);
     token_file(d.cluster_token_file, "cluster.token_file", path, c.cluster.token_file, c.cluster.token,
                report);
+    for (auto& key : d.tsig) tsig_secret(key, path, report);
     // Read once here so that `check` says what is wrong with them; the
     // server loads them again when it sets up the listener.
     auto readable = [&](const std::optional<Spot>& given, std::string_view key, std::string& file) {

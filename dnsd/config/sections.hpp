@@ -53,6 +53,10 @@ void read_service(TableReader& r, Draft& d);
 // alerts.cpp
 void read_alert(TableReader& r, Draft& d);
 
+// tsig.cpp
+/// [tsig]: the [tsig.NAME] keys.
+void read_tsig_keys(const toml::table& t, Draft& d, Report& report);
+
 // zones.cpp
 void read_zone(TableReader& r, Draft& d);
 

@@ -45,6 +45,7 @@ void read_server(TableReader& r, Draft& d) {
     r.list("explain_allow", s.explain_allow.prefixes, Prefix::parse, acl);
     r.list("notify", s.notify, secondary,
            is_not("an address, with or without a port (\"192.0.2.53\", \"[::1]:5300\")"));
+    if (r.string("transfer_key", s.transfer_key) == Got::value) d.transfer_key = r.spot_at("transfer_key");
     if (r.string("user", s.user) == Got::value) d.user = r.spot_at("user");
     r.integer("tcp_connections", 1, 65'535, s.tcp_connections);
     r.integer("tcp_per_client", 1, 65'535, s.tcp_per_client);

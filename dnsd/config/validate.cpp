@@ -241,6 +241,12 @@ Config validate(Draft d, Report& report) {
         report.error(*d.quorum, "cluster.quorum",
                      std::to_string(cluster.quorum) + " is more vantage points than there are (" +
                          std::to_string(cluster.peers.size() + 1) + ": the peers and this instance)");
+    for (auto& key : d.tsig) c.tsig.push_back(std::move(key.key));
+    if (d.transfer_key && std::none_of(c.tsig.begin(), c.tsig.end(),
+                                       [&](const TsigKey& k) { return k.name == c.server.transfer_key; }))
+        report.error(
+            *d.transfer_key, "server.transfer_key",
+            "no TSIG key named '" + c.server.transfer_key + "' ([tsig." + c.server.transfer_key + "])");
     networks(d, c, report);
     probes_of_sites(d, c, report);
     services(d, c, report);

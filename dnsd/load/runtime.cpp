@@ -251,6 +251,7 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
     parts.catalog = std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg));
     parts.ecs = cfg.geo.ecs;
     parts.rate_limit = cfg.rate_limit;
+    parts.tsig_keys = cfg.tsig;
     return query::View::make(std::move(parts), cfg.server);
 }
 

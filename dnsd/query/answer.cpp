@@ -287,8 +287,91 @@ std::size_t encode_reply(std::span<const std::uint8_t> request, std::span<std::u
 
 namespace {
 
+/// A request's TSIG (RFC 8945) and how its reply is signed.
+struct Signing {
+    TsigRecord record;
+    const config::TsigKey* key = nullptr;  ///< the request's good key: the reply is signed with it
+    bool reply = false;                    ///< the reply carries a TSIG (signed with `key`, or unsigned)
+    std::uint16_t error = 0;               ///< the TSIG error of the reply
+    std::size_t limit = 0;                 ///< the reply's size limit, TSIG included
+    TsigFault fault = TsigFault::none;
+};
+
+/// Checks the request's TSIG (RFC 8945 5.2). Returns the rcode of the error
+/// reply to send at once, or NOERROR to go on answering.
+std::uint16_t check_request_tsig(std::span<const std::uint8_t> request, const Query& q, const View& view,
+                                 const Client& client, Signing& sig) noexcept {
+    if (!read_tsig(request, q.tsig_at, sig.record)) {
+        sig.fault = TsigFault::malformed;
+        return rcode::FORMERR;
+    }
+    const config::TsigKey* key = nullptr;
+    const std::uint64_t now = client.now ? client.now : tsig_now();
+    switch (check_tsig(request, sig.record, view.tsig_keys(), now, key)) {
+        case TsigCheck::ok:
+            sig.key = key;
+            sig.reply = true;
+            return rcode::NOERROR;
+        case TsigCheck::formerr:
+            sig.fault = TsigFault::malformed;
+            return rcode::FORMERR;
+        // 5.3.2: errors about the key or the MAC are answered unsigned.
+        case TsigCheck::badkey:
+            sig.fault = TsigFault::badkey;
+            sig.error = tsig_error::BADKEY;
+            break;
+        case TsigCheck::badsig:
+            sig.fault = TsigFault::badsig;
+            sig.error = tsig_error::BADSIG;
+            break;
+        case TsigCheck::badtrunc:
+            sig.fault = TsigFault::badtrunc;
+            sig.error = tsig_error::BADTRUNC;
+            break;
+        // 5.2.3: BADTIME is signed, with our time in Other Data.
+        case TsigCheck::badtime:
+            sig.fault = TsigFault::badtime;
+            sig.error = tsig_error::BADTIME;
+            sig.key = key;
+            break;
+    }
+    sig.reply = true;
+    return rcode::NOTAUTH;
+}
+
+/// Appends the reply's TSIG; the size of the signed reply, or `size` as
+/// it was when there is no room (which the limits make impossible).
+std::size_t sign_reply(std::span<std::uint8_t> response, std::size_t size, const Signing& sig,
+                       const Client& client) noexcept {
+    const std::uint64_t now = client.now ? client.now : tsig_now();
+    TsigSigning s;
+    s.key = sig.key;
+    s.error = sig.error;
+    s.time_signed = now;
+    std::uint8_t other[6];
+    if (sig.error == tsig_error::BADTIME) {
+        // The client's time, so that it can check the reply; ours in Other Data.
+        s.time_signed = sig.record.time_signed;
+        wire::put16(other, static_cast<std::uint16_t>(now >> 32));
+        wire::put32(other + 2, static_cast<std::uint32_t>(now));
+        s.other = other;
+    }
+    if (sig.key) {
+        s.prior = sig.record.mac;
+    } else {
+        s.name = {sig.record.name, sig.record.name_size};
+        s.algorithm = {sig.record.algorithm, sig.record.algorithm_size};
+        s.time_signed = sig.record.time_signed;
+    }
+    std::uint8_t mac[kMaxMac];
+    std::size_t mac_size = 0;
+    const std::size_t limit = sig.limit < response.size() ? sig.limit : response.size();
+    const std::size_t n = append_tsig(response.first(limit), size, s, mac, mac_size);
+    return n ? n : size;
+}
+
 Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
-                    const Client& client, Query& q) noexcept {
+                    const Client& client, Query& q, Signing& sig) noexcept {
     switch (wire::parse_query(request, q)) {
         case wire::Verdict::drop:
             return {};
@@ -310,6 +393,26 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         case wire::Verdict::ok:
             break;
     }
+
+    const bool tcp = client.transport == Transport::tcp;
+    std::size_t limit = 512;
+    if (tcp) {
+        limit = response.size() < wire::kMaxMessage ? response.size() : wire::kMaxMessage;
+    } else if (q.has_edns) {
+        std::size_t want = q.edns_payload < 512 ? 512 : q.edns_payload;
+        if (want > view.udp_payload()) want = view.udp_payload();
+        if (want > response.size()) want = response.size();
+        limit = want < 512 ? 512 : want;
+    }
+    if (q.tsig_at) {
+        // Before anything else (RFC 8945 5.2), so that every reply but
+        // these errors is signed; the answer keeps room for its TSIG.
+        sig.limit = limit;
+        if (const auto code = check_request_tsig(request, q, view, client, sig); code != rcode::NOERROR)
+            return {error_reply(request, response, q, view, code, true, true)};
+        limit -= tsig_size(*sig.key);
+    }
+
     if (q.has_edns && q.edns_version > 0) {
         // RFC 6891 6.1.3. Options mean what their EDNS version says, and
         // this one we do not know: none is answered (no NSID; NSD and BIND
@@ -323,17 +426,6 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         // the client.
         if (!q.ecs_valid) return {error_reply(request, response, q, view, rcode::FORMERR, true, true)};
         q.ecs_echo = true;
-    }
-
-    const bool tcp = client.transport == Transport::tcp;
-    std::size_t limit = 512;
-    if (tcp) {
-        limit = response.size() < wire::kMaxMessage ? response.size() : wire::kMaxMessage;
-    } else if (q.has_edns) {
-        std::size_t want = q.edns_payload < 512 ? 512 : q.edns_payload;
-        if (want > view.udp_payload()) want = view.udp_payload();
-        if (want > response.size()) want = response.size();
-        limit = want < 512 ? 512 : want;
     }
 
     if (q.qclass == wire::klass::CH) return {chaos(request, response, q, view, client, limit)};
@@ -353,6 +445,12 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
             return {error_reply(request, response, q, view, rcode::FORMERR, true, true)};
         if (!view.transfer_allow().contains(client.address))
             return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
+        // With a transfer key, only requests signed with it (a good TSIG
+        // of another key is answered, signed, but refused).
+        if (const auto* key = view.transfer_key(); key && sig.key != key) {
+            sig.fault = sig.key ? TsigFault::other_key : TsigFault::missing;
+            return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
+        }
         if (suffix != 0) return {error_reply(request, response, q, view, rcode::NOTAUTH, true, true)};
         if (tcp) return {0, zone, 0, 0, static_cast<std::int32_t>(zone_index)};
         // IXFR over UDP: answer with the SOA only, telling the client to use TCP (RFC 1995 4).
@@ -379,7 +477,15 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
 Result answer(std::span<const std::uint8_t> request, std::span<std::uint8_t> response, const View& view,
               const Client& client) noexcept {
     Query q;
-    Result r = answer_query(request, response, view, client, q);
+    Signing sig;
+    Result r = answer_query(request, response, view, client, q, sig);
+    if (sig.reply) {
+        if (r.transfer)
+            r.tsig = sig.key;
+        else if (r.size >= wire::kHeaderSize)
+            r.size = sign_reply(response, r.size, sig, client);
+    }
+    r.tsig_fault = sig.fault;
     r.qtype = q.has_question ? q.qtype : 0;
     r.rcode = r.size >= 4 ? static_cast<std::uint8_t>(response[3] & 0xF) : 0;
     return r;

@@ -16,6 +16,7 @@
 #include <span>
 
 #include "dnsd/core/address.hpp"
+#include "dnsd/query/tsig.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/steer/decide.hpp"
 #include "dnsd/wire/parser.hpp"
@@ -45,6 +46,8 @@ struct Client {
     /// Asked through the control endpoint (which has its own access
     /// control): explain_allow does not apply.
     bool trusted = false;
+    /// Seconds since the epoch, for TSIG's time check; 0: the clock.
+    std::uint64_t now = 0;
 };
 
 struct Result {
@@ -62,6 +65,12 @@ struct Result {
     std::int32_t zone = -1;
     std::int32_t service = -1;
     std::uint16_t decision = 0;
+    /// The key of the request's good TSIG (RFC 8945): the reply is signed
+    /// with it; for a transfer, the caller signs each message (TsigChain).
+    const config::TsigKey* tsig = nullptr;
+    /// What was wrong with the request's TSIG, or with its absence for a
+    /// transfer that needs one (for the server's log).
+    TsigFault tsig_fault = TsigFault::none;
 };
 
 /// `response` must hold at least 512 bytes; for TCP it should hold 65535.

@@ -35,6 +35,9 @@ std::shared_ptr<const View> View::make(Parts parts, const config::Server& server
     v->udp_payload_ = server.udp_payload;
     v->query_log_ = server.query_log;
     v->transfer_allow_ = server.transfer_allow;
+    v->tsig_keys_ = std::move(parts.tsig_keys);
+    for (const auto& k : v->tsig_keys_)
+        if (!server.transfer_key.empty() && k.name == server.transfer_key) v->transfer_key_ = &k;
     std::size_t cap = 8;
     while (cap < v->zones_.size() * 2) cap *= 2;
     v->table_.assign(cap, zones::kNone);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,8 @@ public:
         std::shared_ptr<const geo::Locator> locator;    ///< null: no [geo]
         bool ecs = true;                                ///< honour EDNS Client Subnet
         config::RateLimit rate_limit;
-        ServedSerials served;  ///< what secondaries may hold of each zone
+        ServedSerials served;                    ///< what secondaries may hold of each zone
+        std::vector<config::TsigKey> tsig_keys;  ///< [tsig.NAME]
     };
     /// Indexes the zones and the services' nodes, sizes the counters.
     static std::shared_ptr<const View> make(Parts parts, const config::Server& server);
@@ -78,6 +80,10 @@ public:
     unsigned query_log() const noexcept { return query_log_; }  ///< log one query in this many (0: none)
     const config::RateLimit& rate_limit() const noexcept { return rate_limit_; }
     const Acl& transfer_allow() const noexcept { return transfer_allow_; }
+    /// The TSIG keys signed requests may use.
+    std::span<const config::TsigKey> tsig_keys() const noexcept { return tsig_keys_; }
+    /// server.transfer_key: the key transfers must be signed with; null: none.
+    const config::TsigKey* transfer_key() const noexcept { return transfer_key_; }
 
 private:
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
@@ -90,6 +96,8 @@ private:
     unsigned query_log_ = 0;
     config::RateLimit rate_limit_;
     Acl transfer_allow_;
+    std::vector<config::TsigKey> tsig_keys_;
+    const config::TsigKey* transfer_key_ = nullptr;  ///< into tsig_keys_
     Acl explain_allow_;
     std::shared_ptr<const steer::Catalog> catalog_;
     std::shared_ptr<const geo::Locator> locator_;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
 
 namespace dnsd::server {
@@ -21,8 +22,9 @@ struct NotifyPolicy {
 };
 
 /// Sends NOTIFY for the zone `origin` (wire format) with `serial` to every
-/// target. Returns at once; the work runs on `io`.
+/// target, signed with `key` (server.transfer_key, copied) unless null.
+/// Returns at once; the work runs on `io`.
 void send_notify(boost::asio::io_context& io, const std::vector<Endpoint>& targets, const std::string& origin,
-                 std::uint32_t serial, NotifyPolicy policy = {});
+                 std::uint32_t serial, const config::TsigKey* key = nullptr, NotifyPolicy policy = {});
 
 }  // namespace dnsd::server

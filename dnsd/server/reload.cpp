@@ -154,7 +154,8 @@ std::vector<std::string> StateThread::apply(config::Config next, std::shared_ptr
                 return name_lower(std::string(b->origin())) == name_lower(std::string(z->origin()));
             });
             if (it == before.end() || (*it)->serial() != z->serial())
-                send_notify(io_, cfg_.server.notify, std::string(z->origin()), z->serial());
+                send_notify(io_, cfg_.server.notify, std::string(z->origin()), z->serial(),
+                            view->transfer_key());
         }
     start_monitor();
     save_state();

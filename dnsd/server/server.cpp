@@ -14,6 +14,7 @@
 #include "dnsd/server/privileges.hpp"
 #include "dnsd/server/state.hpp"
 #include "dnsd/server/worker.hpp"
+#include "dnsd/wire/types.hpp"
 
 namespace dnsd::server {
 
@@ -37,6 +38,27 @@ void name_thread(const char* prefix, unsigned index) noexcept {
 Worker::Worker(unsigned index, const ServingSlot& slot) : index_(index), serving_(slot) {
     random_.state ^= (static_cast<std::uint64_t>(index) + 1) * 0xD1B54A32D192ED03ull ^
                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+void Worker::log_tsig_fault(const query::Result& r, bool tcp, const Address& client) noexcept {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count() +
+        1;                                    // never 0, which means "never logged"
+    std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over the address
+    for (const auto b : client.view()) h = (h ^ b) * 0x100000001b3ull;
+    auto& slot = fault_logged_[h % fault_logged_.size()];
+    if (slot.at != 0 && slot.client == client && now - slot.at < 60) return;
+    slot.client = client;
+    slot.at = now;
+    try {
+        const bool transfer = r.qtype == wire::type::AXFR || r.qtype == wire::type::IXFR;
+        spdlog::warn("tsig: {} from {} over {}: {} (answered rcode {}; logged once a minute per client)",
+                     transfer ? "transfer request" : "query", client.str(), tcp ? "tcp" : "udp",
+                     query::to_string(r.tsig_fault), r.rcode);
+    } catch (...) {
+        // As for the query log.
+    }
 }
 
 void Worker::log_query(const query::View& v, const query::Result& r, bool tcp,

@@ -65,7 +65,8 @@ void StateThread::start() {
         // the zones may have changed while dnsd was down, and a NOTIFY for
         // a serial they hold already costs them one SOA query.
         for (const auto& z : view()->zones())
-            send_notify(io_, cfg_.server.notify, std::string(z->origin()), z->serial());
+            send_notify(io_, cfg_.server.notify, std::string(z->origin()), z->serial(),
+                        view()->transfer_key());
     });
     thread_ = std::thread([this] {
         ::pthread_setname_np(::pthread_self(), "dnsd-state");

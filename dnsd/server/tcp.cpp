@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "dnsd/net/address.hpp"
 #include "dnsd/query/answer.hpp"
 #include "dnsd/query/transfer.hpp"
+#include "dnsd/query/tsig.hpp"
 #include "dnsd/server/worker.hpp"
 #include "dnsd/wire/parser.hpp"
 #include "dnsd/wire/types.hpp"
@@ -98,10 +100,25 @@ asio::awaitable<void> tcp_session(TcpWorker& w, tcp::socket socket, Address clie
             wire::Query q;
             wire::parse_query({in.data(), len}, q);
             query::AxfrStream stream({in.data(), len}, q, *r.transfer);
+            // A signed request: every message signed, each after the MAC
+            // of the one before (RFC 8945 5.3.1).
+            std::optional<query::TsigChain> chain;
+            std::size_t reserve = 0;
+            if (r.tsig) {
+                query::TsigRecord record;
+                if (q.tsig_at && query::read_tsig({in.data(), len}, q.tsig_at, record)) {
+                    chain.emplace(*r.tsig, record.mac);
+                    reserve = chain->reserve();
+                }
+            }
             bool ok = true;
             while (ok) {
-                const std::size_t n = stream.next({out.data() + 2, wire::kMaxMessage});
+                std::size_t n = stream.next({out.data() + 2, wire::kMaxMessage - reserve});
                 if (n == 0) break;
+                if (chain) {
+                    n = chain->sign({out.data() + 2, wire::kMaxMessage}, n, query::tsig_now());
+                    if (n == 0) break;
+                }
                 wire::put16(out.data(), static_cast<std::uint16_t>(n));
                 ok = co_await write_within(socket, asio::buffer(out.data(), n + 2), left(transfer));
             }

@@ -15,7 +15,9 @@
 
 #include <boost/asio.hpp>
 
+#include <array>
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <thread>
@@ -77,6 +79,7 @@ public:
         if (v.query_log() && ++logged_ % v.query_log() == 0) log_query(v, r, tcp, request, client);
         if (r.service >= 0)
             v.counters().count_decision(index_, static_cast<std::size_t>(r.service), r.decision);
+        if (r.tsig_fault != query::TsigFault::none) log_tsig_fault(r, tcp, client);
     }
 
 private:
@@ -85,12 +88,23 @@ private:
     void log_query(const query::View& v, const query::Result& r, bool tcp,
                    std::span<const std::uint8_t> request, const Address& client) noexcept;
 
+    /// A transfer refused for its TSIG, or a request whose TSIG failed:
+    /// logged once a minute per client (per worker), not per packet.
+    void log_tsig_fault(const query::Result& r, bool tcp, const Address& client) noexcept;
+
     unsigned index_;
     ServingSlot::Local serving_;
     steer::Random random_;
     Stats stats_;
     geo::Cache geo_cache_;
     std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
+    /// When each client's TSIG fault was last logged: a small table indexed
+    /// by a hash of the address; a collision only costs an extra line.
+    struct FaultLogged {
+        Address client;
+        std::int64_t at = 0;  ///< steady clock, seconds; 0: never
+    };
+    std::array<FaultLogged, 256> fault_logged_{};
 };
 
 /// Answers UDP on one socket. `shared`: other workers bind the same address

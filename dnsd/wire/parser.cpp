@@ -97,7 +97,12 @@ bool read_ecs(const std::uint8_t* d, std::size_t len, Query& q) noexcept {
     const std::size_t rdata = name_end + 10;
     if (rdata + rdlen > p.size()) return Verdict::formerr;
     pos = rdata + rdlen;
-    if (type != type::OPT) return Verdict::ok;  // e.g. TSIG: not supported, ignored
+    if (type == type::TSIG) {
+        if (q.tsig_at) return Verdict::formerr;  // one, and the last
+        q.tsig_at = static_cast<std::uint16_t>(start);
+        return Verdict::ok;
+    }
+    if (type != type::OPT) return Verdict::ok;
     // RFC 6891 6.1.1: at most one OPT, and its owner is the root.
     if (q.has_edns || name_end != start + 1 || p[start] != 0) return Verdict::formerr;
     q.has_edns = true;
@@ -162,6 +167,7 @@ Verdict parse_query(std::span<const std::uint8_t> p, Query& q) noexcept {
     q.ecs_echo = false;
     q.ecs_scope = 0;
     q.nsid = false;
+    q.tsig_at = 0;
     if (p.size() < kHeaderSize) return Verdict::drop;
     q.id = get16(&p[0]);
     q.flags = get16(&p[2]);
@@ -191,6 +197,8 @@ Verdict parse_query(std::span<const std::uint8_t> p, Query& q) noexcept {
     for (std::uint16_t i = 0; i < arcount; ++i) {
         const Verdict v = read_additional(p, pos, q);
         if (v != Verdict::ok) return v;
+        // RFC 8945 5.1: a TSIG that is not the last record is FORMERR.
+        if (q.tsig_at && i + 1 < arcount) return Verdict::formerr;
     }
     return Verdict::ok;
 }

@@ -54,6 +54,10 @@ struct Query {
     std::uint8_t ecs_source = 0;   ///< source prefix length
     std::uint8_t ecs_address[16];  ///< the address, zero-padded
     std::uint8_t ecs_address_length = 0;
+    /// The TSIG record (RFC 8945): its offset, 0 when there is none. It is
+    /// the last record (a TSIG anywhere else is FORMERR, 5.1); what it says
+    /// is checked by the answer (dnsd/query/tsig.hpp).
+    std::uint16_t tsig_at = 0;
     /// Set by the answer: echo ECS in the reply's OPT with this scope.
     bool ecs_echo = false;
     std::uint8_t ecs_scope = 0;

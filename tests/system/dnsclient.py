@@ -159,6 +159,27 @@ def addresses(port, name="www.example.test.", rdtype="A"):
     return sorted(rr.address for rrset in r.answer for rr in rrset if rrset.rdtype == r.question[0].rdtype)
 
 
+def serial(port, zone="example.test."):
+    """The SOA serial the server on 127.0.0.1:`port` answers for `zone`;
+    None while it does not answer (a secondary before its first transfer)."""
+    try:
+        r = dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port, timeout=1)
+    except Exception:  # not serving yet
+        return None
+    return r.answer[0][0].serial if r.answer else None
+
+
+def wait_serial(port, want, limit, zone="example.test."):
+    """Seconds until `zone`'s serial on `port` is `want`, or None after
+    `limit` seconds."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        if serial(port, zone) == want:
+            return time.monotonic() - t0
+        time.sleep(0.1)
+    return None
+
+
 def wait_for_addresses(port, want, limit, name="www.example.test."):
     """Seconds until the A answer for `name` is `want` (sorted), or None
     after `limit` seconds."""

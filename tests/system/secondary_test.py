@@ -71,21 +71,7 @@ def rrs(reply):
     return sorted(rr.to_text() for rrset in reply.answer for rr in rrset)
 
 
-def serial(port):
-    try:
-        r = ask(port, "example.test.", "SOA")
-    except Exception:  # not serving yet
-        return None
-    return r.answer[0][0].serial if r.answer else None
-
-
-def wait_serial(port, want, limit):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit:
-        if serial(port) == want:
-            return time.monotonic() - t0
-        time.sleep(0.1)
-    return None
+serial, wait_serial = dnsclient.serial, dnsclient.wait_serial
 
 
 def main():
