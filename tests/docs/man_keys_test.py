@@ -3,12 +3,13 @@
 
 Keys are compared as dotted paths: server.listen, geo.networks.prefix,
 service.damping.penalty. Named tables are normalised (sites.ams.weight ->
-sites.NAME.weight, probes.web.type -> probes.NAME.type); a site's inline
-probe counts as a [probes.NAME] table; location and probe_targets are values,
-not tables. full.toml shows optional keys and alternatives commented out
-(`# key = value`, under the last table header, commented or not): those
-count too. In the man page each key is a line `*key* = ...` under a heading
-`## [table]` or `## [[table]]`.
+sites.NAME.weight, probes.web.type -> probes.NAME.type, tsig.xfr.algorithm
+-> tsig.NAME.algorithm); a site's inline probe counts as a [probes.NAME]
+table; location and probe_targets are values, not tables. full.toml shows
+optional keys and alternatives commented out (`# key = value`, under the
+last table header, commented or not): those count too. In the man page
+each key is a line `*key* = ...` under a heading `## [table]` or
+`## [[table]]`.
 
 With --dnsd, two more checks against the parser itself: a configuration
 that sets every documented key (with full.toml's value) draws no "unknown
@@ -27,7 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FULL = os.path.join(REPO, "examples", "full.toml")
 PAGE = os.path.join(REPO, "docs", "man", "dnsd.toml.5.scd")
 
-NAMED = {"sites", "probes"}  # [NAME.x] tables whose second part is a name
+NAMED = {"sites", "probes", "tsig"}  # [NAME.x] tables whose second part is a name
 VALUE_TABLES = {"location", "probe_targets"}  # inline tables that are one value
 
 HEADER = re.compile(r"^#?\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?\s*(#.*)?$")
