@@ -9,6 +9,7 @@ Board::Board(const config::Config& cfg, std::shared_ptr<const steer::Catalog> ca
     states_.resize(cat.addresses.size());
     overrides_.assign(cat.sites.size(), Override::none);
     until_.assign(cat.sites.size(), 0);
+    latency_.resize(cat.sites.size());
     for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
         const auto& site = cfg.sites[cat.address_site[a]];
         if (site.probe) probes_[a] = std::make_shared<const config::Probe>(*site.probe);
@@ -60,6 +61,13 @@ bool Board::settle(bool quiet, std::int64_t now) {
     return changed;
 }
 
+std::map<std::string, Latency> Board::latencies() const {
+    std::map<std::string, Latency> out;
+    for (std::uint32_t s = 0; s < latency_.size(); ++s)
+        if (latency_[s].count) out[catalog_->sites[s].name] = latency_[s];
+    return out;
+}
+
 std::string Board::key(std::uint32_t address) const {
     return catalog_->sites[catalog_->address_site[address]].name + "/" + catalog_->addresses[address].str();
 }
@@ -77,7 +85,7 @@ bool Board::record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std
     s.info.last_ok = ok;
     s.info.latency_ms = latency_ms;
     s.info.message = std::move(message);
-    latency_[catalog_->sites[catalog_->address_site[address]].name].observe(latency_ms);
+    latency_[catalog_->address_site[address]].observe(latency_ms);
     if (!p || !s.rf.observe(ok, p->rise, p->fall)) return false;
     s.info.since = now;
     if (quorum_ > 1 || !peers_.empty()) {
@@ -190,14 +198,13 @@ void Board::carry_over(const Board& old) {
             break;
         }
     }
-    for (const auto& site : catalog_->sites)
-        if (auto it = old.latency_.find(site.name); it != old.latency_.end())
-            latency_[site.name] = it->second;
+    lag_ = old.lag_;
     for (std::uint32_t s = 0; s < overrides_.size(); ++s)
         for (std::uint32_t t = 0; t < old.overrides_.size(); ++t)
             if (old.catalog_->sites[t].name == catalog_->sites[s].name) {
                 overrides_[s] = old.overrides_[t];
                 until_[s] = old.until_[t];
+                latency_[s] = old.latency_[t];
             }
     settle(true, 0);
 }

@@ -91,7 +91,10 @@ public:
     bool record(std::uint32_t address, bool ok, std::uint32_t latency_ms, std::string message,
                 std::int64_t now);
     /// Probe durations by site name (kept across reloads for sites that stay).
-    const std::map<std::string, Latency>& latencies() const noexcept { return latency_; }
+    std::map<std::string, Latency> latencies() const;
+    /// How late probes started against their schedule (the monitor's).
+    void observe_lag(std::uint32_t ms) noexcept { lag_.observe(ms); }
+    const Latency& lags() const noexcept { return lag_; }
 
     /// This instance's own verdict on each address (unknown: not probed):
     /// what peers are told, never the merged state.
@@ -153,7 +156,8 @@ private:
     bool settle(bool quiet, std::int64_t now);
 
     std::vector<Event> events_;
-    std::map<std::string, Latency> latency_;
+    std::vector<Latency> latency_;  ///< by site
+    Latency lag_;
     std::vector<std::vector<Verdict>> peers_;
     unsigned quorum_ = 1;
     unsigned vantage_points_ = 1;

@@ -363,25 +363,30 @@ std::string metrics_text(const Observation& obs) {
          "# TYPE dnsd_decisions_total counter\n";
     for (const auto& [labels, n] : totals.decisions)
         m += "dnsd_decisions_total{" + labels + "} " + std::to_string(n) + "\n";
-    m += "# HELP dnsd_probe_duration_seconds Probe durations by site.\n"
-         "# TYPE dnsd_probe_duration_seconds histogram\n";
-    for (const auto& [site, lat] : obs.latencies) {
-        const std::string name = "site=\"" + label(site) + "\"";
+    // A histogram of milliseconds, in seconds; `labels` empty or "k=\"v\"".
+    const auto histogram = [&m](const char* metric, const std::string& labels, const health::Latency& h) {
+        const std::string prefix = std::string(metric) + "_bucket{" + labels + (labels.empty() ? "" : ",");
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < std::size(health::Latency::kBoundsMs); ++i) {
-            cumulative += lat.buckets[i];
+            cumulative += h.buckets[i];
             char le[32];
             std::snprintf(le, sizeof le, "%g", health::Latency::kBoundsMs[i] / 1000.0);
-            m += "dnsd_probe_duration_seconds_bucket{" + name + ",le=\"" + le + "\"} " +
-                 std::to_string(cumulative) + "\n";
+            m += prefix + "le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
         }
-        m += "dnsd_probe_duration_seconds_bucket{" + name + ",le=\"+Inf\"} " + std::to_string(lat.count) +
-             "\n";
+        m += prefix + "le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+        const std::string braces = labels.empty() ? "" : "{" + labels + "}";
         char sum[32];
-        std::snprintf(sum, sizeof sum, "%.3f", static_cast<double>(lat.sum_ms) / 1000.0);
-        m += "dnsd_probe_duration_seconds_sum{" + name + "} " + sum + "\n";
-        m += "dnsd_probe_duration_seconds_count{" + name + "} " + std::to_string(lat.count) + "\n";
-    }
+        std::snprintf(sum, sizeof sum, "%.3f", static_cast<double>(h.sum_ms) / 1000.0);
+        m += std::string(metric) + "_sum" + braces + " " + sum + "\n";
+        m += std::string(metric) + "_count" + braces + " " + std::to_string(h.count) + "\n";
+    };
+    m += "# HELP dnsd_probe_duration_seconds Probe durations by site.\n"
+         "# TYPE dnsd_probe_duration_seconds histogram\n";
+    for (const auto& [site, lat] : obs.latencies)
+        histogram("dnsd_probe_duration_seconds", "site=\"" + label(site) + "\"", lat);
+    m += "# HELP dnsd_probe_lag_seconds How late probes started against their schedule.\n"
+         "# TYPE dnsd_probe_lag_seconds histogram\n";
+    histogram("dnsd_probe_lag_seconds", "", obs.probe_lag);
     m += "# HELP dnsd_probe_interval_seconds How often the site's probe runs.\n"
          "# TYPE dnsd_probe_interval_seconds gauge\n";
     for (const auto& [site, interval] : obs.probe_intervals) {

@@ -40,6 +40,7 @@ struct Observation {
     std::vector<std::int64_t> override_until;          ///< per site: when its override ends (0: never)
     std::map<std::string, health::Latency> latencies;  ///< probe durations by site name
     std::map<std::string, Duration> probe_intervals;   ///< probe interval by site name (probed sites only)
+    health::Latency probe_lag;                         ///< how late probes started
 
     struct Peer {
         std::string url;

@@ -60,6 +60,7 @@ Observation StateThread::observe() const {
     for (std::uint32_t s = 0; s < o.override_until.size(); ++s)
         o.override_until[s] = board_->override_until(s);
     o.latencies = board_->latencies();
+    o.probe_lag = board_->lags();
     for (std::uint32_t a = 0; a < board_->address_count(); ++a)
         if (const auto* probe = board_->probe(a))
             o.probe_intervals[o.catalog->sites[o.catalog->address_site[a]].name] = probe->interval;
