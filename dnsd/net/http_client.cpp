@@ -46,10 +46,13 @@ struct Lookup {
     std::string error;
 };
 
-/// Sets up SNI and verification on `stream` and handshakes. The error
-/// text, or nullopt.
+/// Sets up SNI, verification and resumption on `stream` and handshakes.
+/// The error text, or nullopt. `session_key` must outlive the stream: the
+/// sessions the peer sends later (TLS 1.3 tickets come with the response)
+/// are kept under it.
 awaitable<std::optional<std::string>> handshake(beast::ssl_stream<beast::tcp_stream>& stream,
-                                                const Destination& to, const Deadline& deadline) {
+                                                const Destination& to, std::string& session_key,
+                                                const Deadline& deadline) {
     const bool address = Address::parse(to.tls_name).has_value();
     if (!to.tls_name.empty() && !address &&
         SSL_set_tlsext_host_name(stream.native_handle(), to.tls_name.c_str()) != 1)
@@ -70,6 +73,12 @@ awaitable<std::optional<std::string>> handshake(beast::ssl_stream<beast::tcp_str
     } else {
         stream.set_verify_mode(ssl::verify_none);
     }
+    // Resumed only where the same name was (or was not) verified before.
+    boost::system::error_code ignored;
+    const auto peer = stream.next_layer().socket().remote_endpoint(ignored);
+    session_key = peer.address().to_string() + " " + std::to_string(peer.port()) + " " + to.tls_name +
+                  (to.verify ? " verified" : " unverified");
+    to.tls->resume(stream.native_handle(), session_key);
     if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, kTuple); ec) {
         const long verify = SSL_get_verify_result(stream.native_handle());
         if (Clock::now() < deadline.at && to.verify && verify != X509_V_OK)
@@ -162,11 +171,18 @@ awaitable<Result> exchange(Destination to, Request request, Reading reading, Dea
             co_return std::move(*error);
         co_return co_await request_response(stream, message, reading, deadline);
     }
+    std::string session_key;  // before the stream: it outlives it
     beast::ssl_stream<beast::tcp_stream> stream(ex, to.tls->get());
     if (auto error = co_await connect(beast::get_lowest_layer(stream), to.endpoints, to.source, deadline))
         co_return std::move(*error);
-    if (auto error = co_await handshake(stream, to, deadline)) co_return std::move(*error);
-    co_return co_await request_response(stream, message, reading, deadline);
+    if (auto error = co_await handshake(stream, to, session_key, deadline)) co_return std::move(*error);
+    auto result = co_await request_response(stream, message, reading, deadline);
+    // Done with the connection: without this, OpenSSL takes the connection
+    // for one that failed and marks its session not resumable. No
+    // close_notify is sent: the peer is closing or will be closed.
+    if (std::holds_alternative<Response>(result))
+        SSL_set_shutdown(stream.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    co_return result;
 }
 
 awaitable<Result> exchange(Origin to, Request request, Reading reading, Deadline deadline) {

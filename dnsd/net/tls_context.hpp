@@ -7,7 +7,11 @@
 /// exchanges that use it); it must outlive every stream made from it.
 
 #include <boost/asio/ssl/context.hpp>
+#include <map>
 #include <string>
+
+struct ssl_st;
+struct ssl_session_st;
 
 namespace dnsd::net {
 
@@ -15,6 +19,7 @@ class TlsContext {
 public:
     /// `ca_file`: PEM certificates to trust instead of the system's store.
     explicit TlsContext(std::string ca_file = {});
+    ~TlsContext();
     TlsContext(const TlsContext&) = delete;
     TlsContext& operator=(const TlsContext&) = delete;
 
@@ -26,10 +31,22 @@ public:
     /// fails: the safe way to fail, so a load error is not reported.
     boost::asio::ssl::context& get();
 
+    /// Session resumption (TLS 1.3 tickets, TLS 1.2 tickets or ids): the
+    /// connection `ssl`, about to handshake, offers the last session of
+    /// `key` (its destination: endpoint, name and whether it is verified,
+    /// so that a session is never offered where it was not made), and the
+    /// sessions the peer issues on it are kept under `key`. `key` must
+    /// outlive the connection. A probe of one target every second then
+    /// costs a resumed handshake instead of a full one.
+    void resume(ssl_st* ssl, const std::string& key);
+
 private:
+    static int on_new_session(ssl_st* ssl, ssl_session_st* session);
+
     boost::asio::ssl::context context_;
     std::string ca_file_;
     bool trust_loaded_ = false;
+    std::map<std::string, ssl_session_st*> sessions_;  ///< owned references
 };
 
 }  // namespace dnsd::net

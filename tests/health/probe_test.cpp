@@ -85,6 +85,7 @@ struct Seen {
     std::string peer;     ///< the last client's address
     std::string sni;      ///< TLS: the last server name sent
     int handshake_failures = 0;
+    int resumed = 0;  ///< TLS: handshakes that resumed a session
 };
 
 /// Reads one request head and writes `reply`, on any stream.
@@ -123,6 +124,7 @@ awaitable<void> serve_https(tcp::acceptor acceptor, std::shared_ptr<ssl::context
             ++seen->handshake_failures;
             continue;
         }
+        if (SSL_session_reused(stream.native_handle())) ++seen->resumed;
         co_await answer(stream, reply, *seen);
     }
 }
@@ -503,6 +505,28 @@ TEST_CASE("https: a trusted certificate passes only for its names; host is sent 
 
     p.insecure = true;  // no name check either
     CHECK(net.probe(*trusting->prober, p, kV4).ok);
+}
+
+TEST_CASE("https: the next probe of a destination resumes its session, never across verification",
+          "[health][https]") {
+    Net net;
+    const Identity id = self_signed();
+    const TempDir dir("dnsd-probe-test");
+    const auto trusting = prober_trusting(id.cert.get(), dir);
+    auto seen = std::make_shared<Seen>();
+    Probe p = make_probe(Probe::Kind::https, net.https(server_tls(id), response(200, "OK", "ok"), seen));
+    p.insecure = true;
+    CHECK(net.probe(*trusting->prober, p, kV4).ok);
+    CHECK(seen->resumed == 0);  // a full handshake the first time
+    CHECK(net.probe(*trusting->prober, p, kV4).ok);
+    CHECK(seen->resumed == 1);
+    // Verified, the destination is another: the unverified session is not
+    // offered (it would skip the certificate check).
+    p.insecure = false;
+    CHECK(net.probe(*trusting->prober, p, kV4).ok);
+    CHECK(seen->resumed == 1);
+    CHECK(net.probe(*trusting->prober, p, kV4).ok);
+    CHECK(seen->resumed == 2);
 }
 
 TEST_CASE("https: a server that never answers the handshake fails at the timeout", "[health][https]") {
