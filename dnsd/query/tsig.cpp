@@ -198,6 +198,7 @@ const char* to_string(TsigFault fault) noexcept {
 }
 
 bool read_tsig(std::span<const std::uint8_t> m, std::size_t start, TsigRecord& r) noexcept {
+    r = TsigRecord{};
     r.start = start;
     std::size_t pos = read_name(m, start, r.name, r.name_size);
     if (pos == 0 || pos + 10 > m.size()) return false;

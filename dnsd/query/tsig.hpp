@@ -32,22 +32,25 @@ inline constexpr std::uint16_t BADSIG = 16, BADKEY = 17, BADTIME = 18, BADTRUNC 
 }
 
 /// A TSIG record as found in a message. The spans point into the message.
+/// No member has a default value: read_tsig sets them all, and a reply's
+/// state (answer.cpp) holds one for every query without paying to clear it.
 struct TsigRecord {
-    std::size_t start = 0;              ///< the record's offset: the message it signs ends there
+    std::size_t start;                  ///< the record's offset: the message it signs ends there
     std::uint8_t name[kMaxNameLength];  ///< the key's name, lower-case, uncompressed
-    std::size_t name_size = 0;
+    std::size_t name_size;
     std::uint8_t algorithm[kMaxNameLength];  ///< lower-case
-    std::size_t algorithm_size = 0;
-    std::uint64_t time_signed = 0;  ///< 48 bits, seconds since the epoch
-    std::uint16_t fudge = 0;
+    std::size_t algorithm_size;
+    std::uint64_t time_signed;  ///< 48 bits, seconds since the epoch
+    std::uint16_t fudge;
     std::span<const std::uint8_t> mac;
-    std::uint16_t original_id = 0;
-    std::uint16_t error = 0;
+    std::uint16_t original_id;
+    std::uint16_t error;
     std::span<const std::uint8_t> other;
 };
 
 /// Reads the TSIG record at `start`, which must end the message. false when
-/// it is malformed (the request is then answered FORMERR).
+/// it is malformed (the request is then answered FORMERR). Every member of
+/// `r` is set either way.
 bool read_tsig(std::span<const std::uint8_t> message, std::size_t start, TsigRecord& r) noexcept;
 
 /// What checking a request's TSIG found, in the order of RFC 8945 5.2.
