@@ -123,11 +123,13 @@ asio::awaitable<void> schedule_loop(std::shared_ptr<Monitor::Shared> s) {
             // timeout is below the interval) is not started twice.
             if (!s->in_flight[due.address]) launch(s, due.address);
             // The next start on this address's grid, at least half an
-            // interval after this one and after now: a loop that was held
-            // up skips the starts it missed instead of bunching them.
+            // interval and a timeout after this one (so that the first
+            // probe after start is over) and after now: a loop that was
+            // held up skips the starts it missed instead of bunching them.
             const Clock::duration interval = probe.interval;
             auto& next = s->grid[due.address];
-            const auto earliest = std::max(now, due.at + interval / 2);
+            const auto earliest =
+                std::max(now, due.at + std::max<Clock::duration>(interval / 2, probe.timeout));
             if (next <= earliest) next += ((earliest - next) / interval + 1) * interval;
             due.at = next;
             s->queue.push(due);
@@ -190,8 +192,8 @@ void Monitor::start() {
         const std::uint32_t a = probed[static_cast<std::size_t>(k)];
         const Clock::duration interval = board_->probe(a)->interval;
         const Clock::duration first_spread = std::min<Clock::duration>(interval / 10, milliseconds(250));
-        const auto first = now + first_spread * k / count;
-        s.grid[a] = now + interval * k / count;
+        const auto first = now + first_spread / count * k;
+        s.grid[a] = now + interval / count * k;  // divided first: no overflow for long intervals
         s.queue.push({first, a});
     }
     asio::co_spawn(io_, refresh_loop(shared_), asio::detached);

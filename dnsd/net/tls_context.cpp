@@ -2,6 +2,8 @@
 
 #include <openssl/ssl.h>
 
+#include <ctime>
+
 #include <boost/system/error_code.hpp>
 
 namespace dnsd::net {
@@ -13,6 +15,13 @@ namespace {
 /// Sessions kept at most: one per probed https destination, for the
 /// largest deployments; past it the first other key in order goes.
 constexpr std::size_t kSessionsMax = 65536;
+
+/// A resumed handshake does not check the certificate again: a session (or
+/// the tickets of its resumptions) is offered for at most this long after
+/// the full handshake that verified it, so that an expired or replaced
+/// certificate fails a verified probe within minutes, not when the server
+/// stops taking its ticket.
+constexpr long kSessionMaxAgeSeconds = 300;
 
 /// Where the new-session callback finds its TlsContext (on the SSL_CTX) and
 /// the destination's key (on the SSL): indices of our own, as Asio uses the
@@ -44,27 +53,41 @@ TlsContext::TlsContext(std::string ca_file)
 }
 
 TlsContext::~TlsContext() {
-    for (auto& [key, session] : sessions_) SSL_SESSION_free(session);
+    for (auto& [key, s] : sessions_) SSL_SESSION_free(s.session);
 }
 
 void TlsContext::resume(SSL* ssl, const std::string& key) {
     SSL_set_ex_data(ssl, key_index(), const_cast<std::string*>(&key));
-    if (auto it = sessions_.find(key); it != sessions_.end() && SSL_SESSION_is_resumable(it->second))
-        SSL_set_session(ssl, it->second);
+    auto it = sessions_.find(key);
+    if (it == sessions_.end()) return;
+    if (!SSL_SESSION_is_resumable(it->second.session) ||
+        static_cast<long>(std::time(nullptr)) - it->second.made > kSessionMaxAgeSeconds) {
+        SSL_SESSION_free(it->second.session);
+        sessions_.erase(it);
+        return;
+    }
+    SSL_set_session(ssl, it->second.session);
 }
 
 int TlsContext::on_new_session(SSL* ssl, SSL_SESSION* session) {
     auto* self = static_cast<TlsContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), context_index()));
     const auto* key = static_cast<const std::string*>(SSL_get_ex_data(ssl, key_index()));
     if (!self || !key) return 0;  // not ours to keep: OpenSSL frees it
-    auto [it, added] = self->sessions_.try_emplace(*key, session);
-    if (!added) {
-        SSL_SESSION_free(it->second);
-        it->second = session;
-    } else if (self->sessions_.size() > kSessionsMax) {
-        auto oldest = self->sessions_.begin() == it ? std::next(it) : self->sessions_.begin();
-        SSL_SESSION_free(oldest->second);
-        self->sessions_.erase(oldest);
+    // A ticket from a resumed handshake descends from the same full one.
+    auto it = self->sessions_.find(*key);
+    const long made = SSL_session_reused(ssl) && it != self->sessions_.end()
+                          ? it->second.made
+                          : static_cast<long>(std::time(nullptr));
+    if (it != self->sessions_.end()) {
+        SSL_SESSION_free(it->second.session);
+        it->second = {session, made};
+    } else {
+        it = self->sessions_.emplace(*key, Session{session, made}).first;
+        if (self->sessions_.size() > kSessionsMax) {
+            auto other = self->sessions_.begin() == it ? std::next(it) : self->sessions_.begin();
+            SSL_SESSION_free(other->second.session);
+            self->sessions_.erase(other);
+        }
     }
     return 1;  // the reference is ours now
 }

@@ -46,7 +46,11 @@ private:
     boost::asio::ssl::context context_;
     std::string ca_file_;
     bool trust_loaded_ = false;
-    std::map<std::string, ssl_session_st*> sessions_;  ///< owned references
+    struct Session {
+        ssl_session_st* session;  ///< an owned reference
+        long made;                ///< time(2) of the full handshake it descends from
+    };
+    std::map<std::string, Session> sessions_;
 };
 
 }  // namespace dnsd::net

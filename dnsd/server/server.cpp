@@ -49,13 +49,24 @@ void Worker::log_tsig_fault(const query::Result& r, bool tcp, const Address& cli
     for (const auto b : client.view()) h = (h ^ b) * 0x100000001b3ull;
     auto& slot = fault_logged_[h % fault_logged_.size()];
     if (slot.at != 0 && slot.client == client && now - slot.at < 60) return;
+    if (now != fault_second_) {
+        fault_second_ = now;
+        fault_lines_ = 0;
+    }
+    if (++fault_lines_ > kFaultLinesPerSecond) {
+        ++fault_suppressed_;
+        return;
+    }
     slot.client = client;
     slot.at = now;
     try {
         const bool transfer = r.qtype == wire::type::AXFR || r.qtype == wire::type::IXFR;
-        spdlog::warn("tsig: {} from {} over {}: {} (answered rcode {}; logged once a minute per client)",
+        const std::uint64_t held_back = fault_suppressed_;
+        fault_suppressed_ = 0;
+        spdlog::warn("tsig: {} from {} over {}: {} (answered rcode {}; logged once a minute per client){}",
                      transfer ? "transfer request" : "query", client.str(), tcp ? "tcp" : "udp",
-                     query::to_string(r.tsig_fault), r.rcode);
+                     query::to_string(r.tsig_fault), r.rcode,
+                     held_back ? fmt::format("; {} more from other clients not logged", held_back) : "");
     } catch (...) {
         // As for the query log.
     }

@@ -105,6 +105,13 @@ private:
         std::int64_t at = 0;  ///< steady clock, seconds; 0: never
     };
     std::array<FaultLogged, 256> fault_logged_{};
+    /// And at most kFaultLinesPerSecond lines a second in all: spoofed
+    /// sources would each be a new client. What that holds back is counted
+    /// and said in the next line.
+    static constexpr unsigned kFaultLinesPerSecond = 10;
+    std::int64_t fault_second_ = 0;
+    unsigned fault_lines_ = 0;
+    std::uint64_t fault_suppressed_ = 0;
 };
 
 /// Answers UDP on one socket. `shared`: other workers bind the same address

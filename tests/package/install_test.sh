@@ -46,7 +46,8 @@ in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-
 
 echo "== apt-get install ./$(basename "$deb")"
 cp "$deb" "$root/tmp/" || exit 1
-in_root apt-get update -qq >/dev/null || { echo "install_test: apt-get update failed"; exit 1; }
+# apt keeps this environment (a proxy, say); the checks run with a clean one.
+chroot "$root" apt-get update -qq >/dev/null || { echo "install_test: apt-get update failed"; exit 1; }
 if ! timeout 600 chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "/tmp/$(basename "$deb")" >build/package/apt.log 2>&1; then
   tail -n 30 build/package/apt.log; echo "install_test: apt-get install failed"; exit 1
 fi
@@ -76,6 +77,15 @@ leaks=$(in_root dpkg -L dnsd | while read -r f; do
 done || true)
 [ -z "$leaks" ]; check $? "no installed file names the source tree ${leaks}"
 in_root man -w dnsd.toml >/dev/null 2>&1 || [ -e "$root/usr/share/man/man5/dnsd.toml.5.gz" ]; check $? "man page dnsd.toml(5)"
+
+# The unit across upgrades: restarted after the new files are in place,
+# never stopped before (preinst), stopped on remove (prerm).
+scripts=$(mktemp -d)
+dpkg-deb -e "$deb" "$scripts"
+! grep -q "deb-systemd-invoke stop" "$scripts/preinst" 2>/dev/null; check $? "an upgrade does not stop dnsd first"
+grep -q "deb-systemd-invoke try-restart" "$scripts/postinst"; check $? "an upgrade restarts a running dnsd"
+grep -q 'deb-systemd-invoke stop dnsd.service' "$scripts/prerm"; check $? "a remove stops dnsd"
+rm -rf "$scripts"
 
 echo "== dnsd check, as installed"
 in_root dnsd --version; check $? "dnsd --version"
