@@ -14,6 +14,8 @@
 #include <cstring>
 #include <string>
 
+#include "dnsd/net/deadline.hpp"
+
 namespace dnsd::health {
 
 namespace asio = boost::asio;
@@ -104,7 +106,7 @@ asio::awaitable<void> wait_for(std::shared_ptr<TcpBatch::Shared> s, Started c) {
     --s->waiting;
     if (first.index() == 1) {
         socket.close(ec);  // mid-handshake: not worth keeping
-        s->finish(c.tag, false, "timeout after " + std::to_string(c.timeout.count()) + "ms", c.start);
+        s->finish(c.tag, false, net::Deadline{c.start + c.timeout, c.timeout}.timed_out(), c.start);
         co_return;
     }
     auto [ok, message] = outcome(socket.native_handle());
