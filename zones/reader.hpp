@@ -24,14 +24,13 @@ struct ReadOptions {
 /// Reads `path` with `origin_wire` as the initial $ORIGIN. Problems are added
 /// to `diags` with file and line; records that failed to parse are skipped.
 /// `$INCLUDE` paths are relative to the directory of the including file.
-std::vector<Record> read_zone_file(const std::string& path, std::string_view origin_wire, Diagnostics& diags,
-                                   const ReadOptions& options = {});
+Records read_zone_file(const std::string& path, std::string_view origin_wire, Diagnostics& diags,
+                       const ReadOptions& options = {});
 
 /// As read_zone_file, from text in memory; `name` is used in diagnostics and
 /// its directory as the base for relative `$INCLUDE` paths.
-std::vector<Record> read_zone_text(std::string_view text, const std::string& name,
-                                   std::string_view origin_wire, Diagnostics& diags,
-                                   const ReadOptions& options = {});
+Records read_zone_text(std::string_view text, const std::string& name, std::string_view origin_wire,
+                       Diagnostics& diags, const ReadOptions& options = {});
 
 /// The mnemonic of a record type as zone files write it ("TXT"), or
 /// "TYPE<n>" (RFC 3597) for one ldns does not know.

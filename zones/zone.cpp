@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
-#include <unordered_map>
+#include <string_view>
+#include <unordered_set>
 
 #include "dnsd/core/name.hpp"
 #include "dnsd/wire/types.hpp"
@@ -72,210 +72,370 @@ const RRset* Zone::rrset(std::int32_t i, std::uint16_t t) const noexcept {
 }
 
 std::size_t Zone::memory_bytes() const noexcept {
-    return nodes_.capacity() * sizeof(Node) + rrsets_.capacity() * sizeof(RRset) +
-           rdatas_.capacity() * sizeof(Rdata) + bytes_.capacity() + table_.capacity() * sizeof(std::int32_t);
+    // Sizes, not capacities: the bytes keep the reader's reservation,
+    // address space that was never written.
+    return nodes_.size() * sizeof(Node) + rrsets_.size() * sizeof(RRset) + rdatas_.size() * sizeof(Rdata) +
+           bytes_.size() + table_.size() * sizeof(std::int32_t);
 }
 
 namespace {
 
-/// Canonical DNS order key (RFC 4034 6.1): labels from the root down.
-std::string canonical_key(std::string_view lower_wire) {
-    std::vector<std::string_view> labels;
-    std::size_t i = 0;
-    while (i < lower_wire.size() && lower_wire[i] != 0) {
-        const auto len = static_cast<std::uint8_t>(lower_wire[i]);
-        labels.push_back(lower_wire.substr(i + 1, len));
-        i += 1u + len;
+using Entry = Records::Entry;
+
+/// A wire name with its labels in reverse order (the root's label last), in
+/// place; the same function turns it back. In this form a name sorts in
+/// canonical DNS order (RFC 4034 6.1) by comparing labels front to back.
+void reverse_labels(std::uint8_t* name, std::size_t size) {
+    std::uint8_t copy[kMaxNameLength];
+    std::uint8_t starts[kMaxNameLength / 2 + 1];
+    std::size_t labels = 0, i = 0;
+    while (i + 1 < size && name[i] != 0) {
+        starts[labels++] = static_cast<std::uint8_t>(i);
+        i += 1u + name[i];
     }
-    std::string key;
-    for (auto it = labels.rbegin(); it != labels.rend(); ++it) {
-        key += *it;
-        key += '\0';  // sorts a parent before its children
+    std::memcpy(copy, name, size);
+    std::size_t out = 0;
+    while (labels-- > 0) {
+        const std::size_t len = 1u + copy[starts[labels]];
+        std::memcpy(name + out, copy + starts[labels], len);
+        out += len;
     }
+}
+
+/// Canonical order of two names in reverse_labels() form: label by label
+/// from the root, bytes compared unsigned, a name before its descendants.
+int compare_reversed(const std::uint8_t* a, const std::uint8_t* b) noexcept {
+    while (true) {
+        const unsigned la = *a, lb = *b;
+        if (la == 0 || lb == 0) return static_cast<int>(la) - static_cast<int>(lb);
+        const int c = std::memcmp(a + 1, b + 1, std::min(la, lb));
+        if (c != 0) return c;
+        if (la != lb) return la < lb ? -1 : 1;
+        a += 1 + la;
+        b += 1 + lb;
+    }
+}
+
+/// The first eight bytes of an order-preserving encoding of a reversed
+/// name's labels below the origin (each label's bytes, 0x00 and 0x01
+/// escaped as 0x01 0x00 and 0x01 0x01, then 0x00), big-endian: keys that
+/// differ order their names canonically, equal keys need compare_reversed.
+std::uint64_t sort_key(const std::uint8_t* reversed) noexcept {
+    std::uint8_t out[8] = {};
+    std::size_t n = 0;
+    for (const std::uint8_t* p = reversed; *p != 0 && n < 8; p += 1 + *p) {
+        for (unsigned k = 1; k <= *p && n < 8; ++k) {
+            if (p[k] < 2) {
+                out[n++] = 1;
+                if (n < 8) out[n++] = p[k];
+            } else {
+                out[n++] = p[k];
+            }
+        }
+        if (n < 8) out[n++] = 0;
+    }
+    std::uint64_t key = 0;
+    for (const std::uint8_t b : out) key = key << 8 | b;
     return key;
 }
 
-struct Pending {
-    std::string name;  ///< as first written
-    std::string lower;
-    std::map<std::uint16_t, std::vector<const Record*>> sets;
-};
+bool forbidden_type(std::uint16_t t) noexcept {
+    return t == type::OPT || t == type::AXFR || t == type::IXFR || t == type::ANY || t == type::TSIG ||
+           t == type::TKEY || t == type::MAILA || t == type::MAILB;
+}
 
 }  // namespace
 
 class Builder {
 public:
-    static std::shared_ptr<const Zone> run(std::string_view origin_wire, std::vector<Record> records,
+    static std::shared_ptr<const Zone> run(std::string_view origin_wire, Records records,
                                            const std::string& file, Diagnostics& diags);
 };
 
-std::shared_ptr<const Zone> Zone::build(std::string_view origin_wire, std::vector<Record> records,
+std::shared_ptr<const Zone> Zone::build(std::string_view origin_wire, Records records,
                                         const std::string& file, Diagnostics& diags) {
     return Builder::run(origin_wire, std::move(records), file, diags);
 }
 
-std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vector<Record> records,
+// Building a million-record zone must not cost several times its size in
+// memory (a reload holds the running zones beside it), so the records are
+// sorted where they are and the zone is laid out in arrays sized by a
+// first pass: the records' arena becomes the zone's bytes, names stay
+// where the reader put them (an empty non-terminal's name is the tail of
+// its first child's), and the only other memory is the zone's own arrays.
+std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, Records records,
                                          const std::string& file, Diagnostics& diags) {
     const auto errors_before = std::count_if(diags.begin(), diags.end(),
                                              [](const auto& d) { return d.severity == Severity::error; });
     const std::string origin = name_lower(origin_wire);
-    std::unordered_map<std::string, Pending> by_name;
-    by_name[origin] = Pending{std::string(origin_wire), origin, {}};
+    std::vector<Entry>& entries = records.entries_;
+    std::vector<std::uint8_t>& bytes = records.bytes_;
 
-    for (const Record& r : records) {
-        std::string low = name_lower(r.owner);
-        if (!name_is_subdomain(low, origin)) {
-            diags.error(r.file, r.line,
-                        "name outside zone " + name_to_text(origin) + ": " + name_to_text(r.owner));
-            continue;
-        }
-        if (r.type == type::OPT || r.type == type::AXFR || r.type == type::IXFR || r.type == type::ANY ||
-            r.type == type::TSIG || r.type == type::TKEY || r.type == type::MAILA || r.type == type::MAILB) {
-            diags.error(r.file, r.line,
-                        "record type " + std::to_string(r.type) + " is not allowed in a zone");
-            continue;
-        }
-        auto [it, fresh] = by_name.try_emplace(low);
-        if (fresh) {
-            it->second.name = r.owner;
-            it->second.lower = low;
-        }
-        auto& set = it->second.sets[r.type];
-        bool dup = false;
-        for (const Record* other : set)
-            if (other->rdata == r.rdata) dup = true;  // an RRset is a set (RFC 2181 5)
-        if (dup) continue;
-        if (!set.empty() && set.front()->ttl != r.ttl)
-            diags.warning(r.file, r.line,
-                          "TTL " + std::to_string(r.ttl) + " differs from the RRset's TTL " +
-                              std::to_string(set.front()->ttl) + "; using " +
-                              std::to_string(set.front()->ttl) + " (RFC 2181 5.2)");
-        set.push_back(&r);
-    }
-
-    // Empty non-terminals: every ancestor up to the apex is a node.
-    std::vector<std::string> names;
-    for (const auto& [low, _] : by_name) names.push_back(low);
-    for (const std::string& low : names) {
-        std::string_view n = low;
-        while (n.size() > origin.size()) {
-            n.remove_prefix(1u + static_cast<std::uint8_t>(n[0]));
-            if (by_name.count(std::string(n))) continue;
-            // Recover the written case from the descendant's original name.
-            const std::string& orig = by_name[low].name;
-            by_name[std::string(n)] = Pending{orig.substr(orig.size() - n.size()), std::string(n), {}};
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        Entry& e = entries[i];
+        if (!name_is_subdomain(records.owner_lower(i), origin)) {
+            diags.error(records.file(i), records.line(i),
+                        "name outside zone " + name_to_text(origin) + ": " + name_to_text(records.owner(i)));
+            e.flags |= Records::kDropped;
+        } else if (forbidden_type(e.type)) {
+            diags.error(records.file(i), records.line(i),
+                        "record type " + std::to_string(e.type) + " is not allowed in a zone");
+            e.flags |= Records::kDropped;
         }
     }
 
-    // Node order: canonical, so the apex is first and AXFR output is stable.
-    std::vector<const Pending*> order;
-    order.reserve(by_name.size());
-    for (const auto& [_, p] : by_name) order.push_back(&p);
-    std::vector<std::pair<std::string, const Pending*>> keyed;
-    keyed.reserve(order.size());
-    for (const Pending* p : order) keyed.emplace_back(canonical_key(p->lower), p);
-    std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    // Canonical order of names, then type, then file order (rdata is
+    // appended as read): the apex first, parents before their children,
+    // AXFR output stable. Every owner's bytes are reversed once (entries
+    // that share them do not own them), and turned back after sorting.
+    const std::size_t skip = origin.size() - 1;  // the origin's labels, first in every reversed name
+    for (Entry& e : entries) {
+        if (e.flags & Records::kShared) continue;
+        reverse_labels(bytes.data() + e.owner, e.owner_size);
+    }
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        Entry& e = entries[i];
+        e.key = (e.flags & Records::kShared) ? entries[i - 1].key : sort_key(bytes.data() + e.owner + skip);
+    }
+    std::sort(entries.begin(), entries.end(), [&bytes](const Entry& a, const Entry& b) {
+        if (a.key != b.key) return a.key < b.key;
+        if (a.owner != b.owner) {
+            const int c = compare_reversed(bytes.data() + a.owner, bytes.data() + b.owner);
+            if (c != 0) return c < 0;
+        }
+        if (a.type != b.type) return a.type < b.type;
+        return a.rdata < b.rdata;
+    });
+    for (Entry& e : entries) {
+        if (e.flags & Records::kShared) continue;
+        reverse_labels(bytes.data() + e.owner, e.owner_size);
+    }
 
     auto zone = std::shared_ptr<Zone>(new Zone());
     Zone& z = *zone;
-    std::unordered_map<std::string, std::int32_t> index;
-    z.nodes_.reserve(keyed.size());
+    // The apex is named as configured, whatever case the file writes.
+    const auto apex_name = static_cast<std::uint32_t>(bytes.size());
+    bytes.insert(bytes.end(), origin_wire.begin(), origin_wire.end());
+    const auto apex_lower = static_cast<std::uint32_t>(bytes.size());
+    bytes.insert(bytes.end(), origin.begin(), origin.end());
+    z.bytes_ = std::move(bytes);
+    const std::uint8_t* data = z.bytes_.data();
 
-    auto add_bytes = [&z](std::string_view s) {
-        const auto off = static_cast<std::uint32_t>(z.bytes_.size());
-        z.bytes_.insert(z.bytes_.end(), s.begin(), s.end());
-        return off;
+    auto same_owner = [&](const Entry& a, const Entry& b) {
+        return a.owner == b.owner || (a.owner_size == b.owner_size &&
+                                      std::memcmp(data + a.owner, data + b.owner, a.owner_size) == 0);
     };
+    auto is_origin = [&](const Entry& e) {
+        return e.owner_size == origin.size() &&
+               std::memcmp(data + e.owner, origin.data(), origin.size()) == 0;
+    };
+    auto file_of = [&](const Entry& e) -> const std::string& { return records.files_[e.file]; };
+    auto line_of = [](const Entry& e) { return static_cast<int>(e.line); };
 
-    for (const auto& [_, p] : keyed) {
-        Node n;
-        n.name_offset = add_bytes(p->name);
-        n.lower_offset = add_bytes(p->lower);
-        n.name_size = static_cast<std::uint8_t>(p->name.size());
-        n.labels = static_cast<std::uint8_t>(name_label_count(p->lower));
-        const auto idx = static_cast<std::int32_t>(z.nodes_.size());
-        index[p->lower] = idx;
-        if (idx != 0) {
-            std::string_view parent = p->lower;
-            parent.remove_prefix(1u + static_cast<std::uint8_t>(parent[0]));
-            n.parent = index.at(std::string(parent));
-            if (p->lower[0] == 1 && p->lower[1] == '*')
-                z.nodes_[static_cast<std::size_t>(n.parent)].wildcard = idx;
-        }
-        n.first_rrset = static_cast<std::uint32_t>(z.rrsets_.size());
-        for (const auto& [t, recs] : p->sets) {
-            RRset s;
-            s.type = t;
-            s.ttl = recs.front()->ttl;
-            s.first = static_cast<std::uint32_t>(z.rdatas_.size());
-            s.count = static_cast<std::uint16_t>(std::min<std::size_t>(recs.size(), 65535));
-            for (const Record* r : recs) {
-                Rdata d;
-                d.offset = add_bytes(r->rdata);
-                d.size = static_cast<std::uint16_t>(r->rdata.size());
-                z.rdatas_.push_back(d);
-            }
-            z.rrsets_.push_back(s);
-        }
-        n.rrset_count = static_cast<std::uint16_t>(z.rrsets_.size() - n.first_rrset);
-        z.nodes_.push_back(n);
-    }
+    // The path from the apex to the last node, for empty non-terminals and
+    // parents: canonical order visits the tree depth first.
+    struct Open {
+        std::int32_t node;
+        std::uint32_t lower;  ///< offset of its lower-cased name
+        std::uint8_t size;
+        std::uint8_t labels;
+    };
+    std::vector<Open> path;
+    std::vector<std::string_view> seen;  // one RRset's rdata, for duplicates
+    std::unordered_set<std::string_view> seen_set;
+    struct Head {
+        const Entry* first = nullptr;   ///< an RRset's first record
+        const Entry* second = nullptr;  ///< and its second, if any
+    };
+    std::vector<Head> heads;  // the RRsets of one name
 
-    // Zone cuts, top-down (parents come before children in canonical order).
-    for (std::size_t i = 1; i < z.nodes_.size(); ++i) {
-        Node& n = z.nodes_[i];
-        const std::int32_t above = z.nodes_[static_cast<std::size_t>(n.parent)].cut;
-        if (above != kNone)
-            n.cut = above;
-        else if (z.rrset(static_cast<std::int32_t>(i), type::NS))
-            n.cut = static_cast<std::int32_t>(i);
-    }
-
-    // Checks that need the whole tree, reported at the offending record.
-    const Pending& apex = by_name[origin];
-    auto soa_it = apex.sets.find(type::SOA);
-    if (soa_it == apex.sets.end())
-        diags.error(file, 0, "zone " + name_to_text(origin) + " has no SOA record at its apex");
-    else if (soa_it->second.size() > 1)
-        diags.error(soa_it->second[1]->file, soa_it->second[1]->line,
-                    "zone " + name_to_text(origin) + " has more than one SOA record");
-    if (!apex.sets.count(type::NS))
-        diags.error(file, 0, "zone " + name_to_text(origin) + " has no NS records at its apex");
-
-    for (std::size_t i = 0; i < z.nodes_.size(); ++i) {
-        const Pending& p = by_name[std::string(z.lower_name(static_cast<std::int32_t>(i)))];
-        const Node& n = z.nodes_[i];
-        for (const auto& [t, recs] : p.sets) {
-            const Record& r = *recs.front();
-            if (t == type::SOA && i != 0)
-                diags.error(r.file, r.line, "SOA record outside the zone apex: " + name_to_text(r.owner));
+    // The checks of one name's data, reported at the offending record.
+    auto check = [&](std::int32_t idx, std::int32_t cut) {
+        for (const Head& h : heads) {
+            const Entry& r = *h.first;
+            const std::uint16_t t = r.type;
+            auto owner = [&] { return name_to_text(z.name(idx)); };
+            if (t == type::SOA && idx != 0)
+                diags.error(file_of(r), line_of(r), "SOA record outside the zone apex: " + owner());
+            if (t == type::SOA && h.second)
+                diags.error(file_of(*h.second), line_of(*h.second),
+                            "zone " + name_to_text(origin) + " has more than one SOA record");
             if (t == type::CNAME) {
-                if (recs.size() > 1)
-                    diags.error(recs[1]->file, recs[1]->line,
-                                "more than one CNAME at " + name_to_text(r.owner));
-                for (const auto& [other, orecs] : p.sets)
-                    if (other != type::CNAME && other != type::RRSIG && other != type::NSEC)
-                        diags.error(orecs.front()->file, orecs.front()->line,
-                                    "CNAME and other data at " + name_to_text(r.owner) + " (RFC 1034 3.6.2)");
-                if (i == 0) diags.error(r.file, r.line, "CNAME at the zone apex");
+                if (h.second)
+                    diags.error(file_of(*h.second), line_of(*h.second), "more than one CNAME at " + owner());
+                for (const Head& other : heads)
+                    if (other.first->type != type::CNAME && other.first->type != type::RRSIG &&
+                        other.first->type != type::NSEC)
+                        diags.error(file_of(*other.first), line_of(*other.first),
+                                    "CNAME and other data at " + owner() + " (RFC 1034 3.6.2)");
+                if (idx == 0) diags.error(file_of(r), line_of(r), "CNAME at the zone apex");
             }
-            if (n.cut == static_cast<std::int32_t>(i)) {
+            if (cut == idx) {
                 if (t != type::NS && t != type::DS && t != type::A && t != type::AAAA && t != type::RRSIG &&
                     t != type::NSEC)
-                    diags.error(r.file, r.line,
-                                "only NS, DS and glue may sit at the delegation " + name_to_text(r.owner));
-            } else if (n.cut != kNone && t != type::A && t != type::AAAA) {
-                diags.error(r.file, r.line,
-                            "data below the delegation " + name_to_text(z.name(n.cut)) +
-                                " must be glue (A or AAAA): " + name_to_text(r.owner));
+                    diags.error(file_of(r), line_of(r),
+                                "only NS, DS and glue may sit at the delegation " + owner());
+            } else if (cut != kNone && t != type::A && t != type::AAAA) {
+                diags.error(file_of(r), line_of(r),
+                            "data below the delegation " + name_to_text(z.name(cut)) +
+                                " must be glue (A or AAAA): " + owner());
             }
         }
-    }
+    };
+
+    // First pass (fill = false) counts; the second lays the zone out.
+    std::size_t node_count = 0, rrset_count = 0, rdata_count = 0;
+    auto walk = [&](bool fill) {
+        path.clear();
+        path.push_back({0, apex_lower, static_cast<std::uint8_t>(origin.size()),
+                        static_cast<std::uint8_t>(name_label_count(origin))});
+        std::size_t nodes = 1, rrsets = 0, rdatas = 0;
+        if (fill) {
+            Node apex;
+            apex.name_offset = apex_name;
+            apex.lower_offset = apex_lower;
+            apex.name_size = static_cast<std::uint8_t>(origin.size());
+            apex.labels = path[0].labels;
+            z.nodes_.push_back(apex);
+        }
+        std::size_t i = 0;
+        while (i < entries.size()) {
+            if (entries[i].flags & Records::kDropped) {
+                ++i;
+                continue;
+            }
+            // One name: entries [i, end), of which `first` came first in its file.
+            std::size_t end = i, first = i;
+            while (end < entries.size() && same_owner(entries[i], entries[end])) {
+                if (!(entries[end].flags & Records::kDropped) && entries[end].rdata < entries[first].rdata)
+                    first = end;
+                ++end;
+            }
+            const Entry& f = entries[first];
+            const std::string_view lower(reinterpret_cast<const char*>(data + f.owner), f.owner_size);
+            std::int32_t idx = 0;
+            if (!is_origin(f)) {
+                // Label starts of the name, to find the ancestors on the path.
+                std::uint8_t starts[kMaxNameLength / 2 + 1];
+                std::size_t labels = 0;
+                for (std::size_t k = 0; k < lower.size() && lower[k] != 0;
+                     k += 1u + static_cast<std::uint8_t>(lower[k]))
+                    starts[labels++] = static_cast<std::uint8_t>(k);
+                auto suffix_at = [&](std::size_t level) {  // the ancestor with `level` labels
+                    return static_cast<std::size_t>(starts[labels - level]);
+                };
+                while (true) {
+                    const Open& top = path.back();
+                    if (top.labels < labels) {
+                        const std::size_t at = suffix_at(top.labels);
+                        if (lower.size() - at == top.size &&
+                            std::memcmp(data + f.owner + at, data + top.lower, top.size) == 0)
+                            break;
+                    }
+                    path.pop_back();
+                }
+                const std::uint32_t written =
+                    (f.flags & Records::kWritten) ? f.owner + f.owner_size : f.owner;
+                for (std::size_t level = path.back().labels + 1; level <= labels; ++level) {
+                    const std::size_t at = suffix_at(level);
+                    idx = static_cast<std::int32_t>(nodes++);
+                    const Open open{idx, static_cast<std::uint32_t>(f.owner + at),
+                                    static_cast<std::uint8_t>(lower.size() - at),
+                                    static_cast<std::uint8_t>(level)};
+                    if (fill) {
+                        Node n;
+                        n.name_offset = static_cast<std::uint32_t>(written + at);
+                        n.lower_offset = open.lower;
+                        n.name_size = open.size;
+                        n.labels = open.labels;
+                        n.parent = path.back().node;
+                        Node& parent = z.nodes_[static_cast<std::size_t>(n.parent)];
+                        if (open.size >= 2 && data[open.lower] == 1 && data[open.lower + 1] == '*')
+                            parent.wildcard = idx;
+                        n.cut = parent.cut;
+                        n.first_rrset = static_cast<std::uint32_t>(z.rrsets_.size());
+                        z.nodes_.push_back(n);
+                    }
+                    path.push_back(open);
+                }
+            }
+            // Its RRsets: runs of one type, duplicates left out (an RRset is
+            // a set, RFC 2181 5).
+            heads.clear();
+            for (std::size_t k = i; k < end;) {
+                std::size_t stop = k;
+                while (stop < end && entries[stop].type == entries[k].type) ++stop;
+                seen.clear();
+                seen_set.clear();
+                Head h;
+                std::size_t count = 0;
+                for (std::size_t r = k; r < stop; ++r) {
+                    const Entry& e = entries[r];
+                    if (e.flags & Records::kDropped) continue;
+                    const std::string_view rd(reinterpret_cast<const char*>(data + e.rdata), e.rdata_size);
+                    // A large RRset (a round robin of hundreds) is checked
+                    // through a hash set, a small one by comparing.
+                    if (seen.size() < 16) {
+                        if (std::find(seen.begin(), seen.end(), rd) != seen.end()) continue;
+                        seen.push_back(rd);
+                        if (seen.size() == 16) seen_set.insert(seen.begin(), seen.end());
+                    } else if (!seen_set.insert(rd).second) {
+                        continue;
+                    }
+                    ++count;
+                    if (!h.first) {
+                        h.first = &e;
+                    } else {
+                        if (!h.second) h.second = &e;
+                        if (fill && e.ttl != h.first->ttl)
+                            diags.warning(file_of(e), line_of(e),
+                                          "TTL " + std::to_string(e.ttl) + " differs from the RRset's TTL " +
+                                              std::to_string(h.first->ttl) + "; using " +
+                                              std::to_string(h.first->ttl) + " (RFC 2181 5.2)");
+                    }
+                    if (fill) z.rdatas_.push_back(Rdata{e.rdata, e.rdata_size, kNone});
+                }
+                k = stop;
+                if (!h.first) continue;
+                rdatas += count;
+                ++rrsets;
+                heads.push_back(h);
+                if (!fill) continue;
+                RRset set;
+                set.type = h.first->type;
+                set.ttl = h.first->ttl;
+                set.first = static_cast<std::uint32_t>(z.rdatas_.size() - count);
+                set.count = static_cast<std::uint16_t>(std::min<std::size_t>(count, 65535));
+                z.rrsets_.push_back(set);
+            }
+            if (fill) {
+                Node& n = z.nodes_[static_cast<std::size_t>(idx)];
+                n.rrset_count = static_cast<std::uint16_t>(z.rrsets_.size() - n.first_rrset);
+                if (idx != 0 && n.cut == kNone && z.rrset(idx, type::NS)) n.cut = idx;
+                check(idx, n.cut);
+            }
+            i = end;
+        }
+        node_count = nodes;
+        rrset_count = rrsets;
+        rdata_count = rdatas;
+    };
+    walk(false);
+    z.nodes_.reserve(node_count);
+    z.rrsets_.reserve(rrset_count);
+    z.rdatas_.reserve(rdata_count);
+    walk(true);
+    std::vector<Entry>().swap(entries);
+    std::vector<std::string_view>().swap(seen);
+
+    if (!z.rrset(0, type::SOA))
+        diags.error(file, 0, "zone " + name_to_text(origin) + " has no SOA record at its apex");
+    if (!z.rrset(0, type::NS))
+        diags.error(file, 0, "zone " + name_to_text(origin) + " has no NS records at its apex");
 
     const auto errors_after = std::count_if(diags.begin(), diags.end(),
                                             [](const auto& d) { return d.severity == Severity::error; });
     if (errors_after != errors_before) return nullptr;
-
     // Hash table at most half full.
     std::size_t cap = 16;
     while (cap < z.nodes_.size() * 2) cap *= 2;
@@ -297,9 +457,10 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, std::vect
                 Rdata& d = z.rdatas_[k];
                 const auto o = static_cast<std::size_t>(off);
                 if (d.size <= o) continue;
-                std::string target(reinterpret_cast<const char*>(z.bytes_.data() + d.offset + o), d.size - o);
-                target = name_lower(target);
-                d.target = z.find(reinterpret_cast<const std::uint8_t*>(target.data()), target.size());
+                std::uint8_t target[kMaxNameLength];
+                const std::size_t size = std::min<std::size_t>(d.size - o, kMaxNameLength);
+                for (std::size_t b = 0; b < size; ++b) target[b] = lower(z.bytes_[d.offset + o + b]);
+                d.target = z.find(target, size);
             }
         }
     }

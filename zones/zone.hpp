@@ -54,7 +54,7 @@ public:
     /// inside the origin, one SOA at the apex, at least one NS there, CNAME
     /// alone at its name, only glue (A/AAAA) below delegations. Returns null
     /// when there were errors (all of them appended to `diags`).
-    static std::shared_ptr<const Zone> build(std::string_view origin_wire, std::vector<Record> records,
+    static std::shared_ptr<const Zone> build(std::string_view origin_wire, Records records,
                                              const std::string& file, Diagnostics& diags);
 
     std::string_view origin() const noexcept { return name(apex()); }  ///< as written

@@ -1,62 +1,79 @@
 #include "dnsd/core/name.hpp"
 
+#include <cstring>
+
 namespace dnsd {
 
-std::optional<std::string> name_from_text(std::string_view text, std::string_view origin_wire) {
-    if (text.empty()) return std::nullopt;
+std::size_t name_from_text(std::string_view text, std::string_view origin_wire,
+                           std::uint8_t (&out)[kMaxNameLength]) noexcept {
+    if (text.empty()) return 0;
     if (text == "@") {
-        if (origin_wire.empty()) return std::nullopt;
-        return std::string(origin_wire);
+        if (origin_wire.empty() || origin_wire.size() > kMaxNameLength) return 0;
+        std::memcpy(out, origin_wire.data(), origin_wire.size());
+        return origin_wire.size();
     }
-    if (text == ".") return std::string(1, '\0');
-    std::string out;
-    std::string label;
+    if (text == ".") {
+        out[0] = 0;
+        return 1;
+    }
+    // out[at] is the length byte of the label being read, its bytes follow.
+    std::size_t at = 0, size = 0;
     bool absolute = false;
+    auto put = [&](std::uint8_t c) {
+        if (at + 1 + size >= kMaxNameLength) return false;
+        out[at + 1 + size++] = c;
+        return true;
+    };
     for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
+        const char c = text[i];
         if (c == '.') {
-            if (label.empty()) return std::nullopt;  // empty label
-            if (label.size() > kMaxLabelLength) return std::nullopt;
-            out += static_cast<char>(label.size());
-            out += label;
-            label.clear();
+            if (size == 0 || size > kMaxLabelLength) return 0;  // empty or long label
+            out[at] = static_cast<std::uint8_t>(size);
+            at += 1 + size;
+            size = 0;
             if (i + 1 == text.size()) absolute = true;
             continue;
         }
         if (c == '\\') {
-            if (i + 1 >= text.size()) return std::nullopt;
+            if (i + 1 >= text.size()) return 0;
             if (text[i + 1] >= '0' && text[i + 1] <= '9') {
-                if (i + 3 >= text.size()) return std::nullopt;  // \DDD needs three digits
+                if (i + 3 >= text.size()) return 0;  // \DDD needs three digits
                 int v = 0;
-                for (int k = 1; k <= 3; ++k) {
-                    char d = text[i + static_cast<std::size_t>(k)];
-                    if (d < '0' || d > '9') return std::nullopt;
+                for (std::size_t k = 1; k <= 3; ++k) {
+                    const char d = text[i + k];
+                    if (d < '0' || d > '9') return 0;
                     v = v * 10 + (d - '0');
                 }
-                if (v > 255) return std::nullopt;
-                label += static_cast<char>(v);
+                if (v > 255 || !put(static_cast<std::uint8_t>(v))) return 0;
                 i += 3;
             } else {
-                label += text[i + 1];
+                if (!put(static_cast<std::uint8_t>(text[i + 1]))) return 0;
                 i += 1;
             }
             continue;
         }
-        label += c;
+        if (!put(static_cast<std::uint8_t>(c))) return 0;
     }
-    if (!label.empty()) {
-        if (label.size() > kMaxLabelLength) return std::nullopt;
-        out += static_cast<char>(label.size());
-        out += label;
+    if (size != 0) {
+        if (size > kMaxLabelLength) return 0;
+        out[at] = static_cast<std::uint8_t>(size);
+        at += 1 + size;
     }
     if (absolute) {
-        out += '\0';
-    } else {
-        if (origin_wire.empty()) return std::nullopt;
-        out += origin_wire;
+        if (at + 1 > kMaxNameLength) return 0;
+        out[at++] = 0;
+        return at;
     }
-    if (out.size() > kMaxNameLength) return std::nullopt;
-    return out;
+    if (origin_wire.empty() || at + origin_wire.size() > kMaxNameLength) return 0;
+    std::memcpy(out + at, origin_wire.data(), origin_wire.size());
+    return at + origin_wire.size();
+}
+
+std::optional<std::string> name_from_text(std::string_view text, std::string_view origin_wire) {
+    std::uint8_t buf[kMaxNameLength];
+    const std::size_t n = name_from_text(text, origin_wire, buf);
+    if (n == 0) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(buf), n);
 }
 
 std::string name_to_text(std::string_view wire) {

@@ -37,6 +37,11 @@ constexpr std::uint64_t lower8(std::uint64_t x) noexcept {
 /// Understands \DDD and \X escapes. nullopt on syntax or length errors.
 std::optional<std::string> name_from_text(std::string_view text, std::string_view origin_wire = {});
 
+/// name_from_text into `out`, without allocating (the zone reader parses
+/// a name per record): the size written, 0 on syntax or length errors.
+std::size_t name_from_text(std::string_view text, std::string_view origin_wire,
+                           std::uint8_t (&out)[kMaxNameLength]) noexcept;
+
 /// Wire to presentation text, always absolute ("." for the root); bytes
 /// outside the printable set and the special characters are escaped.
 std::string name_to_text(std::string_view wire);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <unordered_map>
 
 #include "dnsd/core/name.hpp"
 #include "dnsd/load/serial.hpp"
@@ -18,47 +19,39 @@ namespace {
 /// The records a service contributes to its zone, so that AXFR, secondaries
 /// and NODATA see an ordinary name (STYLE.md "static first"): the addresses
 /// of its address sites, or, with none, its first CNAME site.
-std::vector<zones::Record> service_records(const config::Config& cfg, const config::Service& svc) {
-    std::vector<zones::Record> out;
-    auto record = [&](std::uint16_t t, std::string rdata) {
-        zones::Record r;
-        r.owner = svc.name;
-        r.type = t;
-        r.ttl = svc.ttl;
-        r.rdata = std::move(rdata);
-        r.file = cfg.path;
-        r.line = svc.line;
-        out.push_back(std::move(r));
-    };
+void add_service_records(const config::Config& cfg, const config::Service& svc, zones::Records& out) {
+    const std::uint16_t file = out.file_index(cfg.path);
     std::vector<Address> seen;
     for (auto i : svc.sites) {
         for (const auto& a : cfg.sites[i].addresses) {
             if (std::find(seen.begin(), seen.end(), a) != seen.end()) continue;
             seen.push_back(a);
             const auto bytes = a.view();
-            record(a.family == Family::v4 ? type::A : type::AAAA,
-                   std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+            out.add(svc.name, a.family == Family::v4 ? type::A : type::AAAA, svc.ttl,
+                    {reinterpret_cast<const char*>(bytes.data()), bytes.size()}, file, svc.line);
         }
     }
-    if (out.empty()) {
-        for (auto i : svc.sites) {
-            if (cfg.sites[i].cname.empty()) continue;
-            record(type::CNAME, cfg.sites[i].cname);
-            break;
-        }
+    if (!seen.empty()) return;
+    for (auto i : svc.sites) {
+        if (cfg.sites[i].cname.empty()) continue;
+        out.add(svc.name, type::CNAME, svc.ttl, cfg.sites[i].cname, file, svc.line);
+        break;
     }
-    return out;
 }
 
 /// Says, at the zone's SOA, when the serial it is served with does not
 /// tell secondaries about a change (serial.hpp).
-void report_serial(const std::string& origin, const std::vector<zones::Record>& records, std::uint32_t serial,
+void report_serial(const std::string& origin, const zones::Records& records, std::uint32_t serial,
                    const std::optional<query::ServedSerial>& last, SerialCheck check, Diagnostics& diags) {
     if (!last) return;
-    const auto soa =
-        std::find_if(records.begin(), records.end(), [](auto& r) { return r.type == type::SOA; });
-    const std::string file = soa == records.end() ? std::string() : soa->file;
-    const int line = soa == records.end() ? 0 : soa->line;
+    std::string file;
+    int line = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        if (records.type(i) != type::SOA) continue;
+        file = records.file(i);
+        line = records.line(i);
+        break;
+    }
     const std::string zone = "zone " + name_to_text(origin) + ": ";
     const std::string was = std::to_string(last->serial);
     switch (check) {
@@ -143,60 +136,68 @@ std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags
 }
 
 std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::size_t zi,
-                                              std::vector<zones::Record> records,
-                                              const std::vector<int>& service_zone,
+                                              zones::Records records, const std::vector<int>& service_zone,
                                               const std::optional<query::ServedSerial>& last,
                                               query::ServedSerial& served, Diagnostics& diags) {
     const auto& z = cfg.zones[zi];
-    for (std::size_t s = 0; s < cfg.services.size(); ++s) {
-        if (service_zone[s] != static_cast<int>(zi)) continue;
+    // The zone's services by lower-cased name, to look each record's owner
+    // up once (a zone may hold a million records).
+    std::unordered_map<std::string, std::size_t> services;
+    for (std::size_t s = 0; s < cfg.services.size(); ++s)
+        if (service_zone[s] == static_cast<int>(zi)) services.emplace(name_lower(cfg.services[s].name), s);
+    std::vector<bool> clash(cfg.services.size(), false);
+    std::vector<std::size_t> cname_site(cfg.services.size(), 0);
+    for (const auto& [lower, s] : services) {
         const auto& svc = cfg.services[s];
-        const auto lower = name_lower(svc.name);
-        for (const auto& r : records) {
-            if ((r.type == type::A || r.type == type::AAAA || r.type == type::CNAME) &&
-                name_lower(r.owner) == lower)
-                diags.error(r.file, r.line,
-                            name_to_text(svc.name) + " has its own " + zones::type_name(r.type) +
-                                " record, but it is a service (" + cfg.path + ":" + std::to_string(svc.line) +
-                                "): its addresses come from its sites");
-        }
-        const auto cname_site = std::find_if(svc.sites.begin(), svc.sites.end(),
-                                             [&](auto i) { return !cfg.sites[i].cname.empty(); });
-        bool clash = false;
-        if (cname_site != svc.sites.end() && lower == name_lower(z.origin)) {
+        const auto at = std::find_if(svc.sites.begin(), svc.sites.end(),
+                                     [&](auto i) { return !cfg.sites[i].cname.empty(); });
+        cname_site[s] = at == svc.sites.end() ? cfg.sites.size() : *at;
+        if (at != svc.sites.end() && lower == name_lower(z.origin)) {
             diags.error(cfg.path, svc.line,
                         "service.name: a service with a CNAME site cannot be the zone apex " +
                             name_to_text(z.origin) + " (a CNAME cannot sit beside the SOA and NS)");
-            clash = true;
-        } else if (cname_site != svc.sites.end()) {
+            clash[s] = true;
+        }
+    }
+    std::string owner;
+    for (std::size_t i = 0; i < records.size() && !services.empty(); ++i) {
+        owner.assign(records.owner_lower(i));
+        const auto it = services.find(owner);
+        if (it == services.end()) continue;
+        const auto& svc = cfg.services[it->second];
+        const std::uint16_t t = records.type(i);
+        if (t == type::A || t == type::AAAA || t == type::CNAME) {
+            diags.error(records.file(i), records.line(i),
+                        name_to_text(svc.name) + " has its own " + zones::type_name(t) +
+                            " record, but it is a service (" + cfg.path + ":" + std::to_string(svc.line) +
+                            "): its addresses come from its sites");
+        } else if (cname_site[it->second] < cfg.sites.size() && owner != name_lower(z.origin)) {
             // Its A and AAAA queries may be answered with a CNAME, which
             // must be the only data at its name (RFC 1034 3.6.2, RFC 2181
             // 10.1). Its own A/AAAA/CNAME are reported above.
-            for (const auto& r : records) {
-                if (r.type == type::A || r.type == type::AAAA || r.type == type::CNAME ||
-                    name_lower(r.owner) != lower)
-                    continue;
-                diags.error(cfg.path, svc.line,
-                            "service.name: a service with a CNAME site (sites." +
-                                cfg.sites[*cname_site].name + ") cannot be at " + name_to_text(svc.name) +
-                                ", which has " + zones::type_name(r.type) + " data (" + r.file + ":" +
-                                std::to_string(r.line) + "): a CNAME cannot sit beside other data");
-                clash = true;
-            }
+            diags.error(cfg.path, svc.line,
+                        "service.name: a service with a CNAME site (sites." +
+                            cfg.sites[cname_site[it->second]].name + ") cannot be at " +
+                            name_to_text(svc.name) + ", which has " + zones::type_name(t) + " data (" +
+                            records.file(i) + ":" + std::to_string(records.line(i)) +
+                            "): a CNAME cannot sit beside other data");
+            clash[it->second] = true;
         }
-        // A clash is reported once, here: the zone would report the
-        // CNAME of a service without address sites again.
-        if (clash) continue;
-        for (auto& r : service_records(cfg, svc)) records.push_back(std::move(r));
     }
+    // A clash is reported once, above: the zone would report the CNAME of a
+    // service without address sites again.
+    for (std::size_t s = 0; s < cfg.services.size(); ++s)
+        if (service_zone[s] == static_cast<int>(zi) && !clash[s])
+            add_service_records(cfg, cfg.services[s], records);
     if (const auto serial = soa_serial(records)) {
         const auto verdict = check_serial(*serial, content_digest(records), last);
         served = verdict.remembered;
         report_serial(z.origin, records, *serial, last, verdict.check, diags);
     }
     std::vector<NsLine> ns_lines;
-    for (const auto& r : records)
-        if (r.type == type::NS) ns_lines.push_back({name_lower(r.owner), r.file, r.line});
+    for (std::size_t i = 0; i < records.size(); ++i)
+        if (records.type(i) == type::NS)
+            ns_lines.push_back({std::string(records.owner_lower(i)), records.file(i), records.line(i)});
     auto zone = zones::Zone::build(z.origin, std::move(records), z.file, diags);
     if (!zone) return nullptr;
     if (!check_glue(*zone, ns_lines, diags)) return nullptr;

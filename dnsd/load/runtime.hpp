@@ -40,8 +40,7 @@ std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags
 /// secondaries may hold), built. Null on errors; `served` receives what to
 /// remember of it (serial.hpp).
 std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::size_t zone,
-                                              std::vector<zones::Record> records,
-                                              const std::vector<int>& service_zone,
+                                              zones::Records records, const std::vector<int>& service_zone,
                                               const std::optional<query::ServedSerial>& last,
                                               query::ServedSerial& served, Diagnostics& diags);
 

@@ -11,7 +11,7 @@ namespace {
 
 /// Where the SERIAL field starts in SOA rdata (after MNAME and RNAME,
 /// uncompressed); npos when the rdata is too short.
-std::size_t serial_offset(const std::string& rdata) {
+std::size_t serial_offset(std::string_view rdata) {
     std::size_t pos = 0;
     for (int name = 0; name < 2; ++name) {
         while (pos < rdata.size() && rdata[pos] != 0) pos += 1 + static_cast<std::uint8_t>(rdata[pos]);
@@ -21,12 +21,12 @@ std::size_t serial_offset(const std::string& rdata) {
 }
 
 /// The first SOA's serial field, or null.
-const unsigned char* serial_field(const std::vector<zones::Record>& records) {
-    for (const auto& r : records) {
-        if (r.type != wire::type::SOA) continue;
-        const auto at = serial_offset(r.rdata);
-        return at == std::string::npos ? nullptr
-                                       : reinterpret_cast<const unsigned char*>(r.rdata.data() + at);
+const unsigned char* serial_field(const zones::Records& records) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        if (records.type(i) != wire::type::SOA) continue;
+        const std::string_view rdata = records.rdata(i);
+        const auto at = serial_offset(rdata);
+        return at == std::string::npos ? nullptr : reinterpret_cast<const unsigned char*>(rdata.data() + at);
     }
     return nullptr;
 }
@@ -37,31 +37,40 @@ bool serial_ahead(std::uint32_t a, std::uint32_t b) noexcept {
     return a != b && static_cast<std::int32_t>(a - b) > 0;
 }
 
-std::uint64_t content_digest(const std::vector<zones::Record>& records) {
+std::uint64_t content_digest(const zones::Records& records) {
     std::uint64_t sum = 0;
-    for (const auto& r : records) {
-        std::string rdata = r.rdata;
-        if (r.type == wire::type::SOA)
-            if (const auto at = serial_offset(rdata); at != std::string::npos) rdata.replace(at, 4, 4, '\0');
-        const std::string owner = name_lower(r.owner);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const std::string_view owner = records.owner_lower(i);
+        const std::string_view rdata = records.rdata(i);
+        const std::uint16_t type = records.type(i);
+        const std::uint32_t ttl = records.ttl(i);
+        // The serial does not count: it is what says the data changed.
+        const std::size_t serial = type == wire::type::SOA ? serial_offset(rdata) : std::string::npos;
         // FNV-1a per record, summed: the order of records does not count.
         std::uint64_t h = 0xcbf29ce484222325ull;
         auto mix = [&](const void* data, std::size_t n) {
-            for (std::size_t i = 0; i < n; ++i) {
-                h ^= static_cast<const unsigned char*>(data)[i];
+            for (std::size_t k = 0; k < n; ++k) {
+                h ^= static_cast<const unsigned char*>(data)[k];
                 h *= 0x100000001b3ull;
             }
         };
         mix(owner.data(), owner.size());
-        mix(&r.type, sizeof r.type);
-        mix(&r.ttl, sizeof r.ttl);
-        mix(rdata.data(), rdata.size());
+        mix(&type, sizeof type);
+        mix(&ttl, sizeof ttl);
+        if (serial == std::string::npos) {
+            mix(rdata.data(), rdata.size());
+        } else {
+            const std::uint32_t zero = 0;
+            mix(rdata.data(), serial);
+            mix(&zero, 4);
+            mix(rdata.data() + serial + 4, rdata.size() - serial - 4);
+        }
         sum += h;
     }
     return sum;
 }
 
-std::optional<std::uint32_t> soa_serial(const std::vector<zones::Record>& records) {
+std::optional<std::uint32_t> soa_serial(const zones::Records& records) {
     const unsigned char* p = serial_field(records);
     if (!p) return std::nullopt;
     return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |

@@ -33,10 +33,10 @@ bool serial_ahead(std::uint32_t a, std::uint32_t b) noexcept;
 
 /// A digest of `records` that ignores their order and the SOA's serial:
 /// equal digests mean secondaries hold the same data.
-std::uint64_t content_digest(const std::vector<zones::Record>& records);
+std::uint64_t content_digest(const zones::Records& records);
 
 /// The SOA serial of `records`, or nothing when there is no usable SOA.
-std::optional<std::uint32_t> soa_serial(const std::vector<zones::Record>& records);
+std::optional<std::uint32_t> soa_serial(const zones::Records& records);
 
 /// How a zone about to be served compares with what secondaries may hold.
 enum class SerialCheck : std::uint8_t {

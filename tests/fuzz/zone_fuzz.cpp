@@ -86,11 +86,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     dnsd::Diagnostics diags;
     auto records =
         dnsd::zones::read_zone_text({reinterpret_cast<const char*>(data), size}, name, origin(), diags);
-    for (const auto& r : records)
+    const std::vector<dnsd::zones::Record> kept = records.to_vector();
+    for (const auto& r : kept)
         if (r.owner.empty() || r.owner.size() > dnsd::kMaxNameLength || r.rdata.size() > 0xffff) std::abort();
     // As load::runtime: a file that could not be read has nothing more to report.
     if (records.empty() && diags.has_errors()) return 0;
-    const std::vector<dnsd::zones::Record> kept = records;
     const auto service_zone = dnsd::load::zones_of_services(cfg, diags);
     dnsd::query::ServedSerial served;
     const auto zone =

@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
@@ -23,7 +24,7 @@ struct Read {
 
 Read read(const std::string& text, const std::string& name = "t.zone") {
     Read r;
-    r.records = read_zone_text(text, name, kOrigin, r.diags);
+    r.records = read_zone_text(text, name, kOrigin, r.diags).to_vector();
     return r;
 }
 
@@ -116,7 +117,7 @@ TEST_CASE("reader: without $TTL a record takes the previous record's TTL") {
 TEST_CASE("reader: $INCLUDE relative to the including file, with origin and depth") {
     const std::string dir = std::string(DNSD_SOURCE_DIR) + "/tests/zones/data/";
     Diagnostics diags;
-    auto records = read_zone_file(dir + "main.zone", kOrigin, diags);
+    auto records = read_zone_file(dir + "main.zone", kOrigin, diags).to_vector();
     for (const auto& d : diags) INFO(d.str());
     REQUIRE(diags.size() == 0);
     std::vector<std::string> got;
@@ -137,7 +138,7 @@ TEST_CASE("reader: $INCLUDE relative to the including file, with origin and dept
     Diagnostics loop_diags;
     ReadOptions options;
     options.max_include_depth = 3;
-    auto looped = read_zone_file(dir + "loop.zone", kOrigin, loop_diags, options);
+    auto looped = read_zone_file(dir + "loop.zone", kOrigin, loop_diags, options).to_vector();
     REQUIRE(loop_diags.size() == 1);
     CHECK(loop_diags.items()[0].str() ==
           dir + "loop.zone:3: $INCLUDE loop.zone: nested more than 3 levels deep");
@@ -149,7 +150,7 @@ TEST_CASE("reader: $INCLUDE relative to the including file, with origin and dept
     ReadOptions wide_options;
     wide_options.max_include_depth = 100;
     wide_options.max_includes = 20;
-    auto wide = read_zone_file(dir + "wide.zone", kOrigin, wide_diags, wide_options);
+    auto wide = read_zone_file(dir + "wide.zone", kOrigin, wide_diags, wide_options).to_vector();
     REQUIRE(wide_diags.size() == 1);
     CHECK(wide_diags.items()[0].str() == dir +
                                              "wide.zone:2: $INCLUDE wide.zone: more than 20 files included "
@@ -161,7 +162,7 @@ TEST_CASE("reader: $INCLUDE relative to the including file, with origin and dept
     Diagnostics deep_diags;
     ReadOptions deep_options;
     deep_options.max_includes = 50;
-    auto deep = read_zone_file(dir + "wide.zone", kOrigin, deep_diags, deep_options);
+    auto deep = read_zone_file(dir + "wide.zone", kOrigin, deep_diags, deep_options).to_vector();
     CHECK(deep_diags.size() <= 51);
     CHECK(deep_diags.items().back().str() ==
           dir + "wide.zone:" + std::to_string(deep_diags.items().back().line) +
@@ -230,7 +231,7 @@ TEST_CASE("reader: a zone file or $INCLUDE that is not a regular file is refused
     {
         const test::Fifo f("dnsd-reader-test", "fifo");
         fifo = f.path();
-        top = read_zone_file(fifo, kOrigin, diags);
+        top = read_zone_file(fifo, kOrigin, diags).to_vector();
         included = read("$INCLUDE fifo\n", (f.dir() / "t.zone").string());
     }
     CHECK(top.empty());
@@ -249,4 +250,52 @@ TEST_CASE("reader: a zone file or $INCLUDE that is not a regular file is refused
         CHECK(zero.messages() ==
               std::vector<std::string>{"t.zone:1: $INCLUDE /dev/zero: cannot read: not a regular file"});
     }
+}
+
+TEST_CASE("reader: a file read a window at a time gives what its text gives at once") {
+    // Entries of every shape, some crossing the reader's 1 MiB windows:
+    // parentheses over lines, quoted strings with spaces, semicolons and
+    // new lines, comments, blank owners, a stray ')' (reported once).
+    std::string text = "$TTL 300\n@ SOA ns hostmaster ( 1 2\n 3 4 5 )\n";
+    for (int i = 0; text.size() < 3 * (1 << 20) + 777; ++i) {
+        const std::string n = std::to_string(i);
+        switch (i % 5) {
+            case 0:
+                text += "h" + n + " A 192.0.2." + std::to_string(i % 256) + " ; comment " + n + "\n";
+                break;
+            case 1:
+                text += "t" + n + " TXT ( \"a;b\" \"c d\"\n   \"line\nbreak " + n + "\" )\n";
+                break;
+            case 2:
+                text += "  AAAA 2001:db8::" + std::to_string(i % 10000) + "\n";
+                break;
+            case 3:
+                text += "m" + n + " MX ( 10\n\n mail" + n + " ) ; end\n";
+                break;
+            default:
+                text += std::string(static_cast<std::size_t>(i % 300), ' ') + "\n; only a comment\n";
+        }
+        if (i == 40000) text += "x A 192.0.2.1 )\n";
+    }
+    const std::string path = (std::filesystem::temp_directory_path() / "dnsd-reader-window.zone").string();
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << text;
+    }
+    Diagnostics file_diags, text_diags;
+    const auto from_file = read_zone_file(path, kOrigin, file_diags).to_vector();
+    const auto from_text = read_zone_text(text, path, kOrigin, text_diags).to_vector();
+    std::filesystem::remove(path);
+    CHECK(from_file.size() > 30000);
+    REQUIRE(from_file.size() == from_text.size());
+    for (std::size_t i = 0; i < from_file.size(); ++i) {
+        INFO(i);
+        CHECK(from_file[i].owner == from_text[i].owner);
+        CHECK(from_file[i].type == from_text[i].type);
+        CHECK(from_file[i].rdata == from_text[i].rdata);
+        CHECK(from_file[i].line == from_text[i].line);
+    }
+    CHECK(test::messages(file_diags) == test::messages(text_diags));
+    REQUIRE(test::messages(file_diags).size() == 1);
+    CHECK(test::messages(file_diags)[0].ends_with("syntax: ')' without '('"));
 }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "tests/messages.hpp"
@@ -131,4 +132,84 @@ TEST_CASE("names of every length up to 40 bytes are found, and their near misses
         if (miss != name) CHECK(find(*b.zone, miss.c_str()) < 0);
     }
     CHECK(find(*b.zone, ".") < 0);
+}
+
+namespace {
+// Canonical order (RFC 4034 6.1) written the plain way, to hold the
+// builder's sort keys to: labels from the root, lower-cased bytes compared
+// unsigned, a name before its descendants.
+std::vector<std::string> labels_from_root(const std::string& lower_wire) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; lower_wire[i] != 0; i += 1u + static_cast<std::uint8_t>(lower_wire[i]))
+        out.insert(out.begin(), lower_wire.substr(i + 1, static_cast<std::uint8_t>(lower_wire[i])));
+    return out;
+}
+bool canonical_less(const std::string& a, const std::string& b) {
+    return labels_from_root(a) < labels_from_root(b);  // std::string compares bytes as unsigned char
+}
+}  // namespace
+
+TEST_CASE("nodes come in canonical order with every ancestor, for names with any bytes") {
+    // Labels that share prefixes, differ in case, hold 0x00, 0x01, 0x02 and
+    // 0xff bytes (which the sort key escapes), and names long enough that
+    // their keys tie and the full comparison decides.
+    const std::vector<std::string> labels = {
+        "a",     "A", "ab",        "a\\000",    "a\\001",   "a\\002", "\\000",   "\\001",
+        "\\255", "b", "aaaaaaaaa", "aaaaaaaab", "aaaaaaaa", "*",      "z\\000a", "z\\001"};
+    std::string text = kHead;
+    std::uint32_t seed = 12345;
+    auto next = [&seed] {
+        seed = seed * 1103515245u + 12345u;
+        return (seed >> 16) & 0x7fff;
+    };
+    for (int i = 0; i < 400; ++i) {
+        std::string name;
+        const unsigned depth = 1 + next() % 3;
+        for (unsigned d = 0; d < depth; ++d) name += labels[next() % labels.size()] + ".";
+        text += name + "example.test. TXT \"" + std::to_string(i) + "\"\n";
+        if (i % 7 == 0) text += " A 192.0.2." + std::to_string(i % 250) + "\n";  // the same owner, shared
+    }
+    auto b = build(text);
+    for (const auto& m : b.messages()) INFO(m);
+    REQUIRE(b.zone);
+    const Zone& z = *b.zone;
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < z.node_count(); ++i)
+        names.emplace_back(z.lower_name(static_cast<std::int32_t>(i)));
+    CHECK(names.front() == name_lower(*name_from_text("example.test.")));
+    CHECK(std::is_sorted(names.begin(), names.end(), canonical_less));
+    CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
+    for (std::size_t i = 1; i < z.node_count(); ++i) {
+        const auto n = static_cast<std::int32_t>(i);
+        const std::string& lower = names[i];
+        const std::string parent = lower.substr(1u + static_cast<std::uint8_t>(lower[0]));
+        REQUIRE(z.node(n).parent != kNone);
+        CHECK(names[static_cast<std::size_t>(z.node(n).parent)] == parent);
+        CHECK(z.find(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size()) == n);
+        CHECK(name_lower(z.name(n)) == lower);
+        if (lower[0] == 1 && lower[1] == '*') CHECK(z.node(z.node(n).parent).wildcard == n);
+    }
+    // Every record landed at its name, in file order within its RRset.
+    Diagnostics diags;
+    const auto records = read_zone_text(text, "t.zone", *name_from_text("example.test."), diags).to_vector();
+    for (const auto& r : records) {
+        const std::string lower = name_lower(r.owner);
+        const auto n = z.find(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size());
+        REQUIRE(n != kNone);
+        const RRset* set = z.rrset(n, r.type);
+        REQUIRE(set);
+        bool found = false;
+        for (const auto& d : z.rdatas(*set))
+            found |= std::string_view(reinterpret_cast<const char*>(z.bytes(d)), d.size) == r.rdata;
+        CHECK(found);
+    }
+}
+
+TEST_CASE("a node is named as first written; its empty ancestors as their first child writes them") {
+    auto b = build(kHead + "x.MiXed A 192.0.2.9\nX.mixed A 192.0.2.10\n");
+    REQUIRE(b.zone);
+    const Zone& z = *b.zone;
+    CHECK(name_to_text(z.name(find(z, "x.mixed.example.test."))) == "x.MiXed.example.test.");
+    CHECK(name_to_text(z.name(find(z, "mixed.example.test."))) == "MiXed.example.test.");
+    CHECK(z.rdatas(*z.rrset(find(z, "x.mixed.example.test."), wire::type::A)).size() == 2);
 }
