@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmark scripts (bench/run, bench/callgrind).
+"""Shared pieces of the benchmark scripts (bench/run, bench/callgrind, bench/load).
 
 Test data generation, server launchers (dnsd, NSD, Knot DNS, gdnsd) on
 loopback high ports, answer checks with dig, dnsperf runs and CPU accounting
@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -23,10 +24,34 @@ ZONE_FILE = os.path.join(DATA_DIR, "bench.test.zone")
 QUERY_FILE = os.path.join(DATA_DIR, "static-mix.txt")
 ORIGIN = "bench.test."
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+DNSD_CANDIDATES = ["build/dnsd", "build/release/dnsd", "build/release/dnsd/dnsd"]
 
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def default_dnsd():
+    """The first of DNSD_CANDIDATES that exists (the first one when none does), absolute."""
+    found = [c for c in DNSD_CANDIDATES if os.access(os.path.join(REPO_DIR, c), os.X_OK)]
+    return os.path.join(REPO_DIR, (found or DNSD_CANDIDATES)[0])
+
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def median(runs, key):
+    """The median of runs[i][key] over the runs that have it, or None."""
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def ratio_pairs(names):
+    """("subject/other", subject, other) for every other server: the subject
+    is dnsd when it was measured, the first server otherwise."""
+    subject = "dnsd" if "dnsd" in names else names[0]
+    return [("%s/%s" % (subject, other), subject, other) for other in names if other != subject]
 
 
 class BenchError(Exception):
@@ -293,6 +318,18 @@ def become_subreaper():
         pass
 
 
+def stop_on_signals():
+    """SIGTERM and SIGHUP end a run through the same clean-up as Ctrl-C, and
+    Ctrl-C does even when the script was started with SIGINT ignored (in the
+    background of a shell); the servers' orphans are ours to reap."""
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    become_subreaper()
+
+
 def affinity_report(root):
     """Allowed CPUs of every thread of the server, to confirm the pinning."""
     cpus = set()
@@ -315,11 +352,13 @@ def affinity_report(root):
 class Server:
     name = "?"
 
-    def __init__(self, workdir, port, cpu):
+    def __init__(self, workdir, port, cpu, zone=None):
         self.dir = os.path.join(workdir, self.name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port
         self.cpu = cpu
+        # (origin, zone file) served: the benchmark zone unless told (bench/load).
+        self.origin, self.zone_file = zone or (ORIGIN, ZONE_FILE)
         self.proc = None
         self.logpath = os.path.join(self.dir, "server.log")
 
@@ -394,13 +433,13 @@ class Server:
 class Dnsd(Server):
     name = "dnsd"
 
-    def __init__(self, workdir, port, cpu, binary):
-        super().__init__(workdir, port, cpu)
+    def __init__(self, workdir, port, cpu, binary, zone=None):
+        super().__init__(workdir, port, cpu, zone)
         self.binary = binary
         self.conf = os.path.join(self.dir, "dnsd.toml")
         with open(self.conf, "w") as f:
             f.write('[server]\nlisten = ["127.0.0.1:%d"]\nthreads = 1\nidentity = "bench"\n\n'
-                    '[[zone]]\norigin = "%s"\nfile = "%s"\n' % (port, ORIGIN, ZONE_FILE))
+                    '[[zone]]\norigin = "%s"\nfile = "%s"\n' % (port, self.origin, self.zone_file))
             if GEO["db"]:
                 f.write('[geo]\ndatabase = "%s"\n' % GEO["db"])
                 for n, lat, lon, v4, v6 in GEO_SITES:
@@ -476,8 +515,8 @@ class DnsdProbed(Dnsd):
 class Nsd(Server):
     name = "nsd"
 
-    def __init__(self, workdir, port, cpu):
-        super().__init__(workdir, port, cpu)
+    def __init__(self, workdir, port, cpu, zone=None):
+        super().__init__(workdir, port, cpu, zone)
         self.conf = os.path.join(self.dir, "nsd.conf")
         d = self.dir
         with open(self.conf, "w") as f:
@@ -503,8 +542,8 @@ class Nsd(Server):
 remote-control:
     control-enable: no
 zone:
-    name: "{ORIGIN}"
-    zonefile: "{ZONE_FILE}"
+    name: "{self.origin}"
+    zonefile: "{self.zone_file}"
 """)
 
     def command(self):
@@ -515,8 +554,8 @@ zone:
 class Knot(Server):
     name = "knot"
 
-    def __init__(self, workdir, port, cpu):
-        super().__init__(workdir, port, cpu)
+    def __init__(self, workdir, port, cpu, zone=None):
+        super().__init__(workdir, port, cpu, zone)
         self.conf = os.path.join(self.dir, "knot.conf")
         d = self.dir
         with open(self.conf, "w") as f:
@@ -539,8 +578,8 @@ template:
     zonefile-load: whole
     journal-content: none
 zone:
-  - domain: {ORIGIN}
-    file: "{ZONE_FILE}"
+  - domain: {self.origin}
+    file: "{self.zone_file}"
 """)
 
     def command(self):
@@ -551,11 +590,12 @@ zone:
 class Gdnsd(Server):
     name = "gdnsd"
 
-    def __init__(self, workdir, port, cpu):
-        super().__init__(workdir, port, cpu)
+    def __init__(self, workdir, port, cpu, zone=None):
+        super().__init__(workdir, port, cpu, zone)
         d = self.dir
         os.makedirs(os.path.join(d, "zones"), exist_ok=True)
-        shutil.copyfile(ZONE_FILE, os.path.join(d, "zones", ORIGIN.rstrip(".")))
+        # gdnsd reads every file of its zones directory, named after the zone.
+        shutil.copyfile(self.zone_file, os.path.join(d, "zones", self.origin.rstrip(".")))
         with open(os.path.join(d, "config"), "w") as f:
             f.write(f"""options => {{
     listen => [ 127.0.0.1 ]
@@ -575,7 +615,7 @@ class Gdnsd(Server):
                         "resources => { near => { map => near_map dcmap => { %s } } } } }\n"
                         % (GEO["db"], coords, dcmap))
         if GEO["db"]:
-            with open(os.path.join(d, "zones", ORIGIN.rstrip(".")), "a") as f:
+            with open(os.path.join(d, "zones", self.origin.rstrip(".")), "a") as f:
                 f.write("near 30 DYNA geoip!near\n")
 
     def command(self):
@@ -586,12 +626,13 @@ class Gdnsd(Server):
 SERVER_NAMES = ["dnsd", "nsd", "knot", "gdnsd", "dnsd-probed"]
 
 
-def make_server(name, workdir, port, cpu, dnsd_binary=None):
+def make_server(name, workdir, port, cpu, dnsd_binary=None, zone=None):
+    """zone: (origin, file) to serve instead of bench/data/bench.test.zone."""
     if name == "dnsd":
-        return Dnsd(workdir, port, cpu, dnsd_binary)
+        return Dnsd(workdir, port, cpu, dnsd_binary, zone)
     if name == "dnsd-probed":
         return DnsdProbed(workdir, port, cpu, dnsd_binary)
-    return {"nsd": Nsd, "knot": Knot, "gdnsd": Gdnsd}[name](workdir, port, cpu)
+    return {"nsd": Nsd, "knot": Knot, "gdnsd": Gdnsd}[name](workdir, port, cpu, zone)
 
 
 def server_version(name, dnsd_binary=None):
@@ -732,7 +773,7 @@ def dnsperf(port, queryfile, cpu, duration=None, maxruns=None, clients=8, outsta
     return res
 
 
-def host_info():
+def host_info(dnsperf=True):
     info = {"kernel": os.uname().release, "cpus": os.cpu_count()}
     try:
         with open("/proc/cpuinfo") as f:
@@ -742,7 +783,8 @@ def host_info():
                     break
     except OSError:
         pass
-    info["dnsperf"] = _dnsperf_version()
+    if dnsperf:
+        info["dnsperf"] = _dnsperf_version()
     return info
 
 
@@ -762,3 +804,16 @@ def tool_version(cmd):
 
 def dump_json(obj):
     return json.dumps(obj, indent=2, sort_keys=False)
+
+
+def write_results(path, result, markdown):
+    """--out: PATH.json gets the JSON, any other PATH markdown(result)."""
+    with open(path, "w") as f:
+        f.write(dump_json(result) + "\n" if path.endswith(".json") else markdown(result))
+    log("wrote %s" % path)
+
+
+def json_details(result):
+    """Markdown lines closing a report: the raw results in a collapsed block."""
+    return ["", "<details><summary>raw results (JSON)</summary>", "", "```json",
+            dump_json(result), "```", "", "</details>", ""]
