@@ -236,6 +236,16 @@ struct BufferDeleter {
     void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
 };
 
+Source stamp(const std::string& path, const struct stat& st) {
+    Source s;
+    s.path = path;
+    s.device = static_cast<std::uint64_t>(st.st_dev);
+    s.inode = static_cast<std::uint64_t>(st.st_ino);
+    s.size = static_cast<std::uint64_t>(st.st_size);
+    s.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    return s;
+}
+
 class Reader {
 public:
     Reader(Diagnostics& diags, const ReadOptions& options) : diags_(diags), options_(options) {}
@@ -267,8 +277,12 @@ public:
             const auto size = static_cast<std::size_t>(st.st_size);
             records_.reserve(2 * size + 4096, size / 16 + 64);
         }
-        read_fd(fd, path, std::move(origin), depth);
+        Source source = stamp(path, st);
+        ContentHash hash;
+        read_fd(fd, path, std::move(origin), depth, hash);
         ::close(fd);
+        source.content = hash.value();
+        records_.sources.push_back(std::move(source));
     }
 
     void read_text(std::string_view text, const std::string& file, std::string origin, unsigned depth) {
@@ -284,7 +298,7 @@ public:
 private:
     // Reads a file a window at a time (kWindow, more for an entry that does
     // not fit), so that a large zone's text is never all in memory.
-    void read_fd(int fd, const std::string& file, std::string origin, unsigned depth) {
+    void read_fd(int fd, const std::string& file, std::string origin, unsigned depth, ContentHash& hash) {
         constexpr std::size_t kWindow = 1 << 20;
         Tokenizer tokenizer(file, diags_);
         const std::uint16_t file_index = records_.file_index(file);
@@ -311,6 +325,7 @@ private:
                     last = true;
                     break;
                 }
+                hash.update(buffer.data() + filled, static_cast<std::size_t>(n));
                 filled += static_cast<std::size_t>(n);
             }
             tokenizer.reset(std::string_view(buffer.data(), filled), last);
@@ -559,6 +574,32 @@ Records read_zone_text(std::string_view text, const std::string& name, std::stri
     Reader reader(diags, options);
     reader.read_text(text, name, std::string(origin_wire), 0);
     return reader.take();
+}
+
+bool unchanged(const Source& source) {
+    struct stat st {};
+    if (::stat(source.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    const Source now = stamp(source.path, st);
+    if (now.size != source.size) return false;
+    if (now.device == source.device && now.inode == source.inode && now.mtime_ns == source.mtime_ns)
+        return true;
+    // Touched, or written again: the same bytes are the same zone.
+    const int fd = ::open(source.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return false;
+    ContentHash hash;
+    std::vector<char> buffer(1 << 20);
+    bool ok = true;
+    while (true) {
+        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ok = n == 0;
+            break;
+        }
+        hash.update(buffer.data(), static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return ok && hash.value() == source.content;
 }
 
 std::string type_name(std::uint16_t type) {

@@ -32,6 +32,11 @@ Records read_zone_file(const std::string& path, std::string_view origin_wire, Di
 Records read_zone_text(std::string_view text, const std::string& name, std::string_view origin_wire,
                        Diagnostics& diags, const ReadOptions& options = {});
 
+/// Whether the file `source` describes holds what it held when read: the
+/// same file (device, inode, size, modification time), or else the same
+/// bytes.
+bool unchanged(const Source& source);
+
 /// The mnemonic of a record type as zone files write it ("TXT"), or
 /// "TYPE<n>" (RFC 3597) for one ldns does not know.
 std::string type_name(std::uint16_t type);

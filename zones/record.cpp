@@ -1,10 +1,41 @@
 #include "zones/record.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "dnsd/core/name.hpp"
 
 namespace dnsd::zones {
+
+void ContentHash::mix(std::uint64_t word) noexcept {
+    h_ = (h_ ^ word) * 0xBF58476D1CE4E5B9ull;
+    h_ ^= h_ >> 31;
+}
+
+void ContentHash::update(const char* data, std::size_t size) noexcept {
+    total_ += size;
+    while (size > 0 && carried_ != 0) {
+        carry_ |= std::uint64_t{static_cast<std::uint8_t>(*data++)} << (8 * carried_);
+        --size;
+        if (++carried_ == 8) {
+            mix(carry_);
+            carry_ = 0;
+            carried_ = 0;
+        }
+    }
+    for (; size >= 8; data += 8, size -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, data, 8);
+        mix(w);
+    }
+    for (; size > 0; --size) carry_ |= std::uint64_t{static_cast<std::uint8_t>(*data++)} << (8 * carried_++);
+}
+
+std::uint64_t ContentHash::value() const noexcept {
+    std::uint64_t h = (h_ ^ carry_ ^ (std::uint64_t{carried_} << 56)) * 0x94D049BB133111EBull;
+    h ^= total_;
+    return h ^ (h >> 29);
+}
 
 std::uint16_t Records::file_index(const std::string& name) {
     // A zone names a handful of files (its own and its $INCLUDEs, at most

@@ -19,6 +19,49 @@ struct Record {
     int line = 0;
 };
 
+/// A file a zone was read from, as it was when read: a reload that finds
+/// every file of a zone the same (by identity, else by content) reuses the
+/// zone built from them.
+struct Source {
+    std::string path;
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::uint64_t content = 0;  ///< ContentHash of its bytes
+};
+
+/// What a built zone was made of, kept beside it (query::View) so that a
+/// reload can tell whether building it again would give the same zone.
+struct ZoneSource {
+    std::string origin;  ///< as configured
+    std::string file;    ///< as configured
+    std::vector<Source> files;
+    std::uint64_t file_digest = 0;     ///< content digest of the files' records (dnsd/load/serial.hpp)
+    std::uint64_t service_digest = 0;  ///< and of the service records added to them
+    std::uint64_t service_names = 0;   ///< a hash of the names of the zone's services
+    std::string soa_file;              ///< where the SOA is written, for warnings
+    int soa_line = 0;
+};
+
+/// A 64-bit hash of a byte stream, the same however the stream is split
+/// (eight bytes a step, a multiply-xorshift mix): it tells whether a file
+/// touched or copied back still holds what was loaded, at memory speed.
+/// Not collision resistant: whoever can write zone files controls the
+/// zone anyway.
+class ContentHash {
+public:
+    void update(const char* data, std::size_t size) noexcept;
+    std::uint64_t value() const noexcept;
+
+private:
+    void mix(std::uint64_t word) noexcept;
+    std::uint64_t h_ = 0x9E3779B97F4A7C15ull;
+    std::uint64_t carry_ = 0;  ///< bytes of an unfinished word
+    unsigned carried_ = 0;
+    std::uint64_t total_ = 0;
+};
+
 /// Every record of a zone, packed: one arena of bytes holding each owner
 /// (lower-cased, then as written when that differs) and each rdata, and a
 /// fixed-size entry per record. A million records read from a file cost
@@ -75,6 +118,9 @@ public:
     /// Record i unpacked.
     Record record(std::size_t i) const;
     std::vector<Record> to_vector() const;
+
+    /// The files read, in the order they were opened (the reader fills it).
+    std::vector<Source> sources;
 
 private:
     std::string_view view(std::uint32_t offset, std::size_t size) const noexcept {

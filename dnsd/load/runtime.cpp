@@ -41,17 +41,9 @@ void add_service_records(const config::Config& cfg, const config::Service& svc, 
 
 /// Says, at the zone's SOA, when the serial it is served with does not
 /// tell secondaries about a change (serial.hpp).
-void report_serial(const std::string& origin, const zones::Records& records, std::uint32_t serial,
+void report_serial(const std::string& origin, const std::string& file, int line, std::uint32_t serial,
                    const std::optional<query::ServedSerial>& last, SerialCheck check, Diagnostics& diags) {
     if (!last) return;
-    std::string file;
-    int line = 0;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        if (records.type(i) != type::SOA) continue;
-        file = records.file(i);
-        line = records.line(i);
-        break;
-    }
     const std::string zone = "zone " + name_to_text(origin) + ": ";
     const std::string was = std::to_string(last->serial);
     switch (check) {
@@ -113,6 +105,40 @@ bool check_glue(const zones::Zone& zone, const std::vector<NsLine>& ns_lines, Di
     return ok;
 }
 
+/// The records the services of zone `zi` add to it, and a hash of their names.
+zones::Records zone_service_records(const config::Config& cfg, std::size_t zi,
+                                    const std::vector<int>& service_zone, std::uint64_t& names) {
+    zones::Records out;
+    names = 0;
+    for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+        if (service_zone[s] != static_cast<int>(zi)) continue;
+        add_service_records(cfg, cfg.services[s], out);
+        const std::string lower = name_lower(cfg.services[s].name);
+        names += zones::name_hash(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size());
+    }
+    return out;
+}
+
+/// The previous view's zone `zi`, when building it again would give the
+/// same zone: the same origin and file, every file read for it unchanged,
+/// the same service records. Its source is returned in `source`.
+std::shared_ptr<const zones::Zone> reusable(const config::Config& cfg, std::size_t zi,
+                                            const query::View& previous, std::uint64_t service_digest,
+                                            std::uint64_t service_names,
+                                            std::shared_ptr<const zones::ZoneSource>& source) {
+    const auto& z = cfg.zones[zi];
+    for (std::size_t i = 0; i < previous.zones().size(); ++i) {
+        const zones::ZoneSource* src = previous.source(i);
+        if (!src || src->origin != z.origin || src->file != z.file) continue;
+        if (src->service_digest != service_digest || src->service_names != service_names) return nullptr;
+        for (const auto& f : src->files)
+            if (!zones::unchanged(f)) return nullptr;
+        source = previous.sources()[i];
+        return previous.zones()[i];
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags) {
@@ -138,7 +164,8 @@ std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags
 std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::size_t zi,
                                               zones::Records records, const std::vector<int>& service_zone,
                                               const std::optional<query::ServedSerial>& last,
-                                              query::ServedSerial& served, Diagnostics& diags) {
+                                              query::ServedSerial& served, Diagnostics& diags,
+                                              std::shared_ptr<const zones::ZoneSource>* source_out) {
     const auto& z = cfg.zones[zi];
     // The zone's services by lower-cased name, to look each record's owner
     // up once (a zone may hold a million records).
@@ -184,15 +211,30 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
             clash[it->second] = true;
         }
     }
+    auto source = std::make_shared<zones::ZoneSource>();
+    source->origin = z.origin;
+    source->file = z.file;
+    source->files = std::move(records.sources);
+    source->file_digest = content_digest(records);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        if (records.type(i) != type::SOA) continue;
+        source->soa_file = records.file(i);
+        source->soa_line = records.line(i);
+        break;
+    }
     // A clash is reported once, above: the zone would report the CNAME of a
     // service without address sites again.
+    zones::Records added;
     for (std::size_t s = 0; s < cfg.services.size(); ++s)
         if (service_zone[s] == static_cast<int>(zi) && !clash[s])
-            add_service_records(cfg, cfg.services[s], records);
+            add_service_records(cfg, cfg.services[s], added);
+    source->service_digest = content_digest(added);
+    zone_service_records(cfg, zi, service_zone, source->service_names);
+    for (std::size_t i = 0; i < added.size(); ++i) records.add(added.record(i));
     if (const auto serial = soa_serial(records)) {
-        const auto verdict = check_serial(*serial, content_digest(records), last);
+        const auto verdict = check_serial(*serial, source->file_digest + source->service_digest, last);
         served = verdict.remembered;
-        report_serial(z.origin, records, *serial, last, verdict.check, diags);
+        report_serial(z.origin, source->soa_file, source->soa_line, *serial, last, verdict.check, diags);
     }
     std::vector<NsLine> ns_lines;
     for (std::size_t i = 0; i < records.size(); ++i)
@@ -214,27 +256,43 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
             return nullptr;
         }
     }
+    if (source_out) *source_out = std::move(source);
     return zone;
 }
 
 std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostics& diags,
-                                           const query::ServedSerials* previous) {
+                                           const query::ServedSerials* previous, const query::View* running) {
     const std::vector<int> service_zone = zones_of_services(cfg, diags);
     query::View::Parts parts;
     bool ok = true;
     for (std::size_t zi = 0; zi < cfg.zones.size(); ++zi) {
         const auto& z = cfg.zones[zi];
         Diagnostics local;
-        auto records = zones::read_zone_file(z.file, z.origin, local);
+        const std::string origin_text = name_to_text(name_lower(z.origin));
+        std::optional<query::ServedSerial> last;
+        if (previous)
+            if (const auto it = previous->find(origin_text); it != previous->end()) last = it->second;
         std::shared_ptr<const zones::Zone> zone;
-        // A file that could not be read has nothing more to report.
-        if (!records.empty() || !local.has_errors()) {
-            const std::string origin_text = name_to_text(name_lower(z.origin));
-            std::optional<query::ServedSerial> last;
-            if (previous)
-                if (const auto it = previous->find(origin_text); it != previous->end()) last = it->second;
-            zone =
-                build_zone(cfg, zi, std::move(records), service_zone, last, parts.served[origin_text], local);
+        std::shared_ptr<const zones::ZoneSource> source;
+        if (running) {
+            std::uint64_t names = 0;
+            const auto added = zone_service_records(cfg, zi, service_zone, names);
+            zone = reusable(cfg, zi, *running, content_digest(added), names, source);
+        }
+        if (zone) {
+            // Nothing it was built from changed: the same zone, and the
+            // same verdict on its serial as when it was built.
+            const auto verdict =
+                check_serial(zone->serial(), source->file_digest + source->service_digest, last);
+            parts.served[origin_text] = verdict.remembered;
+            report_serial(z.origin, source->soa_file, source->soa_line, zone->serial(), last, verdict.check,
+                          local);
+        } else {
+            auto records = zones::read_zone_file(z.file, z.origin, local);
+            // A file that could not be read has nothing more to report.
+            if (!records.empty() || !local.has_errors())
+                zone = build_zone(cfg, zi, std::move(records), service_zone, last, parts.served[origin_text],
+                                  local, &source);
         }
         local.sort_by_line();
         diags.append(local);
@@ -243,6 +301,7 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
             continue;
         }
         parts.zones.push_back(std::move(zone));
+        parts.sources.push_back(std::move(source));
     }
     if (!cfg.geo.databases.empty() || !cfg.geo.networks.empty()) {
         parts.locator = geo::Locator::load(cfg.geo, cfg.path, diags);

@@ -26,8 +26,13 @@ namespace dnsd::load {
 /// had errors. `previous`: what secondaries may hold (the state file, or
 /// the running view on reload), to warn when a zone's serial does not tell
 /// them of a change (serial.hpp); it never changes the serial served.
+///
+/// `running`: the view being served (on reload). A zone whose files are
+/// all unchanged (zones::unchanged) and whose services add the same
+/// records is taken from it as it is, without reading its files.
 std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostics& diags,
-                                           const query::ServedSerials* previous = nullptr);
+                                           const query::ServedSerials* previous = nullptr,
+                                           const query::View* running = nullptr);
 
 /// The zone of `cfg` that each service belongs to (the deepest configured
 /// zone containing its name), -1 for none; services outside every zone are
@@ -42,6 +47,7 @@ std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags
 std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::size_t zone,
                                               zones::Records records, const std::vector<int>& service_zone,
                                               const std::optional<query::ServedSerial>& last,
-                                              query::ServedSerial& served, Diagnostics& diags);
+                                              query::ServedSerial& served, Diagnostics& diags,
+                                              std::shared_ptr<const zones::ZoneSource>* source = nullptr);
 
 }  // namespace dnsd::load

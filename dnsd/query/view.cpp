@@ -12,6 +12,7 @@ std::shared_ptr<const View> View::make(Parts parts, const config::Server& server
     v->locator_ = std::move(parts.locator);
     v->ecs_ = parts.ecs;
     v->zones_ = std::move(parts.zones);
+    v->sources_ = std::move(parts.sources);
     v->catalog_ = parts.catalog ? std::move(parts.catalog) : std::make_shared<const steer::Catalog>();
     v->rate_limit_ = parts.rate_limit;
     v->served_ = std::move(parts.served);

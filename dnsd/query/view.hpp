@@ -38,6 +38,8 @@ public:
     /// What a view is made of besides the [server] settings.
     struct Parts {
         std::vector<std::shared_ptr<const zones::Zone>> zones;
+        /// What each zone was built from (null: unknown), for reloads.
+        std::vector<std::shared_ptr<const zones::ZoneSource>> sources;
         std::shared_ptr<const steer::Catalog> catalog;  ///< null: no services
         std::shared_ptr<const geo::Locator> locator;    ///< null: no [geo]
         bool ecs = true;                                ///< honour EDNS Client Subnet
@@ -74,6 +76,11 @@ public:
     bool ecs() const noexcept { return ecs_; }  ///< honour EDNS Client Subnet
 
     const std::vector<std::shared_ptr<const zones::Zone>>& zones() const noexcept { return zones_; }
+    const std::vector<std::shared_ptr<const zones::ZoneSource>>& sources() const noexcept { return sources_; }
+    /// What zones()[i] was built from; null when not known.
+    const zones::ZoneSource* source(std::size_t i) const noexcept {
+        return i < sources_.size() ? sources_[i].get() : nullptr;
+    }
     const std::string& identity() const noexcept { return identity_; }
     const std::string& version() const noexcept { return version_; }
     std::uint16_t udp_payload() const noexcept { return udp_payload_; }
@@ -87,6 +94,7 @@ public:
 
 private:
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
+    std::vector<std::shared_ptr<const zones::ZoneSource>> sources_;
     std::vector<std::int32_t> table_;  ///< open addressing over origins
     std::uint64_t mask_ = 0;
     unsigned max_origin_labels_ = 0;  ///< no zone is deeper: suffixes longer than this are skipped

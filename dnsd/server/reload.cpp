@@ -52,21 +52,23 @@ void StateThread::start_loader() {
     loading_ = true;
     notify_service_manager("RELOADING=1");
     if (loader_.joinable()) loader_.join();  // the previous one has posted its result: it is ending
-    loader_ = std::thread([this, path = cfg_.path, served = view()->served_serials()] {
+    loader_ = std::thread([this, path = cfg_.path, served = view()->served_serials(), running = view()] {
         ::pthread_setname_np(::pthread_self(), "dnsd-reload");
+        const auto began = std::chrono::steady_clock::now();
         Diagnostics diags;
         auto next = config::read_config(path, diags);
         std::shared_ptr<const query::View> view;
-        if (!diags.has_errors()) view = load::runtime(next, diags, &served);
-        boost::asio::post(
-            io_, [this, next = std::move(next), view = std::move(view), diags = std::move(diags)]() mutable {
-                finish_reload(std::move(next), std::move(view), diags);
-            });
+        if (!diags.has_errors()) view = load::runtime(next, diags, &served, running.get());
+        const auto took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+        boost::asio::post(io_,
+                          [this, next = std::move(next), view = std::move(view), diags = std::move(diags),
+                           took]() mutable { finish_reload(std::move(next), std::move(view), diags, took); });
     });
 }
 
 void StateThread::finish_reload(config::Config next, std::shared_ptr<const query::View> view,
-                                const Diagnostics& diags) {
+                                const Diagnostics& diags, std::chrono::milliseconds took) {
     for (const auto& d : diags) {
         if (d.severity == Severity::warning)
             spdlog::warn("reload: {}", d.str());
@@ -80,11 +82,21 @@ void StateThread::finish_reload(config::Config next, std::shared_ptr<const query
         message += "reload failed; still serving the previous configuration";
         raise({"reload", "", "", "failed", "", message});
     } else {
-        message += "reloaded " + cfg_.path + ": " + std::to_string(view->zones().size()) + " zones";
+        // Zones whose files and services did not change are the running
+        // ones (load::runtime): say how many were read again.
+        std::size_t kept_zones = 0;
+        for (const auto& z : view->zones())
+            kept_zones +=
+                std::count(this->view()->zones().begin(), this->view()->zones().end(), z) > 0 ? 1 : 0;
+        const std::string summary = std::to_string(view->zones().size()) + " zones (" +
+                                    std::to_string(view->zones().size() - kept_zones) + " read, " +
+                                    std::to_string(kept_zones) + " unchanged) in " +
+                                    std::to_string(took.count()) + " ms";
+        message += "reloaded " + cfg_.path + ": " + summary;
         std::vector<std::string> notes;
         if (const auto kept = needs_restart(next.server, started_); !kept.empty())
             notes.push_back("changes to " + kept + " need a restart; still as at start");
-        spdlog::info("reloaded {}: {} zones", next.path, view->zones().size());
+        spdlog::info("reloaded {}: {}", next.path, summary);
         for (auto& note : apply(std::move(next), view)) notes.push_back(std::move(note));
         for (const auto& note : notes) {
             spdlog::warn("reload: {}", note);

@@ -100,8 +100,8 @@ private:
 
     // ---- reload (reload.cpp) ----
     void start_loader();
-    void finish_reload(config::Config next, std::shared_ptr<const query::View> view,
-                       const Diagnostics& diags);
+    void finish_reload(config::Config next, std::shared_ptr<const query::View> view, const Diagnostics& diags,
+                       std::chrono::milliseconds took);
     /// Applies a reloaded config and view: a new board that keeps the state
     /// of unchanged targets, alerts, peers, probes; publishes the view with
     /// its health in one step; NOTIFY for zones whose serial moved.

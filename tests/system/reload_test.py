@@ -15,7 +15,13 @@
    verdicts over https:// verified against [cluster] ca_file (and refuses
    a certificate it does not trust); requests bounded in connections,
    header size and time; GET /explain needs the token outside
-   explain_allow."""
+   explain_allow.
+4. A reload reads again only the zones whose files or service records
+   changed: unchanged files (also touched, or written again with the same
+   bytes) keep the running zone, and the reply says how many zones were
+   read; an edit to an $INCLUDE'd file or to a service's addresses is read
+   and served; a broken edit is refused naming file and line, and the
+   running zone stays."""
 import argparse
 import http.client
 import json
@@ -295,6 +301,73 @@ def reload_applies(dnsd, work):
         write(token, TOKEN + "\n")
 
 
+def reuse(dnsd, work):
+    """4. Unchanged zones are not read again; changed ones are."""
+    port, cport = dnsclient.free_port(), dnsclient.free_port()
+    conf = os.path.join(work, "reuse.toml")
+    zone, inc = os.path.join(work, "reuse.zone"), os.path.join(work, "hosts.inc")
+    write(zone, dnsclient.SMALL_ZONE + "$INCLUDE hosts.inc\n")
+    write(inc, "host1 A 192.0.2.50\n")
+    body = CONFIG.format(port=port, control=f"127.0.0.1:{cport}", threads=1, ttl=30, identity="a",
+                         explain_allow='"127.0.0.0/8"', control_extra="", extra="")
+    body = body.replace('file = "example.test.zone"', 'file = "reuse.zone"')
+    write(conf, body)
+    proc = start(dnsd, work, conf, "reuse.log")
+    ctl = Control("127.0.0.1", cport)
+
+    def reload(what):
+        status, doc = ctl.reload()
+        message = doc.get("message", "") if isinstance(doc, dict) else str(doc)
+        check(status is not None, f"reuse: {what}: the reload answers ({message!r})")
+        return status, doc.get("ok") if isinstance(doc, dict) else None, message
+
+    try:
+        dnsclient.wait_for_dns(port, proc=proc)
+        check(wait_control(ctl), "reuse: the control endpoint answers")
+        check(dnsclient.addresses(port, "host1.example.test.") == ["192.0.2.50"], "reuse: the included record")
+
+        _, ok, message = reload("nothing changed")
+        check(ok and "(0 read, 1 unchanged)" in message, f"reuse: nothing changed, nothing read ({message!r})")
+        # Policy is the catalog's, not the zone's: the zone stays.
+        write(conf, body.replace('policy = "failover"', 'policy = "all"'))
+        _, ok, message = reload("policy")
+        check(ok and "(0 read, 1 unchanged)" in message, f"reuse: a new policy reads no zone ({message!r})")
+        check(sorted(dnsclient.addresses(port)) == ["192.0.2.1", "192.0.2.2"], "reuse: the new policy answers")
+        now = time.time() + 5
+        os.utime(zone, (now, now))
+        os.utime(inc, (now, now))
+        _, ok, message = reload("touched")
+        check(ok and "(0 read, 1 unchanged)" in message, f"reuse: touched files with the same bytes ({message!r})")
+
+        write(inc, "host1 A 192.0.2.51\nhost2 A 192.0.2.52\n")
+        _, ok, message = reload("include")
+        check(ok and "(1 read, 0 unchanged)" in message, f"reuse: an edited $INCLUDE is read ({message!r})")
+        check(dnsclient.addresses(port, "host1.example.test.") == ["192.0.2.51"]
+              and dnsclient.addresses(port, "host2.example.test.") == ["192.0.2.52"], "reuse: and served")
+
+        write(conf, body.replace('policy = "failover"', 'policy = "all"').replace("192.0.2.2", "192.0.2.3"))
+        _, ok, message = reload("addresses")
+        check(ok and "(1 read, 0 unchanged)" in message, f"reuse: a service's new address is read ({message!r})")
+        check(sorted(dnsclient.addresses(port)) == ["192.0.2.1", "192.0.2.3"], "reuse: and served")
+
+        write(inc, "host1 A 192.0.2.51\nhost2 A 192.0.2.300\n")
+        status, ok, message = reload("broken")
+        check(ok is False and "hosts.inc:2:" in message and "still serving the previous configuration" in message,
+              f"reuse: a broken include is refused with its file and line ({status} {message!r})")
+        check(dnsclient.addresses(port, "host2.example.test.") == ["192.0.2.52"], "reuse: the running zone stays")
+        write(inc, "host1 A 192.0.2.51\nhost2 A 192.0.2.52\n")
+        # Put back as it was: the same bytes as the running zone's, so
+        # nothing is read (its modification time differs).
+        _, ok, message = reload("put back")
+        check(ok and "(0 read, 1 unchanged)" in message, f"reuse: the file put back is the running zone ({message!r})")
+        write(inc, "host1 A 192.0.2.51\nhost2 A 192.0.2.53\n")
+        _, ok, message = reload("fixed")
+        check(ok and "(1 read, 0 unchanged)" in message, f"reuse: the fixed file is read ({message!r})")
+        check(dnsclient.addresses(port, "host2.example.test.") == ["192.0.2.53"], "reuse: and served")
+    finally:
+        dnsclient.stop(proc)
+
+
 def self_signed(work, name):
     cert, key = os.path.join(work, name + ".crt"), os.path.join(work, name + ".key")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
@@ -430,6 +503,7 @@ def main():
         consistency(dnsd, work)
         reload_applies(dnsd, work)
         safe_endpoint(dnsd, work)
+        reuse(dnsd, work)
     finally:
         if failures:
             for log in sorted(os.listdir(work)):
