@@ -37,10 +37,11 @@ struct ZoneSource {
     std::string origin;  ///< as configured
     std::string file;    ///< as configured
     std::vector<Source> files;
-    std::uint64_t file_digest = 0;     ///< content digest of the files' records (dnsd/load/serial.hpp)
-    std::uint64_t service_digest = 0;  ///< and of the service records added to them
-    std::uint64_t service_names = 0;   ///< a hash of the names of the zone's services
-    std::string soa_file;              ///< where the SOA is written, for warnings
+    std::uint64_t file_digest = 0;      ///< content digest of the files' records (dnsd/load/serial.hpp)
+    std::uint64_t service_digest = 0;   ///< and of the service records added to them
+    std::uint64_t service_names = 0;    ///< a hash of the names of the zone's services
+    std::vector<std::string> services;  ///< those names, lower-cased wire, sorted
+    std::string soa_file;               ///< where the SOA is written, for warnings
     int soa_line = 0;
 };
 

@@ -148,8 +148,13 @@ bool forbidden_type(std::uint16_t t) noexcept {
 
 class Builder {
 public:
-    static std::shared_ptr<const Zone> run(std::string_view origin_wire, Records records,
-                                           const std::string& file, Diagnostics& diags);
+    static std::shared_ptr<const Zone> run(std::string_view origin_wire, Records records, const std::string& file,
+                                           Diagnostics& diags);
+    static std::shared_ptr<const Zone> with_services(const Zone& base, std::span<const std::string> names,
+                                                     const Records& added);
+
+private:
+    static void finish_soa(Zone& z);
 };
 
 std::shared_ptr<const Zone> Zone::build(std::string_view origin_wire, Records records,
@@ -465,6 +470,11 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, Records r
         }
     }
 
+    finish_soa(z);
+    return zone;
+}
+
+void Builder::finish_soa(Zone& z) {
     const RRset& soa = *z.rrset(0, type::SOA);
     z.soa_rrset_ = static_cast<std::uint32_t>(&soa - z.rrsets_.data());
     const Rdata& sd = z.rdatas_[soa.first];
@@ -475,6 +485,107 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, Records r
     }
     z.negative_soa_ = soa;
     z.negative_soa_.ttl = z.negative_ttl_;
+}
+
+std::shared_ptr<const Zone> Zone::with_services(const Zone& base, std::span<const std::string> names,
+                                                const Records& added) {
+    return Builder::with_services(base, names, added);
+}
+
+// The zone's arrays are copied as they are (the names, their order, the
+// lookup table and the additional-section targets do not change) and only
+// the RRsets of the service names are laid out again: tens of
+// milliseconds for a million records, where reading the files again takes
+// half a second.
+std::shared_ptr<const Zone> Builder::with_services(const Zone& base, std::span<const std::string> names,
+                                                   const Records& added) {
+    auto provided = [](std::uint16_t t) { return t == type::A || t == type::AAAA || t == type::CNAME; };
+    // Node -> the added records at it, in type then file order.
+    std::vector<std::pair<std::int32_t, std::size_t>> at;  // (node, record)
+    std::vector<std::int32_t> service_nodes;
+    for (const std::string& lower : names) {
+        const auto n = base.find(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size());
+        if (n == kNone) return nullptr;
+        service_nodes.push_back(n);
+    }
+    for (std::size_t i = 0; i < added.size(); ++i) {
+        const std::string_view owner = added.owner_lower(i);
+        const auto n = base.find(reinterpret_cast<const std::uint8_t*>(owner.data()), owner.size());
+        if (n == kNone || !provided(added.type(i)) ||
+            std::find(service_nodes.begin(), service_nodes.end(), n) == service_nodes.end())
+            return nullptr;
+        at.emplace_back(n, i);
+    }
+    std::stable_sort(at.begin(), at.end(), [&](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : added.type(a.second) < added.type(b.second);
+    });
+    std::sort(service_nodes.begin(), service_nodes.end());
+    service_nodes.erase(std::unique(service_nodes.begin(), service_nodes.end()), service_nodes.end());
+    // A service without records leaves no node of its own in build().
+    for (const std::int32_t n : service_nodes)
+        if (std::none_of(at.begin(), at.end(), [n](const auto& a) { return a.first == n; })) return nullptr;
+    for (const std::int32_t n : service_nodes) {
+        // What Zone::build and load::build_zone would refuse: a CNAME beside
+        // other data or at the apex, a service below a delegation.
+        bool cname = false, other = false;
+        for (const auto& [node, i] : at)
+            if (node == n) cname |= added.type(i) == type::CNAME;
+        for (const RRset& s : base.rrsets(n)) other |= !provided(s.type);
+        if ((cname && (other || n == 0)) || base.node(n).cut != kNone) return nullptr;
+    }
+
+    auto zone = std::shared_ptr<Zone>(new Zone());
+    Zone& z = *zone;
+    z.nodes_ = base.nodes_;
+    z.table_ = base.table_;
+    z.mask_ = base.mask_;
+    z.bytes_.reserve(base.bytes_.size() + 64 * added.size());
+    z.bytes_.assign(base.bytes_.begin(), base.bytes_.end());
+    z.rdatas_ = base.rdatas_;
+    z.rrsets_.reserve(base.rrsets_.size() + added.size());
+    std::size_t next = 0;     // into `at`
+    std::size_t service = 0;  // into service_nodes
+    for (std::size_t i = 0; i < z.nodes_.size(); ++i) {
+        Node& n = z.nodes_[i];
+        const auto idx = static_cast<std::int32_t>(i);
+        const std::span<const RRset> old(base.rrsets_.data() + n.first_rrset, n.rrset_count);
+        n.first_rrset = static_cast<std::uint32_t>(z.rrsets_.size());
+        if (service >= service_nodes.size() || service_nodes[service] != idx) {
+            z.rrsets_.insert(z.rrsets_.end(), old.begin(), old.end());
+            continue;
+        }
+        ++service;
+        // The node's own RRsets and the services', merged in type order.
+        auto own = old.begin();
+        auto emit_own_below = [&](std::uint32_t limit) {
+            for (; own != old.end() && own->type < limit; ++own)
+                if (!provided(own->type)) z.rrsets_.push_back(*own);
+        };
+        while (next < at.size() && at[next].first == idx) {
+            const std::uint16_t t = added.type(at[next].second);
+            emit_own_below(t);
+            RRset set;
+            set.type = t;
+            set.ttl = added.ttl(at[next].second);
+            set.first = static_cast<std::uint32_t>(z.rdatas_.size());
+            std::vector<std::string_view> seen;
+            for (; next < at.size() && at[next].first == idx && added.type(at[next].second) == t; ++next) {
+                const std::string_view rd = added.rdata(at[next].second);
+                if (std::find(seen.begin(), seen.end(), rd) != seen.end()) continue;
+                seen.push_back(rd);
+                Rdata d;
+                d.offset = static_cast<std::uint32_t>(z.bytes_.size());
+                d.size = static_cast<std::uint16_t>(rd.size());
+                z.bytes_.insert(z.bytes_.end(), rd.begin(), rd.end());
+                z.rdatas_.push_back(d);
+            }
+            set.count = static_cast<std::uint16_t>(seen.size());
+            z.rrsets_.push_back(set);
+        }
+        emit_own_below(0x10000);
+        n.rrset_count = static_cast<std::uint16_t>(z.rrsets_.size() - n.first_rrset);
+    }
+    finish_soa(z);
     return zone;
 }
 

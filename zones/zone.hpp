@@ -57,6 +57,15 @@ public:
     static std::shared_ptr<const Zone> build(std::string_view origin_wire, Records records,
                                              const std::string& file, Diagnostics& diags);
 
+    /// `base` with the A, AAAA and CNAME RRsets at `names` (lower-cased
+    /// wire names of services, every one a node of `base`) replaced by the
+    /// records `added` (all at those names); everything else as in `base`.
+    /// Null when that would not be what build() gives: a name or owner
+    /// that is not a node, a CNAME beside other data or at the apex, a
+    /// name at or below a delegation; the caller then builds from the files.
+    static std::shared_ptr<const Zone> with_services(const Zone& base, std::span<const std::string> names,
+                                                     const Records& added);
+
     std::string_view origin() const noexcept { return name(apex()); }  ///< as written
     std::string_view origin_lower() const noexcept { return lower_name(apex()); }
     std::int32_t apex() const noexcept { return 0; }

@@ -1,6 +1,7 @@
 #include "dnsd/load/runtime.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -105,9 +106,11 @@ bool check_glue(const zones::Zone& zone, const std::vector<NsLine>& ns_lines, Di
     return ok;
 }
 
-/// The records the services of zone `zi` add to it, and a hash of their names.
+/// The records the services of zone `zi` add to it, a hash of their
+/// names, and the names (lower-cased, sorted).
 zones::Records zone_service_records(const config::Config& cfg, std::size_t zi,
-                                    const std::vector<int>& service_zone, std::uint64_t& names) {
+                                    const std::vector<int>& service_zone, std::uint64_t& names,
+                                    std::vector<std::string>* list = nullptr) {
     zones::Records out;
     names = 0;
     for (std::size_t s = 0; s < cfg.services.size(); ++s) {
@@ -115,28 +118,24 @@ zones::Records zone_service_records(const config::Config& cfg, std::size_t zi,
         add_service_records(cfg, cfg.services[s], out);
         const std::string lower = name_lower(cfg.services[s].name);
         names += zones::name_hash(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size());
+        if (list) list->push_back(lower);
     }
+    if (list) std::sort(list->begin(), list->end());
     return out;
 }
 
-/// The previous view's zone `zi`, when building it again would give the
-/// same zone: the same origin and file, every file read for it unchanged,
-/// the same service records. Its source is returned in `source`.
-std::shared_ptr<const zones::Zone> reusable(const config::Config& cfg, std::size_t zi,
-                                            const query::View& previous, std::uint64_t service_digest,
-                                            std::uint64_t service_names,
-                                            std::shared_ptr<const zones::ZoneSource>& source) {
+/// The running zone that `cfg`'s zone `zi` would be built from the same
+/// files as, when all of them are unchanged; its index in `running`.
+std::optional<std::size_t> same_files(const config::Config& cfg, std::size_t zi, const query::View& running) {
     const auto& z = cfg.zones[zi];
-    for (std::size_t i = 0; i < previous.zones().size(); ++i) {
-        const zones::ZoneSource* src = previous.source(i);
+    for (std::size_t i = 0; i < running.zones().size(); ++i) {
+        const zones::ZoneSource* src = running.source(i);
         if (!src || src->origin != z.origin || src->file != z.file) continue;
-        if (src->service_digest != service_digest || src->service_names != service_names) return nullptr;
         for (const auto& f : src->files)
-            if (!zones::unchanged(f)) return nullptr;
-        source = previous.sources()[i];
-        return previous.zones()[i];
+            if (!zones::unchanged(f)) return std::nullopt;
+        return i;
     }
-    return nullptr;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -229,7 +228,7 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
         if (service_zone[s] == static_cast<int>(zi) && !clash[s])
             add_service_records(cfg, cfg.services[s], added);
     source->service_digest = content_digest(added);
-    zone_service_records(cfg, zi, service_zone, source->service_names);
+    zone_service_records(cfg, zi, service_zone, source->service_names, &source->services);
     for (std::size_t i = 0; i < added.size(); ++i) records.add(added.record(i));
     if (const auto serial = soa_serial(records)) {
         const auto verdict = check_serial(*serial, source->file_digest + source->service_digest, last);
@@ -275,13 +274,32 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
         std::shared_ptr<const zones::Zone> zone;
         std::shared_ptr<const zones::ZoneSource> source;
         if (running) {
-            std::uint64_t names = 0;
-            const auto added = zone_service_records(cfg, zi, service_zone, names);
-            zone = reusable(cfg, zi, *running, content_digest(added), names, source);
+            // Files unchanged: the running zone as it is when its services
+            // add the same records, else with their records replaced.
+            if (const auto i = same_files(cfg, zi, *running)) {
+                const auto& src = running->sources()[*i];
+                std::uint64_t names = 0;
+                std::vector<std::string> list;
+                const auto added = zone_service_records(cfg, zi, service_zone, names, &list);
+                const std::uint64_t digest = content_digest(added);
+                if (digest == src->service_digest && names == src->service_names) {
+                    zone = running->zones()[*i];
+                    source = src;
+                    ++parts.loaded.unchanged;
+                } else if (list == src->services) {
+                    zone = zones::Zone::with_services(*running->zones()[*i], list, added);
+                    if (zone) {
+                        auto patched = std::make_shared<zones::ZoneSource>(*src);
+                        patched->service_digest = digest;
+                        source = std::move(patched);
+                        ++parts.loaded.services;
+                    }
+                }
+            }
         }
         if (zone) {
-            // Nothing it was built from changed: the same zone, and the
-            // same verdict on its serial as when it was built.
+            // Nothing else it is made of changed: the verdict on its serial
+            // is as when it was built, with the services' records as now.
             const auto verdict =
                 check_serial(zone->serial(), source->file_digest + source->service_digest, last);
             parts.served[origin_text] = verdict.remembered;
@@ -289,6 +307,7 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
                           local);
         } else {
             auto records = zones::read_zone_file(z.file, z.origin, local);
+            ++parts.loaded.read;
             // A file that could not be read has nothing more to report.
             if (!records.empty() || !local.has_errors())
                 zone = build_zone(cfg, zi, std::move(records), service_zone, last, parts.served[origin_text],

@@ -13,6 +13,7 @@ std::shared_ptr<const View> View::make(Parts parts, const config::Server& server
     v->ecs_ = parts.ecs;
     v->zones_ = std::move(parts.zones);
     v->sources_ = std::move(parts.sources);
+    v->loaded_ = parts.loaded;
     v->catalog_ = parts.catalog ? std::move(parts.catalog) : std::make_shared<const steer::Catalog>();
     v->rate_limit_ = parts.rate_limit;
     v->served_ = std::move(parts.served);

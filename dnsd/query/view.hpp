@@ -46,6 +46,11 @@ public:
         config::RateLimit rate_limit;
         ServedSerials served;                    ///< what secondaries may hold of each zone
         std::vector<config::TsigKey> tsig_keys;  ///< [tsig.NAME]
+        /// How the zones were had: read from their files, taken from the
+        /// running view as they were, or taken with new service records.
+        struct Loaded {
+            std::size_t read = 0, unchanged = 0, services = 0;
+        } loaded;
     };
     /// Indexes the zones and the services' nodes, sizes the counters.
     static std::shared_ptr<const View> make(Parts parts, const config::Server& server);
@@ -77,6 +82,7 @@ public:
 
     const std::vector<std::shared_ptr<const zones::Zone>>& zones() const noexcept { return zones_; }
     const std::vector<std::shared_ptr<const zones::ZoneSource>>& sources() const noexcept { return sources_; }
+    const Parts::Loaded& loaded() const noexcept { return loaded_; }
     /// What zones()[i] was built from; null when not known.
     const zones::ZoneSource* source(std::size_t i) const noexcept {
         return i < sources_.size() ? sources_[i].get() : nullptr;
@@ -95,6 +101,7 @@ public:
 private:
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
     std::vector<std::shared_ptr<const zones::ZoneSource>> sources_;
+    Parts::Loaded loaded_;
     std::vector<std::int32_t> table_;  ///< open addressing over origins
     std::uint64_t mask_ = 0;
     unsigned max_origin_labels_ = 0;  ///< no zone is deeper: suffixes longer than this are skipped

@@ -82,16 +82,14 @@ void StateThread::finish_reload(config::Config next, std::shared_ptr<const query
         message += "reload failed; still serving the previous configuration";
         raise({"reload", "", "", "failed", "", message});
     } else {
-        // Zones whose files and services did not change are the running
-        // ones (load::runtime): say how many were read again.
-        std::size_t kept_zones = 0;
-        for (const auto& z : view->zones())
-            kept_zones +=
-                std::count(this->view()->zones().begin(), this->view()->zones().end(), z) > 0 ? 1 : 0;
-        const std::string summary = std::to_string(view->zones().size()) + " zones (" +
-                                    std::to_string(view->zones().size() - kept_zones) + " read, " +
-                                    std::to_string(kept_zones) + " unchanged) in " +
-                                    std::to_string(took.count()) + " ms";
+        // Zones whose files did not change are not read again (load::runtime).
+        const auto& loaded = view->loaded();
+        std::string summary = std::to_string(view->zones().size()) + " zones (" +
+                              std::to_string(loaded.read) + " read, " + std::to_string(loaded.unchanged) +
+                              " unchanged";
+        if (loaded.services > 0)
+            summary += ", " + std::to_string(loaded.services) + " with new service records";
+        summary += ") in " + std::to_string(took.count()) + " ms";
         message += "reloaded " + cfg_.path + ": " + summary;
         std::vector<std::string> notes;
         if (const auto kept = needs_restart(next.server, started_); !kept.empty())

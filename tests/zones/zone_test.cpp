@@ -28,6 +28,11 @@ std::int32_t find(const Zone& z, const char* text) {
     const auto n = name_lower(*name_from_text(text));
     return z.find(reinterpret_cast<const std::uint8_t*>(n.data()), n.size());
 }
+std::string bytes(std::initializer_list<int> b) {
+    std::string s;
+    for (int c : b) s.push_back(static_cast<char>(c));
+    return s;
+}
 const std::string kHead = "$TTL 300\n@ SOA ns hostmaster 7 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n";
 }  // namespace
 
@@ -212,4 +217,79 @@ TEST_CASE("a node is named as first written; its empty ancestors as their first 
     CHECK(name_to_text(z.name(find(z, "x.mixed.example.test."))) == "x.MiXed.example.test.");
     CHECK(name_to_text(z.name(find(z, "mixed.example.test."))) == "MiXed.example.test.");
     CHECK(z.rdatas(*z.rrset(find(z, "x.mixed.example.test."), wire::type::A)).size() == 2);
+}
+
+namespace {
+// Everything a query can see of a zone, as text, to compare two zones.
+std::string dump(const Zone& z) {
+    std::string out = std::to_string(z.serial()) + " " + std::to_string(z.negative_ttl()) + " " +
+                      std::to_string(z.soa().count) + "\n";
+    for (std::size_t i = 0; i < z.node_count(); ++i) {
+        const auto n = static_cast<std::int32_t>(i);
+        const Node& node = z.node(n);
+        out += name_to_text(z.name(n)) + " p" + std::to_string(node.parent) + " w" +
+               std::to_string(node.wildcard) + " c" + std::to_string(node.cut) + " f" +
+               std::to_string(z.find(reinterpret_cast<const std::uint8_t*>(z.lower_name(n).data()),
+                                     z.lower_name(n).size())) +
+               "\n";
+        for (const RRset& s : z.rrsets(n)) {
+            out += "  " + std::to_string(s.type) + " " + std::to_string(s.ttl) + ":";
+            for (const Rdata& d : z.rdatas(s))
+                out += " " + std::string(reinterpret_cast<const char*>(z.bytes(d)), d.size) + "/" +
+                       std::to_string(d.target);
+            out += "\n";
+        }
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("with_services gives what build gives from the same files and the new service records") {
+    const std::string origin = *name_from_text("example.test.");
+    const std::string text =
+        kHead + "www TXT \"kept\"\nmail MX 10 www\n*.w A 192.0.2.7\napi.v1 TXT \"v1\"\n";
+    auto services = [&](std::initializer_list<std::tuple<const char*, std::uint16_t, std::string>> records) {
+        Records out;
+        const auto file = out.file_index("dnsd.toml");
+        for (const auto& [name, type, rdata] : records)
+            out.add(*name_from_text(name), type, 30, rdata, file, 7);
+        return out;
+    };
+    auto built = [&](const Records& added) {
+        Diagnostics diags;
+        auto records = read_zone_text(text, "t.zone", origin, diags);
+        for (std::size_t i = 0; i < added.size(); ++i) records.add(added.record(i));
+        auto z = Zone::build(origin, std::move(records), "t.zone", diags);
+        REQUIRE(z);
+        return z;
+    };
+    const std::vector<std::string> names = {name_lower(*name_from_text("www.example.test.")),
+                                            name_lower(*name_from_text("api.v1.example.test.")),
+                                            name_lower(*name_from_text("example.test."))};
+    const std::string a1 = bytes({192, 0, 2, 1}), a2 = bytes({192, 0, 2, 2});
+    const std::string six(16, '\x01');
+    const auto before = services({{"www.example.test.", wire::type::A, a1},
+                                  {"api.v1.example.test.", wire::type::A, a1},
+                                  {"example.test.", wire::type::A, a2}});
+    const auto base = built(before);
+    // New addresses, a new type at one name, one type fewer at another,
+    // duplicates collapsing: the same zone as built from scratch.
+    const auto after = services({{"www.example.test.", wire::type::A, a2},
+                                 {"www.example.test.", wire::type::AAAA, six},
+                                 {"www.example.test.", wire::type::A, a1},
+                                 {"www.example.test.", wire::type::A, a2},
+                                 {"api.v1.example.test.", wire::type::AAAA, six},
+                                 {"example.test.", wire::type::AAAA, six}});
+    const auto patched = Zone::with_services(*base, names, after);
+    REQUIRE(patched);
+    CHECK(dump(*patched) == dump(*built(after)));
+    CHECK(dump(*Zone::with_services(*patched, names, before)) == dump(*base));
+
+    // What build() would refuse or lay out otherwise is left to it.
+    CHECK_FALSE(Zone::with_services(
+        *base, names,
+        services({{"www.example.test.", wire::type::CNAME, *name_from_text("cdn.example.net.")}})));
+    CHECK_FALSE(Zone::with_services(*base, names, services({{"new.example.test.", wire::type::A, a1}})));
+    CHECK_FALSE(Zone::with_services(*base, {}, services({{"www.example.test.", wire::type::A, a1}})));
+    CHECK_FALSE(Zone::with_services(*base, names, services({{"www.example.test.", wire::type::A, a1}})));
 }
