@@ -221,6 +221,18 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+// IN, or its RFC 3597 spelling CLASS1.
+bool class_is_in(std::string_view token) {
+    if (iequals(token, "IN")) return true;
+    if (token.size() <= 5 || !iequals(token.substr(0, 5), "CLASS")) return false;
+    unsigned value = 0;
+    for (const char c : token.substr(5)) {
+        if (c < '0' || c > '9' || value > 65535) return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return value == 1;
+}
+
 bool is_class(std::string_view token) {
     return iequals(token, "IN") || iequals(token, "CH") || iequals(token, "CS") || iequals(token, "HS") ||
            iequals(token, "ANY") || (token.size() > 5 && iequals(token.substr(0, 5), "CLASS"));
@@ -454,7 +466,7 @@ private:
             diags_.error(file, e.line, "bad record: no type");
             return;
         }
-        if (!iequals(rclass, "IN")) {
+        if (!class_is_in(rclass)) {
             diags_.error(file, e.line, "bad record: class " + upper(rclass) + " is not supported (only IN)");
             return;
         }
@@ -478,7 +490,7 @@ private:
         // else about them (more tokens, RFC 3597 form, a bad address) goes
         // to ldns, which words the errors. tests/zones/ldns_diff_test.cpp
         // holds the two to the same bytes.
-        if (type_index + 2 == e.tokens.size() && e.tokens[i + 1].size() < 64) {
+        if (options_.fast_types && type_index + 2 == e.tokens.size() && e.tokens[i + 1].size() < 64) {
             const bool a = iequals(e.tokens[i], "A"), aaaa = !a && iequals(e.tokens[i], "AAAA");
             if (a || aaaa) {
                 char text[64];
@@ -501,21 +513,22 @@ private:
             return;
         }
 
-        // The owner is given to ldns absolute, so only rdata names are
-        // completed with the origin (passed separately).
-        std::string text = name_to_text(owner) + " " + std::to_string(*ttl) + " IN";
+        // ldns is given the root for owner (the owner is ours, parsed
+        // above; ldns reads no owner text longer than 255 characters, which
+        // an escaped name can be), and the origin as wire data, for the
+        // names in the rdata.
+        std::string text = ". " + std::to_string(*ttl) + " IN";
         for (; i < e.tokens.size(); ++i) {
             text += ' ';
             text += e.tokens[i];
         }
 
         if (!origin_rdf_ || origin != origin_of_rdf_) {
-            ldns_rdf* r = nullptr;
-            if (ldns_str2rdf_dname(&r, name_to_text(origin).c_str()) != LDNS_STATUS_OK) {
+            origin_rdf_.reset(ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, origin.size(), origin.data()));
+            if (!origin_rdf_) {
                 diags_.error(file, e.line, "bad record: origin cannot be used");
                 return;
             }
-            origin_rdf_.reset(r);
             origin_of_rdf_ = origin;
         }
         ldns_rr* raw = nullptr;

@@ -120,11 +120,15 @@ int compare_reversed(const std::uint8_t* a, const std::uint8_t* b) noexcept {
 /// name's labels below the origin (each label's bytes, 0x00 and 0x01
 /// escaped as 0x01 0x00 and 0x01 0x01, then 0x00), big-endian: keys that
 /// differ order their names canonically, equal keys need compare_reversed.
-std::uint64_t sort_key(const std::uint8_t* reversed) noexcept {
+/// `size`: the bytes of the name from `reversed` on. A name outside the
+/// zone (left out, but sorted with the rest) gets a key of its bytes too,
+/// read no further than its end.
+std::uint64_t sort_key(const std::uint8_t* reversed, std::size_t size) noexcept {
     std::uint8_t out[8] = {};
     std::size_t n = 0;
-    for (const std::uint8_t* p = reversed; *p != 0 && n < 8; p += 1 + *p) {
-        for (unsigned k = 1; k <= *p && n < 8; ++k) {
+    const std::uint8_t* end = reversed + size;
+    for (const std::uint8_t* p = reversed; p < end && *p != 0 && n < 8; p += 1 + *p) {
+        for (unsigned k = 1; k <= *p && p + k < end && n < 8; ++k) {
             if (p[k] < 2) {
                 out[n++] = 1;
                 if (n < 8) out[n++] = p[k];
@@ -140,16 +144,18 @@ std::uint64_t sort_key(const std::uint8_t* reversed) noexcept {
 }
 
 bool forbidden_type(std::uint16_t t) noexcept {
-    return t == type::OPT || t == type::AXFR || t == type::IXFR || t == type::ANY || t == type::TSIG ||
-           t == type::TKEY || t == type::MAILA || t == type::MAILB;
+    // 0 is reserved (RFC 6895 3.1); ldns reads some malformed type names
+    // ("TYPE65536") as 0.
+    return t == 0 || t == type::OPT || t == type::AXFR || t == type::IXFR || t == type::ANY ||
+           t == type::TSIG || t == type::TKEY || t == type::MAILA || t == type::MAILB;
 }
 
 }  // namespace
 
 class Builder {
 public:
-    static std::shared_ptr<const Zone> run(std::string_view origin_wire, Records records, const std::string& file,
-                                           Diagnostics& diags);
+    static std::shared_ptr<const Zone> run(std::string_view origin_wire, Records records,
+                                           const std::string& file, Diagnostics& diags);
     static std::shared_ptr<const Zone> with_services(const Zone& base, std::span<const std::string> names,
                                                      const Records& added);
 
@@ -200,7 +206,11 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, Records r
     }
     for (std::size_t i = 0; i < entries.size(); ++i) {
         Entry& e = entries[i];
-        e.key = (e.flags & Records::kShared) ? entries[i - 1].key : sort_key(bytes.data() + e.owner + skip);
+        // A function of the name alone, so that equal names sort together.
+        if (e.flags & Records::kShared)
+            e.key = entries[i - 1].key;
+        else
+            e.key = e.owner_size > skip ? sort_key(bytes.data() + e.owner + skip, e.owner_size - skip) : 0;
     }
     std::sort(entries.begin(), entries.end(), [&bytes](const Entry& a, const Entry& b) {
         if (a.key != b.key) return a.key < b.key;

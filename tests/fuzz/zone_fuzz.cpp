@@ -87,6 +87,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto records =
         dnsd::zones::read_zone_text({reinterpret_cast<const char*>(data), size}, name, origin(), diags);
     const std::vector<dnsd::zones::Record> kept = records.to_vector();
+    {
+        // The reader's own A/AAAA parsing gives what ldns gives, records
+        // and diagnostics alike.
+        dnsd::Diagnostics slow_diags;
+        dnsd::zones::ReadOptions slow;
+        slow.fast_types = false;
+        const auto by_ldns = dnsd::zones::read_zone_text({reinterpret_cast<const char*>(data), size}, name,
+                                                         origin(), slow_diags, slow)
+                                 .to_vector();
+        if (by_ldns.size() != kept.size() || slow_diags.size() != diags.size()) std::abort();
+        for (std::size_t i = 0; i < kept.size(); ++i)
+            if (by_ldns[i].owner != kept[i].owner || by_ldns[i].type != kept[i].type ||
+                by_ldns[i].ttl != kept[i].ttl || by_ldns[i].rdata != kept[i].rdata ||
+                by_ldns[i].line != kept[i].line)
+                std::abort();
+    }
     for (const auto& r : kept)
         if (r.owner.empty() || r.owner.size() > dnsd::kMaxNameLength || r.rdata.size() > 0xffff) std::abort();
     // As load::runtime: a file that could not be read has nothing more to report.

@@ -421,10 +421,9 @@ TEST_CASE("ldns diff: A and AAAA addresses in every form") {
         // fills the type's fields and drops the rest; our reader inherits it).
         {"a A \\# 5 c000020101"},
 
-        // MISMATCH, left failing (a bug in zones/reader.cpp): RFC 3597 5
-        // makes CLASS1 the same class as IN; our reader refuses it ("class
-        // CLASS1 is not supported (only IN)"), ldns reads A 192.0.2.1.
+        // RFC 3597 5: CLASS1 is IN.
         {"a CLASS1 A 192.0.2.1"},
+        {"a class01 A 192.0.2.1"},
 
         // AAAA.
         {"a AAAA 2001:db8::1"},
@@ -488,9 +487,7 @@ TEST_CASE("ldns diff: owners, TTLs, classes and tokens") {
         {"x CNAME Mixed.Case"},
         {"x CNAME *.wild"},
 
-        // MISMATCH, left failing (a bug in zones/reader.cpp): RFC 3597 5
-        // makes CLASS1 the same class as IN, for every type; our reader
-        // refuses it, ldns reads TXT "x".
+        // RFC 3597 5: CLASS1 is IN, for every type.
         {"a CLASS1 TXT x"},
 
         // Where our reader knowingly differs from ldns, and why ours is

@@ -246,8 +246,7 @@ std::string dump(const Zone& z) {
 
 TEST_CASE("with_services gives what build gives from the same files and the new service records") {
     const std::string origin = *name_from_text("example.test.");
-    const std::string text =
-        kHead + "www TXT \"kept\"\nmail MX 10 www\n*.w A 192.0.2.7\napi.v1 TXT \"v1\"\n";
+    const std::string text = kHead + "www TXT \"kept\"\nmail MX 10 www\n*.w A 192.0.2.7\napi.v1 TXT \"v1\"\n";
     auto services = [&](std::initializer_list<std::tuple<const char*, std::uint16_t, std::string>> records) {
         Records out;
         const auto file = out.file_index("dnsd.toml");
@@ -292,4 +291,15 @@ TEST_CASE("with_services gives what build gives from the same files and the new 
     CHECK_FALSE(Zone::with_services(*base, names, services({{"new.example.test.", wire::type::A, a1}})));
     CHECK_FALSE(Zone::with_services(*base, {}, services({{"www.example.test.", wire::type::A, a1}})));
     CHECK_FALSE(Zone::with_services(*base, names, services({{"www.example.test.", wire::type::A, a1}})));
+}
+
+TEST_CASE("names outside the zone, shorter or longer than its origin, are reported and left out") {
+    // The last record's owner is the arena's last bytes: its sort key must
+    // not read past them (found by the zone fuzzer under ASan).
+    auto b = build(kHead + "$ORIGIN other.test.\nlonger.name A 192.0.2.1\n$ORIGIN .\nt A 192.0.2.2\n");
+    CHECK_FALSE(b.zone);
+    CHECK(b.messages() == std::vector<std::string>{
+                              "t.zone:6: name outside zone example.test.: longer.name.other.test.",
+                              "t.zone:8: name outside zone example.test.: t.",
+                          });
 }
