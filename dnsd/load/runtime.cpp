@@ -315,8 +315,17 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
         }
         local.sort_by_line();
         diags.append(local);
-        if (!zone) {
+        // Errors of the reader leave out their records, not the zone.
+        if (!zone || local.has_errors()) {
             ok = false;
+            // On reload, name the zone that failed and what is served instead.
+            if (running)
+                for (const auto& r : running->zones())
+                    if (r->origin_lower() == name_lower(z.origin))
+                        diags.error(z.file, 0,
+                                    "zone " + name_to_text(z.origin) +
+                                        " not loaded; it is still served as loaded before, serial " +
+                                        std::to_string(r->serial()));
             continue;
         }
         parts.zones.push_back(std::move(zone));

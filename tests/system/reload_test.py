@@ -353,7 +353,8 @@ def reuse(dnsd, work):
 
         write(inc, "host1 A 192.0.2.51\nhost2 A 192.0.2.300\n")
         status, ok, message = reload("broken")
-        check(ok is False and "hosts.inc:2:" in message and "still serving the previous configuration" in message,
+        check(ok is False and "hosts.inc:2:" in message and "still serving the previous configuration" in message
+              and "zone example.test. not loaded; it is still served as loaded before, serial 1" in message,
               f"reuse: a broken include is refused with its file and line ({status} {message!r})")
         check(dnsclient.addresses(port, "host2.example.test.") == ["192.0.2.52"], "reuse: the running zone stays")
         write(inc, "host1 A 192.0.2.51\nhost2 A 192.0.2.52\n")
