@@ -80,11 +80,12 @@ public:
         std::uint16_t rdata_size = 0;
         std::uint16_t file = 0;  ///< index into the file names
         std::uint8_t owner_size = 0;
-        std::uint8_t flags = 0;  ///< kWritten, kShared, kDropped
+        std::uint8_t flags = 0;  ///< kWritten, kShared, kDropped, kOutside
     };
     static constexpr std::uint8_t kWritten = 1;  ///< the owner as written follows the lower-cased one
     static constexpr std::uint8_t kShared = 2;   ///< the owner's bytes are an earlier entry's
     static constexpr std::uint8_t kDropped = 4;  ///< left out of the zone (Zone::build)
+    static constexpr std::uint8_t kOutside = 8;  ///< a name outside the zone (Zone::build)
 
     /// The index of a file name for add(); the same name gives the same index.
     std::uint16_t file_index(const std::string& name);

@@ -102,45 +102,65 @@ void reverse_labels(std::uint8_t* name, std::size_t size) {
     }
 }
 
-/// Canonical order of two names in reverse_labels() form: label by label
-/// from the root, bytes compared unsigned, a name before its descendants.
-int compare_reversed(const std::uint8_t* a, const std::uint8_t* b) noexcept {
-    while (true) {
-        const unsigned la = *a, lb = *b;
-        if (la == 0 || lb == 0) return static_cast<int>(la) - static_cast<int>(lb);
-        const int c = std::memcmp(a + 1, b + 1, std::min(la, lb));
-        if (c != 0) return c;
-        if (la != lb) return la < lb ? -1 : 1;
-        a += 1 + la;
-        b += 1 + lb;
-    }
-}
-
-/// The first eight bytes of an order-preserving encoding of a reversed
-/// name's labels below the origin (each label's bytes, 0x00 and 0x01
-/// escaped as 0x01 0x00 and 0x01 0x01, then 0x00), big-endian: keys that
-/// differ order their names canonically, equal keys need compare_reversed.
-/// `size`: the bytes of the name from `reversed` on. A name outside the
-/// zone (left out, but sorted with the rest) gets a key of its bytes too,
-/// read no further than its end.
-std::uint64_t sort_key(const std::uint8_t* reversed, std::size_t size) noexcept {
+/// Eight bytes of an order-preserving encoding of a reversed name's labels
+/// below the origin (each label's bytes, 0x00 and 0x01 escaped as 0x01 0x00
+/// and 0x01 0x01, then 0x00): bytes [8 * chunk, 8 * chunk + 8), big-endian,
+/// zero past the end. Comparing the encodings compares the names in
+/// canonical order, and two different names never have the same encoding.
+/// `ended`: the encoding ends before the chunk does (it is followed by at
+/// least one zero byte of padding, which no longer name can have there:
+/// labels are not empty and a zero in one is escaped), so names whose
+/// chunks so far are equal are the same name. `size`: the name's bytes from
+/// `reversed` on, never read past.
+std::uint64_t sort_key(const std::uint8_t* reversed, std::size_t size, std::size_t chunk,
+                       bool& ended) noexcept {
     std::uint8_t out[8] = {};
+    const std::size_t from = 8 * chunk, to = from + 8;
     std::size_t n = 0;
+    auto emit = [&](std::uint8_t b) {
+        if (n >= from && n < to) out[n - from] = b;
+        ++n;
+    };
     const std::uint8_t* end = reversed + size;
-    for (const std::uint8_t* p = reversed; p < end && *p != 0 && n < 8; p += 1 + *p) {
-        for (unsigned k = 1; k <= *p && p + k < end && n < 8; ++k) {
-            if (p[k] < 2) {
-                out[n++] = 1;
-                if (n < 8) out[n++] = p[k];
-            } else {
-                out[n++] = p[k];
-            }
+    for (const std::uint8_t* p = reversed; p < end && *p != 0 && n < to; p += 1 + *p) {
+        for (unsigned k = 1; k <= *p && p + k < end; ++k) {
+            if (p[k] < 2) emit(1);
+            emit(p[k]);
         }
-        if (n < 8) out[n++] = 0;
+        emit(0);
     }
+    ended = n < to;
     std::uint64_t key = 0;
     for (const std::uint8_t b : out) key = key << 8 | b;
     return key;
+}
+
+/// Sorts entries of names inside the zone, their keys holding chunk
+/// `chunk`: by key, then each run of equal keys by the next chunk, a
+/// most-significant-digit radix sort with eight-byte digits (names that
+/// share a long head, "host1.dc1.region", cost a few more passes over
+/// their run rather than a byte comparison in every comparison of a full
+/// sort). Runs of one name end up in type, then file, order.
+void sort_names(Entry* lo, Entry* hi, std::size_t chunk, const std::uint8_t* bytes, std::size_t skip) {
+    std::sort(lo, hi, [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    for (Entry* a = lo; a < hi;) {
+        Entry* b = a + 1;
+        while (b < hi && b->key == a->key) ++b;
+        if (b - a > 1) {
+            bool ended = false;
+            sort_key(bytes + a->owner + skip, a->owner_size - skip, chunk, ended);
+            if (ended) {
+                std::sort(a, b, [](const Entry& x, const Entry& y) {
+                    return x.type != y.type ? x.type < y.type : x.rdata < y.rdata;
+                });
+            } else {
+                for (Entry* e = a; e < b; ++e)
+                    e->key = sort_key(bytes + e->owner + skip, e->owner_size - skip, chunk + 1, ended);
+                sort_names(a, b, chunk + 1, bytes, skip);
+            }
+        }
+        a = b;
+    }
 }
 
 bool forbidden_type(std::uint16_t t) noexcept {
@@ -187,7 +207,7 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, Records r
         if (!name_is_subdomain(records.owner_lower(i), origin)) {
             diags.error(records.file(i), records.line(i),
                         "name outside zone " + name_to_text(origin) + ": " + name_to_text(records.owner(i)));
-            e.flags |= Records::kDropped;
+            e.flags |= Records::kDropped | Records::kOutside;
         } else if (forbidden_type(e.type)) {
             diags.error(records.file(i), records.line(i),
                         "record type " + std::to_string(e.type) + " is not allowed in a zone");
@@ -204,23 +224,14 @@ std::shared_ptr<const Zone> Builder::run(std::string_view origin_wire, Records r
         if (e.flags & Records::kShared) continue;
         reverse_labels(bytes.data() + e.owner, e.owner_size);
     }
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        Entry& e = entries[i];
-        // A function of the name alone, so that equal names sort together.
-        if (e.flags & Records::kShared)
-            e.key = entries[i - 1].key;
-        else
-            e.key = e.owner_size > skip ? sort_key(bytes.data() + e.owner + skip, e.owner_size - skip) : 0;
+    // Names outside the zone go last, unsorted: they are left out.
+    const auto outside = std::partition(entries.begin(), entries.end(),
+                                        [](const Entry& e) { return !(e.flags & Records::kOutside); });
+    for (auto e = entries.begin(); e != outside; ++e) {
+        bool ended = false;
+        e->key = sort_key(bytes.data() + e->owner + skip, e->owner_size - skip, 0, ended);
     }
-    std::sort(entries.begin(), entries.end(), [&bytes](const Entry& a, const Entry& b) {
-        if (a.key != b.key) return a.key < b.key;
-        if (a.owner != b.owner) {
-            const int c = compare_reversed(bytes.data() + a.owner, bytes.data() + b.owner);
-            if (c != 0) return c < 0;
-        }
-        if (a.type != b.type) return a.type < b.type;
-        return a.rdata < b.rdata;
-    });
+    sort_names(entries.data(), entries.data() + (outside - entries.begin()), 0, bytes.data(), skip);
     for (Entry& e : entries) {
         if (e.flags & Records::kShared) continue;
         reverse_labels(bytes.data() + e.owner, e.owner_size);
