@@ -284,11 +284,13 @@ public:
             }
             return;
         }
-        // The top file's size bounds what its records take: reserved, this
-        // is address space until written, where growing would copy all.
+        // The top file's size is about what its records take (wire bytes
+        // are fewer than their text, an entry per 24 bytes of text is more
+        // than most zones have): reserved, it is address space until
+        // written, where growing copies everything read so far.
         if (depth == 0) {
             const auto size = static_cast<std::size_t>(st.st_size);
-            records_.reserve(2 * size + 4096, size / 16 + 64);
+            records_.reserve(size + 4096, size / 24 + 64);
         }
         Source source = stamp(path, st);
         ContentHash hash;
