@@ -500,7 +500,11 @@ std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std
     // OPT (NSID, ECS with the scope that decided, an extended rcode) moved
     // up behind the question, TC set. Only every slip-th limited query pays
     // for the full answer; the query path itself is untouched.
-    const Result full = answer(request, response, view, client);
+    // Built unsigned and signed once cut (RFC 8945 5.3: the reply to a
+    // signed request is signed, the truncated one too).
+    Query q;
+    Signing sig;
+    const Result full = answer_query(request, response, view, client, q, sig);
     if (full.size < wire::kHeaderSize || full.transfer) return 0;
     const std::span<const std::uint8_t> reply = response.first(full.size);
     std::size_t pos = wire::kHeaderSize;
@@ -529,7 +533,8 @@ std::size_t truncated_reply(std::span<const std::uint8_t> request, std::span<std
     wire::put16(&response[6], 0);
     wire::put16(&response[8], 0);
     wire::put16(&response[10], opt_size ? 1 : 0);
-    return question_end + opt_size;
+    const std::size_t size = question_end + opt_size;
+    return sig.reply ? sign_reply(response, size, sig, client) : size;
 }
 
 }  // namespace dnsd::query

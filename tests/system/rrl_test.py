@@ -4,7 +4,8 @@ loopback is cut to the configured rate (every second limited answer sent
 truncated, the rest dropped), while another client's queries all get full
 answers, and TCP from the flooded network is still answered. The flood asks
 a `nearest` service with EDNS Client Subnet: the truncated replies carry the
-OPT and the ECS scope of the full ones."""
+OPT and the ECS scope of the full ones; those to a TSIG-signed query are
+signed (RFC 8945 5.3), as dnspython verifies."""
 import argparse
 import os
 import socket
@@ -19,15 +20,20 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.query
+import dns.tsigkeyring
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dnsclient  # noqa: E402
 
 RATE, BURST = 50, 50
+SECRET = "c2lnbmVkLXF1ZXJpZXMtZ2V0LXNpZ25lZC1yZXBsaWVzLTA="
 
 CONFIG = """[server]
 listen = ["127.0.0.1:{port}"]
 threads = 1
+[tsig.rrl]
+algorithm = "hmac-sha256"
+secret_file = "rrl.tsig"
 [rate_limit]
 responses_per_second = {rate}
 burst = {burst}
@@ -63,14 +69,18 @@ def ecs_of(msg):
     return (msg.edns, scopes[0] if scopes else None)
 
 
-def flood(source, port, seconds, result):
+def flood(source, port, seconds, result, ring=None):
     """As many queries as the socket takes, from `source`; counts the
-    replies, and the OPT and ECS scope of the full and the truncated ones."""
+    replies, and the OPT and ECS scope of the full and the truncated ones.
+    With `ring`, the query is signed and every reply must verify."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((source, 0))
     s.setblocking(False)
-    wire = dns.message.make_query("near.example.test.", "A", use_edns=0,
-                                  options=[dns.edns.ECSOption("10.1.2.0", 24)]).to_wire()
+    query = dns.message.make_query("near.example.test.", "A", use_edns=0,
+                                   options=[dns.edns.ECSOption("10.1.2.0", 24)])
+    if ring:
+        query.use_tsig(ring, keyname="rrl.")
+    wire = query.to_wire()
     sent = full = truncated = 0
     seen = {"full": set(), "truncated": set()}
 
@@ -81,7 +91,14 @@ def flood(source, port, seconds, result):
                 data = s.recv(4096)
             except BlockingIOError:
                 return
-            msg = dns.message.from_wire(data)
+            try:
+                msg = dns.message.from_wire(data, keyring=ring, request_mac=query.mac if ring else b"")
+            except Exception as e:  # noqa: BLE001 (an unsigned or badly signed reply)
+                result.setdefault("bad", []).append(f"{type(e).__name__}: {e}")
+                continue
+            if ring and not msg.had_tsig:
+                result.setdefault("bad", []).append("unsigned" + (" (truncated)" if msg.flags & dns.flags.TC else ""))
+                continue
             if msg.flags & dns.flags.TC:
                 truncated += 1
                 seen["truncated"].add(ecs_of(msg))
@@ -116,6 +133,9 @@ def main():
             f.write(dnsclient.SMALL_ZONE)
         with open(os.path.join(work, "dnsd.toml"), "w") as f:
             f.write(CONFIG.format(port=port, cport=cport, rate=RATE, burst=BURST))
+        fd = os.open(os.path.join(work, "rrl.tsig"), os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, (SECRET + "\n").encode())
+        os.close(fd)
         proc = subprocess.Popen([os.path.abspath(args.dnsd), "run", "-c", "dnsd.toml"], cwd=work,
                                 stdout=open(os.path.join(work, "dnsd.log"), "w"), stderr=subprocess.STDOUT)
         dnsclient.wait_for_dns(port, proc=proc, host="127.0.0.1")
@@ -152,10 +172,21 @@ def main():
               f"truncated answers carry the same OPT and ECS scope: {result['seen']['truncated']}")
         r = dns.query.tcp(q, "127.0.0.1", port=port, source="127.0.0.9", timeout=2)
         check(len(r.answer) == 1, "TCP from the flooded network is answered (not limited)")
+
+        # Signed queries from a third /24: full and truncated replies signed.
+        signed = {}
+        ring = dns.tsigkeyring.from_text({"rrl.": ("hmac-sha256", SECRET)})
+        flood("127.0.2.9", port, 1.0, signed, ring)
+        print(f"     signed flood: {signed['sent']} sent, {signed['full']} answered, "
+              f"{signed['truncated']} truncated, {len(signed.get('bad', []))} not verified")
+        check(signed["full"] > 0 and signed["truncated"] > 0, "the signed flood is limited too")
+        check(not signed.get("bad"), f"every reply to a signed query, truncated or not, verifies: "
+              f"{signed.get('bad', [])[:3]}")
         with urllib.request.urlopen(f"http://127.0.0.1:{cport}/metrics", timeout=5) as page:
             text = page.read().decode()
         check('dnsd_rate_limited_total{action="truncated"}' in text
-              and f'dnsd_rate_limited_total{{action="truncated"}} {result["truncated"]}' in text,
+              and f'dnsd_rate_limited_total{{action="truncated"}} {result["truncated"] + signed["truncated"]}'
+              in text,
               "/metrics counts the truncated answers")
     finally:
         dnsclient.stop(proc)
