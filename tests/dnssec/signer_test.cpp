@@ -37,7 +37,7 @@ struct LdnsRrset {
             REQUIRE(ldns_rr2wire(&wire, rr, LDNS_SECTION_ANSWER, &size) == LDNS_STATUS_OK);
             const std::size_t owner_size = ldns_rdf_size(ldns_rr_owner(rr));
             owner.assign(wire, wire + owner_size);
-            type = ldns_rr_get_type(rr);
+            type = static_cast<std::uint16_t>(ldns_rr_get_type(rr));
             ttl = ldns_rr_ttl(rr);
             rdatas.emplace_back(wire + owner_size + 10, wire + size);
             LDNS_FREE(wire);
