@@ -234,6 +234,9 @@ struct Server {
     unsigned tcp_per_client = 16;    ///< from one client address per worker, at most
     Duration tcp_idle_timeout{10'000};
     Duration tcp_lifetime{120'000};
+    /// IXFR journal of each zone: versions and bytes of differences kept.
+    unsigned ixfr_versions = 20;
+    std::uint64_t ixfr_memory = 16u << 20;
 
     /// `threads`, with 0 resolved to the number of cores.
     unsigned thread_count() const noexcept;

@@ -1,6 +1,9 @@
 // [server] and [rate_limit].
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "dnsd/config/sections.hpp"
 
@@ -31,6 +34,25 @@ std::optional<Endpoint> secondary(std::string_view text) {
     return ep;
 }
 
+// "16MiB", "512KiB", "1GiB" or a number of bytes; at most 64 GiB.
+std::optional<std::uint64_t> size(std::string_view text) {
+    std::uint64_t n = 0;
+    std::size_t i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+        if (n > (std::uint64_t{64} << 30)) return std::nullopt;
+    }
+    if (i == 0) return std::nullopt;
+    const std::string_view unit = text.substr(i);
+    const unsigned shift = unit.empty()    ? 0
+                           : unit == "KiB" ? 10
+                           : unit == "MiB" ? 20
+                           : unit == "GiB" ? 30
+                                           : 99;
+    if (shift == 99 || n > (std::uint64_t{64} << 30) >> shift) return std::nullopt;
+    return n << shift;
+}
+
 }  // namespace
 
 void read_server(TableReader& r, Draft& d) {
@@ -51,6 +73,9 @@ void read_server(TableReader& r, Draft& d) {
     r.integer("tcp_per_client", 1, 65'535, s.tcp_per_client);
     r.duration("tcp_idle_timeout", Duration{100}, s.tcp_idle_timeout);
     r.duration("tcp_lifetime", Duration{1000}, s.tcp_lifetime);
+    r.integer("ixfr_versions", 0, 10'000, s.ixfr_versions);
+    r.string("ixfr_memory", s.ixfr_memory, size,
+             is_not("a size up to 64GiB (\"16MiB\", \"512KiB\", \"1GiB\", or bytes)"));
     r.integer("query_log", 0, 1'000'000'000, s.query_log);
     r.string("state_file", s.state_file);  // empty: none; resolve() makes it absolute
 }

@@ -65,6 +65,32 @@ TEST_CASE("config: defaults") {
     CHECK(r.config.server.transfer_allow.empty());
 }
 
+TEST_CASE("config: the IXFR journal's bounds") {
+    auto r = read(kZone);
+    CHECK(r.config.server.ixfr_versions == 20);
+    CHECK(r.config.server.ixfr_memory == 16u << 20);
+    r = read("[server]\nixfr_versions = 0\nixfr_memory = \"512KiB\"\n" + kZone);
+    REQUIRE(r.messages().empty());
+    CHECK(r.config.server.ixfr_versions == 0);
+    CHECK(r.config.server.ixfr_memory == 512u << 10);
+    for (const auto& [text, bytes] : std::vector<std::pair<std::string, std::uint64_t>>{
+             {"1000", 1000}, {"2MiB", 2u << 20}, {"1GiB", 1u << 30}, {"64GiB", std::uint64_t{64} << 30}}) {
+        r = read("[server]\nixfr_memory = \"" + text + "\"\n" + kZone);
+        CHECK(r.messages().empty());
+        CHECK(r.config.server.ixfr_memory == bytes);
+    }
+    r = read("[server]\nixfr_versions = -1\nixfr_memory = \"16MB\"\n" + kZone, "d.toml");
+    CHECK(r.messages() ==
+          std::vector<std::string>{"d.toml:2: server.ixfr_versions: expected an integer from 0 to 10000",
+                                   "d.toml:3: server.ixfr_memory: '16MB' is not a size up to 64GiB "
+                                   "(\"16MiB\", \"512KiB\", \"1GiB\", or "
+                                   "bytes)"});
+    for (const char* bad : {"", "MiB", "65GiB", "99999999999999999999", "1 MiB", "-1"}) {
+        r = read(std::string("[server]\nixfr_memory = \"") + bad + "\"\n" + kZone);
+        CHECK(r.messages().size() == 1);
+    }
+}
+
 TEST_CASE("config: every error with file, line and key, all of them") {
     auto r = read(
         "[server]\n"
