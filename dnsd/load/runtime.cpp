@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "dnsd/core/name.hpp"
+#include "dnsd/load/journal.hpp"
 #include "dnsd/load/serial.hpp"
 #include "dnsd/query/answer.hpp"
 #include "dnsd/wire/types.hpp"
@@ -340,6 +341,8 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
     parts.ecs = cfg.geo.ecs;
     parts.rate_limit = cfg.rate_limit;
     parts.tsig_keys = cfg.tsig;
+    // IXFR: each zone's differences from the running one (journal.hpp).
+    parts.journals = journals(parts.zones, running, journal_limits(cfg.server));
     return query::View::make(std::move(parts), cfg.server);
 }
 

@@ -14,6 +14,8 @@ std::shared_ptr<const View> View::make(Parts parts, const config::Server& server
     v->zones_ = std::move(parts.zones);
     v->sources_ = std::move(parts.sources);
     v->loaded_ = parts.loaded;
+    v->journals_ = std::move(parts.journals);
+    v->journals_.resize(v->zones_.size());
     v->catalog_ = parts.catalog ? std::move(parts.catalog) : std::make_shared<const steer::Catalog>();
     v->rate_limit_ = parts.rate_limit;
     v->served_ = std::move(parts.served);

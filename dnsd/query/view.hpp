@@ -18,6 +18,7 @@
 #include "dnsd/geo/locator.hpp"
 #include "dnsd/query/counters.hpp"
 #include "dnsd/steer/catalog.hpp"
+#include "zones/journal.hpp"
 #include "zones/zone.hpp"
 
 namespace dnsd::query {
@@ -40,6 +41,8 @@ public:
         std::vector<std::shared_ptr<const zones::Zone>> zones;
         /// What each zone was built from (null: unknown), for reloads.
         std::vector<std::shared_ptr<const zones::ZoneSource>> sources;
+        /// Each zone's IXFR journal (load/journal.hpp); missing ones are empty.
+        std::vector<zones::Journal> journals;
         std::shared_ptr<const steer::Catalog> catalog;  ///< null: no services
         std::shared_ptr<const geo::Locator> locator;    ///< null: no [geo]
         bool ecs = true;                                ///< honour EDNS Client Subnet
@@ -87,6 +90,8 @@ public:
     const zones::ZoneSource* source(std::size_t i) const noexcept {
         return i < sources_.size() ? sources_[i].get() : nullptr;
     }
+    /// The differences that lead to zones()[i], for IXFR.
+    const zones::Journal& journal(std::size_t i) const noexcept { return journals_[i]; }
     const std::string& identity() const noexcept { return identity_; }
     const std::string& version() const noexcept { return version_; }
     std::uint16_t udp_payload() const noexcept { return udp_payload_; }
@@ -102,7 +107,8 @@ private:
     std::vector<std::shared_ptr<const zones::Zone>> zones_;
     std::vector<std::shared_ptr<const zones::ZoneSource>> sources_;
     Parts::Loaded loaded_;
-    std::vector<std::int32_t> table_;  ///< open addressing over origins
+    std::vector<zones::Journal> journals_;  ///< one per zone
+    std::vector<std::int32_t> table_;       ///< open addressing over origins
     std::uint64_t mask_ = 0;
     unsigned max_origin_labels_ = 0;  ///< no zone is deeper: suffixes longer than this are skipped
     std::string identity_;
