@@ -58,6 +58,49 @@ bool read_qname(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noe
     return true;
 }
 
+/// Whether the name at `pos`, compression pointers followed (at most 16),
+/// is `lower` (lower-cased, uncompressed, `size` bytes).
+bool name_is(std::span<const std::uint8_t> p, std::size_t pos, const std::uint8_t* lower_name,
+             std::size_t size) noexcept {
+    std::size_t out = 0;
+    unsigned hops = 0;
+    while (pos < p.size()) {
+        const std::uint8_t len = p[pos];
+        if ((len & 0xC0) == 0xC0) {
+            if (pos + 1 >= p.size() || ++hops > 16) return false;
+            pos = std::size_t{len & 0x3Fu} << 8 | p[pos + 1];
+            continue;
+        }
+        if (len > kMaxLabelLength || out + 1u + len > size || pos + 1u + len > p.size()) return false;
+        if (lower_name[out] != len) return false;
+        for (std::size_t k = 1; k <= len; ++k)
+            if (lower(p[pos + k]) != lower_name[out + k]) return false;
+        out += 1u + len;
+        pos += 1u + len;
+        if (len == 0) return out == size;
+    }
+    return false;
+}
+
+/// The SOA of an IXFR's authority section (RFC 1995 3): owned by the
+/// question's name, its rdata two names and 20 bytes. Fills ixfr_serial.
+bool read_ixfr_soa(std::span<const std::uint8_t> p, std::size_t& pos, Query& q) noexcept {
+    const std::size_t name_end = skip_name(p, pos);
+    if (name_end == 0 || name_end + 10 > p.size()) return false;
+    if (!name_is(p, pos, q.qname_lower, q.qname_size)) return false;
+    if (get16(&p[name_end]) != type::SOA) return false;
+    const std::size_t rdata = name_end + 10;
+    const std::size_t end = rdata + get16(&p[name_end + 8]);
+    if (end > p.size()) return false;
+    const std::span<const std::uint8_t> rd = p.first(end);
+    const std::size_t mname_end = skip_name(rd, rdata);
+    const std::size_t rname_end = mname_end ? skip_name(rd, mname_end) : 0;
+    if (rname_end == 0 || rname_end + 20 != end) return false;
+    q.ixfr_serial = get32(&p[rname_end]);
+    pos = end;
+    return true;
+}
+
 /// Checks an ECS option's data (RFC 7871 6) and copies it into `q`.
 bool read_ecs(const std::uint8_t* d, std::size_t len, Query& q) noexcept {
     if (len < 4) return false;
@@ -193,7 +236,12 @@ Verdict parse_query(std::span<const std::uint8_t> p, Query& q) noexcept {
         return Verdict::notimp;
     }
     if (qdcount != 1 || !q.has_question) return Verdict::formerr;
-    if (ancount != 0 || nscount != 0) return Verdict::formerr;
+    if (ancount != 0) return Verdict::formerr;
+    if (q.qtype == type::IXFR) {
+        if (nscount != 1 || !read_ixfr_soa(p, pos, q)) return Verdict::formerr;
+    } else if (nscount != 0) {
+        return Verdict::formerr;
+    }
     for (std::uint16_t i = 0; i < arcount; ++i) {
         const Verdict v = read_additional(p, pos, q);
         if (v != Verdict::ok) return v;

@@ -35,6 +35,11 @@ struct Query {
     std::uint16_t qclass = 0;
     std::uint16_t question_end = 0;  ///< offset just past the question
 
+    /// IXFR (RFC 1995 3): the serial of the SOA the authority section must
+    /// hold, owned by the question's name. A query of another type with
+    /// an authority section, or an IXFR without that SOA, is FORMERR.
+    std::uint32_t ixfr_serial = 0;
+
     // EDNS (valid when has_edns).
     bool has_edns = false;
     std::uint8_t edns_version = 0;

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <string>
+
 #include "dnsd/wire/parser.hpp"
 #include "packet.hpp"
 
@@ -179,4 +182,110 @@ TEST_CASE("skip_name walks compressed names and stops at the end") {
     CHECK(skip_name(s, 0) == 5);
     CHECK(skip_name(s, 5) == 9);
     CHECK(skip_name(s.first(8), 5) == 0);
+}
+
+namespace {
+/// An IXFR query for example.com. whose authority section holds `soa`
+/// (the whole record: owner, type, class, TTL, rdlength, rdata).
+Packet ixfr(const std::function<void(Packet&)>& soa, std::uint16_t nscount = 1) {
+    Packet p;
+    p.header(7, 0, 1, 0, nscount, 0).name("Example.COM.").u16(251).u16(1);
+    soa(p);
+    return p;
+}
+/// SOA rdata with names as given (raw bytes), then the five numbers.
+void soa_rdata(Packet& p, const std::string& names, std::uint32_t serial) {
+    p.u16(static_cast<std::uint16_t>(names.size() + 20)).raw(names).u32(serial).u32(1).u32(2).u32(3).u32(4);
+}
+}  // namespace
+
+TEST_CASE("IXFR: the serial of the SOA in the authority section") {
+    Query q;
+    // The owner compressed to the question's name, as most clients send it.
+    auto compressed = ixfr([](Packet& p) {
+        p.u16(0xC00C).u16(6).u16(1).u32(0);
+        soa_rdata(p, std::string("\xC0\x0C\xC0\x0C", 4), 2024061101);
+    });
+    REQUIRE(parse(compressed, q) == Verdict::ok);
+    CHECK(q.qtype == 251);
+    CHECK(q.ixfr_serial == 2024061101);
+    // Written out, in another case.
+    auto plain = ixfr([](Packet& p) {
+        p.name("example.com.").u16(6).u16(1).u32(3600);
+        soa_rdata(p, *name_from_text("ns.example.com.") + *name_from_text("h.example.com."), 7);
+    });
+    REQUIRE(parse(plain, q) == Verdict::ok);
+    CHECK(q.ixfr_serial == 7);
+    // With an OPT after it.
+    auto edns = plain;
+    edns.bytes[11] = 1;
+    edns.opt(1232);
+    REQUIRE(parse(edns, q) == Verdict::ok);
+    CHECK(q.has_edns);
+    CHECK(q.ixfr_serial == 7);
+}
+
+TEST_CASE("IXFR without its SOA, or with a malformed one, is FORMERR; so is an authority section elsewhere") {
+    Query q;
+    const std::string names = std::string("\xC0\x0C\xC0\x0C", 4);
+    CHECK(parse(test::make_query("example.com.", 251), q) == Verdict::formerr);  // no SOA
+    CHECK(q.has_question);
+    // Another owner.
+    CHECK(parse(ixfr([&](Packet& p) {
+                    p.name("other.com.").u16(6).u16(1).u32(0);
+                    soa_rdata(p, names, 1);
+                }),
+                q) == Verdict::formerr);
+    CHECK(parse(ixfr([&](Packet& p) {
+                    p.name("www.example.com.").u16(6).u16(1).u32(0);
+                    soa_rdata(p, names, 1);
+                }),
+                q) == Verdict::formerr);
+    // Not a SOA.
+    CHECK(parse(ixfr([](Packet& p) { p.u16(0xC00C).u16(1).u16(1).u32(0).u16(4).u32(0x7F000001); }), q) ==
+          Verdict::formerr);
+    // Rdata too short, too long, or running past the packet.
+    CHECK(parse(ixfr([&](Packet& p) {
+                    p.u16(0xC00C).u16(6).u16(1).u32(0).u16(23).raw(names).u32(1).u32(2).u32(3).u32(4).u16(5);
+                }),
+                q) == Verdict::formerr);
+    CHECK(
+        parse(ixfr([&](Packet& p) {
+                  p.u16(0xC00C).u16(6).u16(1).u32(0).u16(25).raw(names).u32(1).u32(2).u32(3).u32(4).u32(5).u8(
+                      0);
+              }),
+              q) == Verdict::formerr);
+    CHECK(parse(ixfr([&](Packet& p) { p.u16(0xC00C).u16(6).u16(1).u32(0).u16(24).raw(names).u32(1); }), q) ==
+          Verdict::formerr);
+    // A pointer loop as the owner.
+    CHECK(parse(ixfr([&](Packet& p) {
+                    const auto at = static_cast<std::uint16_t>(p.bytes.size());
+                    p.u16(static_cast<std::uint16_t>(0xC000 | at)).u16(6).u16(1).u32(0);
+                    soa_rdata(p, names, 1);
+                }),
+                q) == Verdict::formerr);
+    // Two SOAs.
+    CHECK(parse(ixfr(
+                    [&](Packet& p) {
+                        for (int i = 0; i < 2; ++i) {
+                            p.u16(0xC00C).u16(6).u16(1).u32(0);
+                            soa_rdata(p, names, 1);
+                        }
+                    },
+                    2),
+                q) == Verdict::formerr);
+    // Every truncation of a good one.
+    auto good = ixfr([&](Packet& p) {
+        p.u16(0xC00C).u16(6).u16(1).u32(0);
+        soa_rdata(p, names, 1);
+    });
+    for (std::size_t n = 0; n < good.bytes.size(); ++n) {
+        Packet cut;
+        cut.bytes.assign(good.bytes.begin(), good.bytes.begin() + static_cast<std::ptrdiff_t>(n));
+        CHECK(parse(cut, q) != Verdict::ok);
+    }
+    // An authority section in a query of another type, as before.
+    auto axfr = good;
+    axfr.bytes[12 + 13 + 1] = 252;  // the question's type, after "Example.COM."
+    CHECK(parse(axfr, q) == Verdict::formerr);
 }
