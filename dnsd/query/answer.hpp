@@ -4,8 +4,8 @@
 /// answer() is a pure function of the request, the View and the client; it
 /// is noexcept, takes no lock, allocates nothing and logs nothing, so every
 /// worker thread calls it directly on its own buffers. Transport (sockets,
-/// TCP framing, AXFR streaming) stays in the server module; transfers are
-/// produced by AxfrStream (transfer.hpp).
+/// TCP framing, transfer streaming) stays in the server module; transfers
+/// are produced by TransferStream (transfer.hpp).
 ///
 /// The steps: parse and gate (opcode, EDNS version, ECS, class), the CH
 /// class (chaos.hpp), find the zone, transfers, lookup (here: a named
@@ -54,7 +54,7 @@ struct Result {
     /// Bytes of `response` to send; 0 means send nothing (drop).
     std::size_t size = 0;
     /// Set for an allowed AXFR/IXFR over TCP: the caller streams this zone
-    /// with AxfrStream instead of sending `response`.
+    /// with a TransferStream instead of sending `response`.
     const zones::Zone* transfer = nullptr;
     /// For counters: the question's type (0 without a question) and the
     /// reply's rcode (NOERROR for a transfer).
@@ -71,6 +71,10 @@ struct Result {
     /// What was wrong with the request's TSIG, or with its absence for a
     /// transfer that needs one (for the server's log).
     TsigFault tsig_fault = TsigFault::none;
+    /// For a transfer: an IXFR answered from the zone's journal
+    /// (View::journal(zone)) from this Delta on; -1: a full transfer (an
+    /// AXFR, or an IXFR the journal does not reach back for).
+    std::int32_t ixfr_from = -1;
 };
 
 /// `response` must hold at least 512 bytes; for TCP it should hold 65535.

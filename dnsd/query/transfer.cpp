@@ -12,28 +12,60 @@ using wire::Query;
 using wire::Writer;
 using zones::Zone;
 
-AxfrStream::AxfrStream(std::span<const std::uint8_t> request, const Query& query, const Zone& zone) noexcept
-    : query_(query), zone_(zone) {
+TransferQuestion::TransferQuestion(std::span<const std::uint8_t> request, const Query& query) noexcept {
     const std::size_t n = query.question_end - wire::kHeaderSize;
-    if (query.has_question && n <= sizeof question_ && query.question_end <= request.size()) {
-        std::memcpy(question_, request.data() + wire::kHeaderSize, n);
-        question_size_ = n;
+    if (query.has_question && n <= sizeof bytes_ && query.question_end <= request.size()) {
+        std::memcpy(bytes_, request.data() + wire::kHeaderSize, n);
+        size_ = n;
     }
 }
 
-std::size_t AxfrStream::next(std::span<std::uint8_t> buffer) noexcept {
-    if (phase_ == Phase::done) return 0;
-    const std::size_t limit = buffer.size() < wire::kMaxMessage ? buffer.size() : wire::kMaxMessage;
-    Writer w(buffer.first(limit));
+void TransferQuestion::put(Writer& w, const Query& query) const noexcept {
+    w.put_bytes(bytes_, size_);
+    w.remember_name(wire::kHeaderSize, query.qname_offsets, query.qname_labels, query.qname_size);
+}
+
+namespace {
+
+/// A message of at most 64 KiB in `buffer`: room for its header, and the
+/// question in the first one.
+Writer start_message(std::span<std::uint8_t> buffer, const TransferQuestion& question, const Query& query,
+                     bool first) noexcept {
+    Writer w(buffer.first(buffer.size() < wire::kMaxMessage ? buffer.size() : wire::kMaxMessage));
     std::uint8_t header[wire::kHeaderSize] = {};
     w.put_bytes(header, sizeof header);
-    const bool first = phase_ == Phase::first_soa;
-    Counts c;
-    // RFC 5936 2.2: the question appears in the first message only.
-    if (first) {
-        w.put_bytes(question_, question_size_);
-        w.remember_name(wire::kHeaderSize, query_.qname_offsets, query_.qname_labels, query_.qname_size);
+    if (first) question.put(w, query);  // RFC 5936 2.2: in the first message only
+    return w;
+}
+
+std::size_t finish_message(Writer& w, const Query& query, const Counts& c, bool first) noexcept {
+    const auto flags = static_cast<std::uint16_t>(flag::QR | flag::AA | (query.flags & 0x7800));
+    return finish(w, query.id, flags, wire::rcode::NOERROR, c, first);
+}
+
+/// The zone's SOA, as the first and last record of a transfer.
+bool put_soa(Writer& w, const Zone& z, Counts& c) noexcept {
+    const auto m = w.mark();
+    const auto& soa = z.soa();
+    if (!put_zone_record(w, z, soa, z.rdatas(soa)[0], z.name_bytes(z.apex()), z.node(z.apex()).name_size,
+                         soa.ttl)) {
+        w.rollback(m);
+        return false;
     }
+    ++c.an;
+    return true;
+}
+
+}  // namespace
+
+AxfrStream::AxfrStream(std::span<const std::uint8_t> request, const Query& query, const Zone& zone) noexcept
+    : query_(query), zone_(zone), question_(request, query) {}
+
+std::size_t AxfrStream::next(std::span<std::uint8_t> buffer) noexcept {
+    if (phase_ == Phase::done) return 0;
+    const bool first = phase_ == Phase::first_soa;
+    Writer w = start_message(buffer, question_, query_, first);
+    Counts c;
     const Zone& z = zone_;
     auto put_one = [&](std::int32_t node, const zones::RRset& s, std::uint32_t k) {
         const auto m = w.mark();
@@ -45,7 +77,7 @@ std::size_t AxfrStream::next(std::span<std::uint8_t> buffer) noexcept {
         return true;
     };
     if (phase_ == Phase::first_soa) {
-        put_one(z.apex(), z.soa(), 0);
+        put_soa(w, z, c);
         phase_ = Phase::records;
     }
     while (phase_ == Phase::records) {
@@ -75,9 +107,56 @@ std::size_t AxfrStream::next(std::span<std::uint8_t> buffer) noexcept {
         }
         ++rdata_;
     }
-    if (phase_ == Phase::last_soa && put_one(z.apex(), z.soa(), 0)) phase_ = Phase::done;
-    const auto flags = static_cast<std::uint16_t>(flag::QR | flag::AA | (query_.flags & 0x7800));
-    return finish(w, query_.id, flags, wire::rcode::NOERROR, c, first);
+    if (phase_ == Phase::last_soa && put_soa(w, z, c)) phase_ = Phase::done;
+    return finish_message(w, query_, c, first);
+}
+
+IxfrStream::IxfrStream(std::span<const std::uint8_t> request, const Query& query, const Zone& zone,
+                       std::span<const std::shared_ptr<const zones::Delta>> deltas) noexcept
+    : query_(query), zone_(zone), deltas_(deltas), question_(request, query) {}
+
+std::size_t IxfrStream::next(std::span<std::uint8_t> buffer) noexcept {
+    if (phase_ == Phase::done) return 0;
+    const bool first = phase_ == Phase::first_soa;
+    Writer w = start_message(buffer, question_, query_, first);
+    Counts c;
+    if (phase_ == Phase::first_soa) {
+        put_soa(w, zone_, c);
+        phase_ = deltas_.empty() ? Phase::last_soa : Phase::removed;
+    }
+    // Each Delta's lists are headed by their SOAs (the old version's, the
+    // new one's): removed, then added, is the RFC's order.
+    while (phase_ == Phase::removed || phase_ == Phase::added) {
+        const zones::Delta& d = *deltas_[delta_];
+        const auto list = phase_ == Phase::removed ? d.removed() : d.added();
+        if (change_ >= list.size()) {
+            change_ = 0;
+            if (phase_ == Phase::removed) {
+                phase_ = Phase::added;
+            } else if (++delta_ < deltas_.size()) {
+                phase_ = Phase::removed;
+            } else {
+                phase_ = Phase::last_soa;
+            }
+            continue;
+        }
+        const zones::Change& r = list[change_];
+        const auto m = w.mark();
+        if (!put_record(w, d.bytes(r.owner), r.owner_size, r.type, wire::klass::IN, r.ttl, [&](Writer& out) {
+                return put_rdata(out, r.type, d.bytes(r.rdata), r.rdata_size);
+            })) {
+            w.rollback(m);
+            if (c.an == 0) {  // a single record larger than a message: give up
+                phase_ = Phase::done;
+                return 0;
+            }
+            break;
+        }
+        ++c.an;
+        ++change_;
+    }
+    if (phase_ == Phase::last_soa && put_soa(w, zone_, c)) phase_ = Phase::done;
+    return finish_message(w, query_, c, first);
 }
 
 }  // namespace dnsd::query

@@ -99,7 +99,7 @@ asio::awaitable<void> tcp_session(TcpWorker& w, tcp::socket socket, Address clie
         if (r.transfer) {
             wire::Query q;
             wire::parse_query({in.data(), len}, q);
-            query::AxfrStream stream({in.data(), len}, q, *r.transfer);
+            query::TransferStream stream({in.data(), len}, q, *view, r);
             // A signed request: every message signed, each after the MAC
             // of the one before (RFC 8945 5.3.1).
             std::optional<query::TsigChain> chain;

@@ -89,6 +89,9 @@ int main() {
             packets.push_back(make_query(n, t, 1, true, 512));
             packets.push_back(make_query(n, t, 1, true, 4096, std::string("\x00\x03\x00\x00", 4)));
         }
+    // IXFR with the client's SOA (RFC 1995): up to date, behind, ahead.
+    for (const std::uint32_t serial : {2026112301u, 2026112300u, 2026112302u})
+        packets.push_back(make_ixfr("example.test.", serial));
     packets.push_back(make_query("id.server.", 16, 3));
     packets.push_back(make_query("version.bind.", 16, 3));
     Packet bad;

@@ -52,4 +52,13 @@ inline Packet make_query(const std::string& qname, std::uint16_t qtype, std::uin
     return p;
 }
 
+/// An IXFR query (RFC 1995) with the client's SOA in the authority
+/// section, its names compressed to the question's, as most clients send it.
+inline Packet make_ixfr(const std::string& qname, std::uint32_t serial) {
+    Packet p;
+    p.header(0x4242, 0, 1, 0, 1, 0).name(qname).u16(251).u16(1);
+    p.u16(0xC00C).u16(6).u16(1).u32(0).u16(24).u16(0xC00C).u16(0xC00C);
+    return p.u32(serial).u32(3600).u32(600).u32(86400).u32(60);
+}
+
 }  // namespace dnsd::test
