@@ -33,9 +33,9 @@ public:
     }
 
     /// Query types with a counter of their own; the rest count as "other".
-    static constexpr std::array<std::uint16_t, 11> kTypes = {1, 28, 5, 15, 2, 6, 16, 33, 12, 255, 252};
-    static constexpr const char* kTypeNames[] = {"A",   "AAAA", "CNAME", "MX",  "NS",   "SOA",
-                                                 "TXT", "SRV",  "PTR",   "ANY", "AXFR", "other"};
+    static constexpr std::array<std::uint16_t, 12> kTypes = {1, 28, 5, 15, 2, 6, 16, 33, 12, 255, 252, 251};
+    static constexpr const char* kTypeNames[] = {"A",   "AAAA", "CNAME", "MX",   "NS",   "SOA",  "TXT",
+                                                 "SRV", "PTR",  "ANY",   "AXFR", "IXFR", "other"};
     static constexpr std::size_t kTypeSlots = kTypes.size() + 1;
     /// Rcodes with a counter of their own (0 to 5: NOERROR, FORMERR,
     /// SERVFAIL, NXDOMAIN, NOTIMP, REFUSED); the rest count as "other".
