@@ -34,6 +34,28 @@ std::string needs_restart(const config::Server& a, const config::Server& b) {
     return changed;
 }
 
+/// A line for each zone whose IXFR journal `after` gained a difference
+/// that `before` did not have.
+std::vector<std::string> journal_lines(const query::View& before, const query::View& after) {
+    std::vector<std::string> lines;
+    for (std::size_t i = 0; i < after.zones().size(); ++i) {
+        const auto& journal = after.journal(i);
+        if (journal.empty()) continue;
+        const auto& last = journal.deltas().back();
+        bool known = false;
+        for (std::size_t k = 0; k < before.zones().size() && !known; ++k)
+            for (const auto& d : before.journal(k).deltas()) known = known || d == last;
+        if (known) continue;
+        lines.push_back("zone " + name_to_text(after.zones()[i]->origin()) + ": IXFR from serial " +
+                        std::to_string(last->from_serial()) + " to " + std::to_string(last->to_serial()) +
+                        ": " + std::to_string(last->removed().size() - 1) + " records removed, " +
+                        std::to_string(last->added().size() - 1) + " added; the journal holds " +
+                        std::to_string(journal.deltas().size()) + " versions, " +
+                        std::to_string((journal.memory_bytes() + 1023) / 1024) + " KiB");
+    }
+    return lines;
+}
+
 }  // namespace
 
 void StateThread::reload(std::function<void(bool, std::string)> done) {
@@ -95,6 +117,7 @@ void StateThread::finish_reload(config::Config next, std::shared_ptr<const query
         if (const auto kept = needs_restart(next.server, started_); !kept.empty())
             notes.push_back("changes to " + kept + " need a restart; still as at start");
         spdlog::info("reloaded {}: {}", next.path, summary);
+        for (const auto& line : journal_lines(*this->view(), *view)) spdlog::info("reload: {}", line);
         for (auto& note : apply(std::move(next), view)) notes.push_back(std::move(note));
         for (const auto& note : notes) {
             spdlog::warn("reload: {}", note);
