@@ -24,6 +24,12 @@
 
 namespace dnsd::zones {
 
+/// RFC 1982: is serial `a` ahead of `b`? (Exactly half the space apart is
+/// undefined: not ahead either way.)
+inline bool serial_ahead(std::uint32_t a, std::uint32_t b) noexcept {
+    return a != b && static_cast<std::int32_t>(a - b) > 0;
+}
+
 /// One record of a Delta; names and rdata live in Delta::bytes().
 struct Change {
     std::uint32_t owner = 0;  ///< offset of the owner's wire name, as its zone writes it

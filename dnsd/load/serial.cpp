@@ -33,10 +33,6 @@ const unsigned char* serial_field(const zones::Records& records) {
 
 }  // namespace
 
-bool serial_ahead(std::uint32_t a, std::uint32_t b) noexcept {
-    return a != b && static_cast<std::int32_t>(a - b) > 0;
-}
-
 std::uint64_t content_digest(const zones::Records& records) {
     std::uint64_t sum = 0;
     for (std::size_t i = 0; i < records.size(); ++i) {

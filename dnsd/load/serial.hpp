@@ -28,8 +28,9 @@
 
 namespace dnsd::load {
 
-/// RFC 1982: is serial `a` ahead of `b`?
-bool serial_ahead(std::uint32_t a, std::uint32_t b) noexcept;
+/// RFC 1982: is serial `a` ahead of `b`? (zones/journal.hpp, where the
+/// query path asks it too.)
+using zones::serial_ahead;
 
 /// A digest of `records` that ignores their order and the SOA's serial:
 /// equal digests mean secondaries hold the same data.

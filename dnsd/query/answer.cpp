@@ -455,13 +455,15 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
             return {error_reply(request, response, q, view, rcode::REFUSED, true, true)};
         }
         if (suffix != 0) return {error_reply(request, response, q, view, rcode::NOTAUTH, true, true)};
-        // IXFR from the serial we have: the SOA alone says so (RFC 1995 2).
-        // Over UDP, the SOA alone also tells the client to ask over TCP.
-        const bool up_to_date = q.qtype == type::IXFR && q.ixfr_serial == zone->serial();
+        // IXFR from the serial we have or one ahead of it (RFC 1982): the
+        // SOA alone says so (RFC 1995 2). Over UDP, the SOA alone also
+        // tells the client to ask over TCP.
+        const bool up_to_date = q.qtype == type::IXFR && (q.ixfr_serial == zone->serial() ||
+                                                          zones::serial_ahead(q.ixfr_serial, zone->serial()));
         if (tcp && !up_to_date) {
             Result r{0, zone, 0, 0, static_cast<std::int32_t>(zone_index)};
-            // From the journal when it reaches back to the client's serial;
-            // otherwise (or a serial ahead of ours) a full transfer (4).
+            // From the journal when it reaches back to the client's serial,
+            // otherwise a full transfer (4).
             if (q.qtype == type::IXFR)
                 r.ixfr_from = static_cast<std::int32_t>(view.journal(zone_index).find(q.ixfr_serial));
             return r;

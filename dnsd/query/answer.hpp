@@ -73,7 +73,7 @@ struct Result {
     TsigFault tsig_fault = TsigFault::none;
     /// For a transfer: an IXFR answered from the zone's journal
     /// (View::journal(zone)) from this Delta on; -1: a full transfer (an
-    /// AXFR, or an IXFR the journal does not reach back for).
+    /// AXFR, or an IXFR from a serial the journal does not reach back to).
     std::int32_t ixfr_from = -1;
 };
 

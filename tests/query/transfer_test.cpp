@@ -107,17 +107,17 @@ query::Result ask_raw(const query::View& view, const Packet& p, query::Transport
 
 }  // namespace
 
-TEST_CASE("IXFR from the current serial: the SOA alone, over TCP and UDP") {
+TEST_CASE("IXFR from the current serial or one ahead: the SOA alone, over TCP and UDP (RFC 1995 2)") {
     const Versions v;
-    for (const auto t : {query::Transport::tcp, query::Transport::udp}) {
-        auto r = ask(*v.view, ixfr_query(4), t);
-        REQUIRE_FALSE(r.transfer);
-        CHECK(r.rcode() == LDNS_RCODE_NOERROR);
-        CHECK(r.aa());
-        CHECK(r.answer() ==
-              std::multiset<std::string>{
-                  "example.test. 300 IN SOA ns.example.test. hostmaster.example.test. 4 3600 600 86400 60"});
-    }
+    for (const auto t : {query::Transport::tcp, query::Transport::udp})
+        for (const std::uint32_t serial : {4u, 5u, 0x80000003u}) {
+            auto r = ask(*v.view, ixfr_query(serial), t);
+            REQUIRE_FALSE(r.transfer);
+            CHECK(r.rcode() == LDNS_RCODE_NOERROR);
+            CHECK(r.aa());
+            CHECK(r.answer() == std::multiset<std::string>{"example.test. 300 IN SOA ns.example.test. "
+                                                           "hostmaster.example.test. 4 3600 600 86400 60"});
+        }
 }
 
 TEST_CASE("IXFR over UDP from an older serial: the SOA alone (RFC 1995 2)") {
@@ -148,9 +148,10 @@ TEST_CASE("IXFR over TCP from a serial the journal holds: the differences, versi
     CHECK(stream(*v.view, ixfr_query(3), from3).records.size() == 6);
 }
 
-TEST_CASE("IXFR from a serial the journal no longer holds, or one ahead of ours: a full transfer") {
+TEST_CASE("IXFR from a serial the journal no longer holds, or never had: a full transfer") {
     const Versions v;
-    for (const std::uint32_t serial : {1u, 5u, 0x80000004u}) {
+    // 0x80000004 is half the serial space from 4: neither ahead nor behind (RFC 1982).
+    for (const std::uint32_t serial : {1u, 0u, 0x80000004u, 0x80000005u}) {
         const auto p = ixfr_query(serial);
         const auto r = ask_raw(*v.view, p, query::Transport::tcp);
         REQUIRE(r.transfer);
