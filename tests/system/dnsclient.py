@@ -112,6 +112,64 @@ zone:
 {zone}"""
 
 
+def write_secret(path, text):
+    """A secret file as an operator should keep it: mode 0600."""
+    if os.path.exists(path):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def knot_conf(work, port, primary, secret, source=None, transfer_acl=False):
+    """A Knot DNS configuration for a test: one server on 127.0.0.1@port
+    with everything in `work`, secondary for example.test of dnsd on
+    127.0.0.1@primary with the TSIG key xfr (hmac-sha256, `secret`),
+    NOTIFY from it accepted when signed; requests to dnsd sent from
+    `source` when given; with `transfer_acl`, example.test may be
+    transferred from Knot by 127.0.0.1 without a key."""
+    via = f"\n    via: {source}" if source else ""
+    transfer = "\n  - id: transfer_to_test\n    address: 127.0.0.1\n    action: transfer" if transfer_acl else ""
+    acl = "[notify_from_primary, transfer_to_test]" if transfer_acl else "notify_from_primary"
+    return f"""server:
+    listen: 127.0.0.1@{port}
+    rundir: {work}
+database:
+    storage: {work}/knot-db
+key:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: {secret}
+remote:
+  - id: primary
+    address: 127.0.0.1@{primary}{via}
+    key: xfr
+acl:
+  - id: notify_from_primary
+    address: 127.0.0.1
+    key: xfr
+    action: notify{transfer}
+template:
+  - id: default
+    storage: {work}
+    file: "knot-%s.zone"
+zone:
+  - domain: example.test
+    master: primary
+    acl: {acl}
+log:
+  - target: {work}/knot.log
+    any: info
+control:
+    listen: {work}/knot.sock
+"""
+
+
+def seconds(t):
+    """A wait_serial() result for a check's line."""
+    return "never" if t is None else f"{t:.2f}s"
+
+
 def loopback_aliases(*hosts):
     """True when every 127.x.y.z in `hosts` can be bound (Linux routes all of
     127.0.0.0/8 to lo); otherwise prints why the test is skipped."""

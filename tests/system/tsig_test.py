@@ -36,7 +36,7 @@ import dns.tsigkeyring
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dnsclient  # noqa: E402
 
-check, failures = dnsclient.check, dnsclient.failures
+check, failures, seconds = dnsclient.check, dnsclient.failures, dnsclient.seconds
 
 ZONE_HEAD = """$TTL 300
 @ SOA ns1 hostmaster {serial} 3600 600 86400 60
@@ -74,15 +74,6 @@ sites = ["a"]
 """
 
 BADKEY, BADSIG, BADTIME = 17, 16, 18
-
-
-def write_secret(path, text):
-    """A secret file as an operator should keep it: mode 0600."""
-    if os.path.exists(path):
-        os.unlink(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
 
 
 def bind_key(name, algorithm, secret):
@@ -173,41 +164,6 @@ def transfer(port, ring):
     return messages, records, signed
 
 
-def knot_conf(work, port, primary, secret):
-    return f"""server:
-    listen: 127.0.0.1@{port}
-    rundir: {work}
-database:
-    storage: {work}/knot-db
-key:
-  - id: xfr
-    algorithm: hmac-sha256
-    secret: {secret}
-remote:
-  - id: primary
-    address: 127.0.0.1@{primary}
-    key: xfr
-acl:
-  - id: notify_from_primary
-    address: 127.0.0.1
-    key: xfr
-    action: notify
-template:
-  - id: default
-    storage: {work}
-    file: "knot-%s.zone"
-zone:
-  - domain: example.test
-    master: primary
-    acl: notify_from_primary
-log:
-  - target: {work}/knot.log
-    any: info
-control:
-    listen: {work}/knot.sock
-"""
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dnsd", required=True)
@@ -219,8 +175,8 @@ def main():
         port, nsd_port, knot_port = dnsclient.free_port(), dnsclient.free_port(), dnsclient.free_port()
         secret = base64.b64encode(os.urandom(32)).decode()
         other_secret = base64.b64encode(os.urandom(64)).decode()
-        write_secret(os.path.join(work, "xfr.tsig"), bind_key("xfr", "hmac-sha256", secret))
-        write_secret(os.path.join(work, "other.tsig"), other_secret + "\n")
+        dnsclient.write_secret(os.path.join(work, "xfr.tsig"), bind_key("xfr", "hmac-sha256", secret))
+        dnsclient.write_secret(os.path.join(work, "other.tsig"), other_secret + "\n")
         nsd_bin = shutil.which("nsd") or "/usr/sbin/nsd"
         knot_bin = shutil.which("knotd") or "/usr/sbin/knotd"
         have_nsd, have_knot = os.path.exists(nsd_bin), os.path.exists(knot_bin)
@@ -331,7 +287,7 @@ def main():
 
         # A reload applies a new secret.
         new_secret = base64.b64encode(os.urandom(32)).decode()
-        write_secret(os.path.join(work, "xfr.tsig"), new_secret + "\n")
+        dnsclient.write_secret(os.path.join(work, "xfr.tsig"), new_secret + "\n")
         dnsd.send_signal(signal.SIGHUP)
         new_ring = keyring(new_secret)
         t0, moved = time.monotonic(), False
@@ -377,7 +333,7 @@ def main():
         if have_knot:
             os.makedirs(os.path.join(work, "knot-db"), exist_ok=True)
             with open(os.path.join(work, "knot.conf"), "w") as f:
-                f.write(knot_conf(work, knot_port, port, secret))
+                f.write(dnsclient.knot_conf(work, knot_port, port, secret))
             knot = subprocess.Popen([knot_bin, "-c", os.path.join(work, "knot.conf")], cwd=work,
                                     stdout=open(os.path.join(work, "knot.out"), "w"), stderr=subprocess.STDOUT)
         else:
@@ -421,10 +377,6 @@ def main():
                         print(f"--- {log} (tail)\n" + f.read()[-3000:])
         shutil.rmtree(work, ignore_errors=True)
     return dnsclient.result()
-
-
-def seconds(t):
-    return "never" if t is None else f"{t:.2f}s"
 
 
 def send_udp(wire, port):
