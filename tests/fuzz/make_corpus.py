@@ -28,6 +28,7 @@ def query_seeds():
     import dns.message
     import dns.rdataclass
     import dns.rdatatype
+    import dns.rrset
 
     seeds = {}
 
@@ -74,6 +75,15 @@ def query_seeds():
     seeds["opt-not-root"] = hdr(1, ar=1) + b"\x01a\x00\x00\x01\x00\x01" + b"\x01a\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
     seeds["two-opt"] = hdr(1, ar=2) + b"\x01a\x00\x00\x01\x00\x01" + (b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00" * 2)
     seeds["short"] = b"\x00\x01\x00"
+    # IXFR with the client's SOA (RFC 1995): our serial, older, ahead, and
+    # a SOA of another name.
+    for what, owner, serial in (("current", "example.test.", 2026112301), ("older", "example.test.", 1),
+                                ("ahead", "example.test.", 2026112302), ("other-owner", "www.example.test.", 1)):
+        m = dns.message.make_query("example.test.", "IXFR")
+        m.id = serial & 0xFFFF
+        soa = f"ns1.example.test. hostmaster.example.test. {serial} 1 2 3 4"
+        m.authority.append(dns.rrset.from_text(owner, 0, "IN", "SOA", soa))
+        seeds[f"ixfr-{what}"] = m.to_wire()
 
     return seeds
 

@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (r.transfer) {
             dnsd::wire::Query q;
             if (dnsd::wire::parse_query({data, size}, q) != dnsd::wire::Verdict::ok) std::abort();
-            dnsd::query::AxfrStream stream({data, size}, q, *r.transfer);
+            dnsd::query::TransferStream stream({data, size}, q, view(), r);
             for (int i = 0; i < 4 && stream.next(out) != 0; ++i) {
             }
         }
