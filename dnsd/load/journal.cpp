@@ -28,8 +28,8 @@ zones::JournalLimits journal_limits(const config::Server& server) noexcept {
 }
 
 zones::Journal next_journal(const zones::Zone* from, const zones::Journal& journal,
-                            const std::shared_ptr<const zones::Zone>& to,
-                            const zones::JournalLimits& limits) {
+                            const std::shared_ptr<const zones::Zone>& to, const zones::JournalLimits& limits,
+                            const zones::ZoneSource* from_source, const zones::ZoneSource* to_source) {
     if (!from || !to) return {};
     if (from == to.get()) return journal;
     if (serial_ahead(to->serial(), from->serial())) {
@@ -37,13 +37,22 @@ zones::Journal next_journal(const zones::Zone* from, const zones::Journal& journ
         const std::size_t size = zones::transfer_bytes(*to);
         return journal.appended(zones::diff(*from, *to, limits.bytes, size), limits, size);
     }
-    // Built again under the same serial (its files touched, say): the
-    // journal still leads to it if nothing changed.
+    if (to->serial() != from->serial()) return {};
+    // Built again under the same serial (a comment edited, or a service's
+    // addresses changed without a bump): the journal still leads to it if
+    // its records are the same. The digests of what both were built from
+    // say so without a diff, when they are known.
+    if (from_source && to_source)
+        return from_source->file_digest == to_source->file_digest &&
+                       from_source->service_digest == to_source->service_digest
+                   ? journal
+                   : zones::Journal();
     if (same_soa(*from, *to) && zones::diff(*from, *to)->changes() == 0) return journal;
     return {};
 }
 
 std::vector<zones::Journal> journals(const std::vector<std::shared_ptr<const zones::Zone>>& zones,
+                                     const std::vector<std::shared_ptr<const zones::ZoneSource>>& sources,
                                      const query::View* running, const zones::JournalLimits& limits) {
     std::vector<zones::Journal> out(zones.size());
     if (!running) return out;
@@ -53,8 +62,9 @@ std::vector<zones::Journal> journals(const std::vector<std::shared_ptr<const zon
     for (std::size_t i = 0; i < zones.size(); ++i) {
         const auto it = by_origin.find(zones[i]->origin_lower());
         if (it == by_origin.end()) continue;
-        out[i] =
-            next_journal(running->zones()[it->second].get(), running->journal(it->second), zones[i], limits);
+        const std::size_t k = it->second;
+        out[i] = next_journal(running->zones()[k].get(), running->journal(k), zones[i], limits,
+                              running->source(k), i < sources.size() ? sources[i].get() : nullptr);
     }
     return out;
 }

@@ -23,15 +23,20 @@ zones::JournalLimits journal_limits(const config::Server& server) noexcept;
 /// whose journal was `journal`: the same journal when they are the same
 /// zone; `journal` with zones::diff(from, to) appended when `to`'s serial
 /// is ahead (RFC 1982); `journal` again when the serial is the same and
-/// nothing changed; an empty journal otherwise (a serial that went back,
-/// or changed data under the same serial: the old differences no longer
-/// lead to `to`).
+/// the records are (by the content digests of the sources both were built
+/// from, when both are given, else by the SOA and a diff); an empty
+/// journal otherwise (a serial that went back, or changed data under the
+/// same serial: the old differences no longer lead to `to`).
 zones::Journal next_journal(const zones::Zone* from, const zones::Journal& journal,
-                            const std::shared_ptr<const zones::Zone>& to, const zones::JournalLimits& limits);
+                            const std::shared_ptr<const zones::Zone>& to, const zones::JournalLimits& limits,
+                            const zones::ZoneSource* from_source = nullptr,
+                            const zones::ZoneSource* to_source = nullptr);
 
-/// The journals of `zones` (a new view's, in its order) after the running
-/// view `running` (null: at start, every journal empty).
+/// The journals of `zones` (a new view's, in its order; `sources` what
+/// each was built from, as View::Parts has them) after the running view
+/// `running` (null: at start, every journal empty).
 std::vector<zones::Journal> journals(const std::vector<std::shared_ptr<const zones::Zone>>& zones,
+                                     const std::vector<std::shared_ptr<const zones::ZoneSource>>& sources,
                                      const query::View* running, const zones::JournalLimits& limits);
 
 }  // namespace dnsd::load

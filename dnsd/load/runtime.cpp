@@ -342,7 +342,7 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
     parts.rate_limit = cfg.rate_limit;
     parts.tsig_keys = cfg.tsig;
     // IXFR: each zone's differences from the running one (journal.hpp).
-    parts.journals = journals(parts.zones, running, journal_limits(cfg.server));
+    parts.journals = journals(parts.zones, parts.sources, running, journal_limits(cfg.server));
     return query::View::make(std::move(parts), cfg.server);
 }
 

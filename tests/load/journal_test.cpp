@@ -55,6 +55,14 @@ TEST_CASE("next_journal: kept, grown, or started again, by the serial") {
     REQUIRE(j3.deltas().size() == 2);
     CHECK(j3.deltas()[0].get() == j2.deltas()[0].get());
     CHECK(j3.find(2) == 1);
+    // Same serial, with the sources' digests: they decide, no diff.
+    zones::ZoneSource built, rebuilt;
+    built.file_digest = 1;
+    rebuilt.file_digest = 2;
+    CHECK(load::next_journal(v2.get(), j2, zone(2, "a TXT \"other\"\n"), limits, &built, &built)
+              .deltas()
+              .size() == 1);
+    CHECK(load::next_journal(v2.get(), j2, v2again, limits, &built, &rebuilt).empty());
     // RFC 1982: 4294967295 -> 5 is ahead.
     const auto top = zone(4294967295u, "a TXT \"1\"\n");
     CHECK(load::next_journal(top.get(), none, zone(5, "a TXT \"2\"\n"), limits).find(4294967295u) == 0);
@@ -70,11 +78,11 @@ TEST_CASE("journals: matched to the running view's zones by origin") {
     const auto a2 = zone(2, "x TXT \"2\"\n");
     const auto c1 = zone(1, "x TXT \"1\"\n", "third.test.");
     // Another order, a zone gone, one new.
-    const auto js = load::journals({c1, b1, a2}, running.get(), {});
+    const auto js = load::journals({c1, b1, a2}, {}, running.get(), {});
     REQUIRE(js.size() == 3);
     CHECK(js[0].empty());
     CHECK(js[1].empty());
     REQUIRE(js[2].deltas().size() == 1);
     CHECK(js[2].deltas()[0]->from_serial() == 1);
-    CHECK(load::journals({a2}, nullptr, {})[0].empty());
+    CHECK(load::journals({a2}, {}, nullptr, {})[0].empty());
 }

@@ -18,7 +18,8 @@ removed and added records as expected), from a serial older than the
 journal (a full transfer) or ahead of dnsd's (the SOA alone), over UDP
 (the SOA alone), without its SOA (FORMERR), without the key (REFUSED);
 after a reload with `ixfr_versions = 1`, only the last difference is
-served; with `ixfr_versions = 0`, Knot's IXFR gets the whole zone."""
+served; a service changed without a serial bump empties the journal;
+with `ixfr_versions = 0`, Knot's IXFR gets the whole zone."""
 import argparse
 import base64
 import os
@@ -332,6 +333,27 @@ def main():
         messages, lines = records(port, ring, "IXFR", 102)
         check(soa_serial(lines[1]) is None and len(lines) > 3000,
               f"ixfr_versions = 1: IXFR from 102, no longer held: a full transfer ({len(lines)} records)")
+
+        # A service's address changed without a serial bump: dnsd warns,
+        # and the journal, which no longer leads to what is served, goes.
+        with open(log_path) as f:
+            reloads = f.read().count("info reloaded ")
+        configure("192.0.2.3", "ixfr_versions = 1")
+        dnsd.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with open(log_path) as f:
+                log = f.read()
+            if log.count("info reloaded ") > reloads:
+                break
+            time.sleep(0.05)
+        check("the SOA serial did not" in log, "a service changed under serial 104: dnsd warns")
+        messages, lines = records(port, ring, "IXFR", 103)
+        check(soa_serial(lines[1]) is None and f"www.{ZONE} 30 A 192.0.2.3" in lines,
+              f"... and an IXFR from 103 gets the whole zone as served now ({len(lines)} records)")
+        messages, lines = records(port, ring, "IXFR", 104)
+        check(lines == [f"{ZONE} 300 SOA ns1.{ZONE} hostmaster.{ZONE} 104 3600 600 86400 60"],
+              "... one from 104 the SOA alone")
 
         # No journal: Knot's IXFR gets the whole zone, which it takes.
         configure("192.0.2.2", "ixfr_versions = 0")
