@@ -117,7 +117,7 @@ void StateThread::finish_reload(config::Config next, std::shared_ptr<const query
         if (const auto kept = needs_restart(next.server, started_); !kept.empty())
             notes.push_back("changes to " + kept + " need a restart; still as at start");
         spdlog::info("reloaded {}: {}", next.path, summary);
-        for (const auto& line : journal_lines(*this->view(), *view)) spdlog::info("reload: {}", line);
+        for (const auto& line : journal_lines(*this->view(), *view)) spdlog::info("{}", line);
         for (auto& note : apply(std::move(next), view)) notes.push_back(std::move(note));
         for (const auto& note : notes) {
             spdlog::warn("reload: {}", note);

@@ -239,7 +239,7 @@ def main():
         follow(101, "(a) zone file edit")
         with open(log_path) as f:
             log = f.read()
-        check("reload: zone example.test.: IXFR from serial 100 to 101: 2 records removed, 2 added" in log,
+        check("zone example.test.: IXFR from serial 100 to 101: 2 records removed, 2 added" in log,
               "dnsd's log says what the journal gained")
 
         # (b) A service's address, with a serial bump.
