@@ -338,7 +338,9 @@ TEST_CASE("dnssec canonical: names in rdata lower-cased for the listed types onl
     CHECK(canon(6, soa) == soa_lower);
     soa.push_back(0);
     CHECK_FALSE(canon(6, soa));
-    soa.resize(soa.size() - 2);
+    // Two bytes off the end, one short (erase, not resize: g++ 12 with
+    // -fsanitize=thread warns of a memset of a wrapped size on a shrink).
+    soa.erase(soa.end() - 2, soa.end());
     CHECK_FALSE(canon(6, soa));
     // SRV: priority, weight, port, then the target.
     Bytes srv = {0, 1, 0, 2, 0x13, 0xC4};
