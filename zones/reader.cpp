@@ -1,6 +1,5 @@
 #include "zones/reader.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,228 +15,12 @@
 #include <system_error>
 
 #include "dnsd/core/name.hpp"
-#include "dnsd/wire/types.hpp"
 #include "zones/ldns.hpp"
+#include "zones/plain.hpp"
+#include "zones/tokenizer.hpp"
 
 namespace dnsd::zones {
 namespace {
-
-// One logical entry of a master file: the tokens of one line, or of several
-// lines joined by parentheses. `blank_owner` is set when the entry began
-// with white space (RFC 1035 5.1: the owner is the previous one). Tokens
-// are views of the text being read, valid until the next entry.
-struct Entry {
-    std::vector<std::string_view> tokens;
-    int line = 0;
-    bool blank_owner = false;
-};
-
-// Splits master-file text into entries. Tokens keep their escapes and
-// quotes, so that joining them with spaces gives ldns the same text back.
-//
-// The text comes in windows (a file is read a megabyte at a time, so that
-// reading a large zone does not hold the whole file): an entry that the
-// window ends in the middle of is given back (`more`), and read again from
-// its start once the window has been refilled. Diagnostics of an entry are
-// held until the entry is complete, so that a second reading does not
-// repeat them.
-class Tokenizer {
-public:
-    enum Result { entry, end, more };
-
-    Tokenizer(const std::string& file, Diagnostics& diags) : file_(file), diags_(diags) {}
-
-    // A new window; `last`: no text follows it. The window starts where the
-    // entry given back (or the text) starts.
-    void reset(std::string_view text, bool last) {
-        text_ = text;
-        last_ = last;
-        pos_ = 0;
-    }
-    // Where the window's unread text starts.
-    std::size_t pos() const noexcept { return pos_; }
-
-    Result next(Entry& e) {
-        e.tokens.clear();
-        e.line = 0;
-        e.blank_owner = false;
-        stray_.clear();
-        const std::size_t mark = pos_;
-        const int mark_line = line_;
-        while (pos_ < text_.size()) {
-            const bool at_line_start = pos_ == 0 || text_[pos_ - 1] == '\n';
-            if (at_line_start && depth_ == 0) {
-                e.line = line_;
-                e.blank_owner = text_[pos_] == ' ' || text_[pos_] == '\t';
-            }
-            const char c = text_[pos_];
-            if (c == '\n') {
-                ++pos_;
-                ++line_;
-                if (depth_ == 0 && !e.tokens.empty()) return done();
-                continue;
-            }
-            if (c == ' ' || c == '\t' || c == '\r') {
-                ++pos_;
-                continue;
-            }
-            if (c == ';') {
-                while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
-                continue;
-            }
-            if (c == '(') {
-                if (depth_ == 0) paren_line_ = line_;
-                ++depth_;
-                ++pos_;
-                continue;
-            }
-            if (c == ')') {
-                if (depth_ == 0) {
-                    stray_.push_back(line_);
-                } else {
-                    --depth_;
-                }
-                ++pos_;
-                continue;
-            }
-            if (e.tokens.empty() && e.line == 0) e.line = line_;
-            e.tokens.push_back(token());
-        }
-        if (!last_) {
-            pos_ = mark;
-            line_ = mark_line;
-            depth_ = 0;
-            return more;
-        }
-        if (depth_ > 0) {
-            diags_.error(file_, paren_line_, "syntax: '(' not closed before the end of the file");
-            depth_ = 0;
-        }
-        done();
-        return e.tokens.empty() ? end : entry;
-    }
-
-private:
-    Result done() {
-        for (const int line : stray_) diags_.error(file_, line, "syntax: ')' without '('");
-        stray_.clear();
-        return entry;
-    }
-
-    // The text of one token, quotes and escapes included.
-    std::string_view token() {
-        const std::size_t start = pos_;
-        if (text_[pos_] == '"') {
-            const int start_line = line_;
-            ++pos_;
-            while (pos_ < text_.size() && text_[pos_] != '"') {
-                if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) ++pos_;
-                if (text_[pos_] == '\n') ++line_;
-                ++pos_;
-            }
-            if (pos_ >= text_.size()) {
-                if (last_) diags_.error(file_, start_line, "syntax: quoted string not closed");
-                return text_.substr(start);
-            }
-            ++pos_;
-            return text_.substr(start, pos_ - start);
-        }
-        while (pos_ < text_.size()) {
-            const char c = text_[pos_];
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' || c == '(' || c == ')' ||
-                c == '"')
-                break;
-            if (c == '\\' && pos_ + 1 < text_.size()) ++pos_;
-            ++pos_;
-        }
-        return text_.substr(start, pos_ - start);
-    }
-
-    const std::string& file_;
-    Diagnostics& diags_;
-    std::string_view text_;
-    bool last_ = true;
-    std::size_t pos_ = 0;
-    int line_ = 1;
-    int depth_ = 0;
-    int paren_line_ = 0;
-    std::vector<int> stray_;  ///< lines of ')' without '(' in the current entry
-};
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return out;
-}
-
-// A TTL as RFC 1035 numbers or with BIND-style units ("1h30m", "2d").
-std::optional<std::uint32_t> parse_ttl(std::string_view s) {
-    if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) return std::nullopt;
-    std::uint64_t total = 0, value = 0;
-    bool digits = false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
-        if (c >= '0' && c <= '9') {
-            value = value * 10 + static_cast<unsigned>(c - '0');
-            digits = true;
-            if (value > 0xffffffffULL) return std::nullopt;
-            continue;
-        }
-        if (!digits) return std::nullopt;
-        std::uint64_t unit = 0;
-        switch (c) {
-            case 's':
-                unit = 1;
-                break;
-            case 'm':
-                unit = 60;
-                break;
-            case 'h':
-                unit = 3600;
-                break;
-            case 'd':
-                unit = 86400;
-                break;
-            case 'w':
-                unit = 604800;
-                break;
-            default:
-                return std::nullopt;
-        }
-        total += value * unit;
-        value = 0;
-        digits = false;
-    }
-    total += value;
-    // RFC 2181 8: TTLs are 31-bit values.
-    if (total > 0x7fffffffULL) return std::nullopt;
-    return static_cast<std::uint32_t>(total);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
-// IN, or its RFC 3597 spelling CLASS1.
-bool class_is_in(std::string_view token) {
-    if (iequals(token, "IN")) return true;
-    if (token.size() <= 5 || !iequals(token.substr(0, 5), "CLASS")) return false;
-    unsigned value = 0;
-    for (const char c : token.substr(5)) {
-        if (c < '0' || c > '9' || value > 65535) return false;
-        value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    return value == 1;
-}
-
-bool is_class(std::string_view token) {
-    return iequals(token, "IN") || iequals(token, "CH") || iequals(token, "CS") || iequals(token, "HS") ||
-           iequals(token, "ANY") || (token.size() > 5 && iequals(token.substr(0, 5), "CLASS"));
-}
 
 struct RdfDeleter {
     void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
@@ -486,18 +269,12 @@ private:
         last_ttl_ = ttl;
         const std::size_t type_index = i;
 
-        // The common types in their plain forms are parsed here; ldns
-        // would give the same bytes, but only after reading the whole line
-        // again and allocating a record, which made it most of the time of
-        // loading a million records. Anything else (other types, escapes,
-        // RFC 3597 form, a bad address, an error to word) goes to ldns.
-        // The zone fuzzer reads every input both ways and requires the same
-        // result; tests/zones/ldns_diff_test.cpp holds both to ldns's own
-        // zone reader.
+        // The common types in their plain forms are encoded by PlainRdata
+        // (plain.hpp says why); the rest goes to ldns.
         if (options_.fast_types) {
             const std::span<const std::string_view> rdata(e.tokens.data() + i + 1, e.tokens.size() - i - 1);
-            if (fast_rdata(e.tokens[i], rdata, origin)) {
-                records_.add(owner, fast_type_, *ttl, fast_.view(), file_index, e.line);
+            if (plain_.parse(e.tokens[i], rdata, origin)) {
+                records_.add(owner, plain_.type(), *ttl, plain_.rdata(), file_index, e.line);
                 return;
             }
         }
@@ -556,91 +333,6 @@ private:
                      e.line);
     }
 
-    // Rdata being put together by fast_rdata().
-    struct Bytes {
-        std::uint8_t data[512];
-        std::size_t size = 0;
-        bool put(const void* p, std::size_t n) {
-            if (size + n > sizeof data) return false;
-            std::memcpy(data + size, p, n);
-            size += n;
-            return true;
-        }
-        std::string_view view() const { return {reinterpret_cast<const char*>(data), size}; }
-    };
-
-    // A name of letters, digits, '-', '_' and '*' only (no escapes, no
-    // '@'): what ldns and name_from_text read alike.
-    static bool plain_name(std::string_view token) {
-        if (token.empty()) return false;
-        for (const char c : token)
-            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '*' && c != '.')
-                return false;
-        return true;
-    }
-    bool put_name(std::string_view token, const std::string& origin) {
-        if (!plain_name(token)) return false;
-        std::uint8_t wire[kMaxNameLength];
-        const std::size_t n = name_from_text(token, origin, wire);
-        return n != 0 && fast_.put(wire, n);
-    }
-    // Text of a character-string without escapes or quotes (and printable;
-    // unquoted, the tokenizer has cut it at spaces, ';' and parentheses).
-    static bool plain_text(std::string_view text) {
-        for (const char c : text)
-            if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
-        return true;
-    }
-
-    // The rdata of `type` written as `tokens`, into fast_ and fast_type_,
-    // when both are in a plain form of a common type; false otherwise.
-    bool fast_rdata(std::string_view type, std::span<const std::string_view> tokens,
-                    const std::string& origin) {
-        fast_.size = 0;
-        if (iequals(type, "A") || iequals(type, "AAAA")) {
-            const bool a = type.size() == 1;
-            if (tokens.size() != 1 || tokens[0].size() >= 64) return false;
-            char text[64];
-            std::memcpy(text, tokens[0].data(), tokens[0].size());
-            text[tokens[0].size()] = '\0';
-            unsigned char address[16];
-            if (::inet_pton(a ? AF_INET : AF_INET6, text, address) != 1) return false;
-            fast_type_ = a ? wire::type::A : wire::type::AAAA;
-            return fast_.put(address, a ? 4 : 16);
-        }
-        if (iequals(type, "NS") || iequals(type, "CNAME") || iequals(type, "PTR")) {
-            fast_type_ = iequals(type, "NS")    ? wire::type::NS
-                         : iequals(type, "PTR") ? wire::type::PTR
-                                                : wire::type::CNAME;
-            return tokens.size() == 1 && put_name(tokens[0], origin);
-        }
-        if (iequals(type, "MX")) {
-            fast_type_ = wire::type::MX;
-            if (tokens.size() != 2 || tokens[0].empty() || tokens[0].size() > 5) return false;
-            unsigned value = 0;
-            for (const char c : tokens[0]) {
-                if (c < '0' || c > '9') return false;
-                value = value * 10 + static_cast<unsigned>(c - '0');
-            }
-            if (value > 65535) return false;
-            const std::uint8_t pref[2] = {static_cast<std::uint8_t>(value >> 8),
-                                          static_cast<std::uint8_t>(value)};
-            return fast_.put(pref, 2) && put_name(tokens[1], origin);
-        }
-        if (iequals(type, "TXT")) {
-            fast_type_ = wire::type::TXT;
-            if (tokens.empty()) return false;
-            for (std::string_view t : tokens) {
-                if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
-                if (t.empty() || t.size() > 255 || !plain_text(t)) return false;
-                const auto len = static_cast<std::uint8_t>(t.size());
-                if (!fast_.put(&len, 1) || !fast_.put(t.data(), t.size())) return false;
-            }
-            return true;
-        }
-        return false;
-    }
-
     Diagnostics& diags_;
     const ReadOptions& options_;
     Records records_;
@@ -651,8 +343,7 @@ private:
     std::unique_ptr<ldns_rdf, RdfDeleter> origin_rdf_;  ///< ldns's copy of origin_of_rdf_
     std::string origin_of_rdf_;
     std::unique_ptr<ldns_buffer, BufferDeleter> buffer_;
-    Bytes fast_;
-    std::uint16_t fast_type_ = 0;
+    PlainRdata plain_;
 };
 
 }  // namespace

@@ -1,11 +1,12 @@
 #pragma once
 /// Reads RFC 1035 master files into Records.
 ///
-/// Entries are tokenised here (comments, quoted strings, parentheses spanning
-/// lines, blank owners, `$ORIGIN`, `$TTL`, `$INCLUDE`) so that every record
-/// and every error keeps its file and line; each record's text is then
-/// handed to ldns (`ldns_rr_new_frm_str`), so any type ldns knows parses.
-/// ldns stays private to this file. Thread-safe: no shared state.
+/// Entries come from the Tokenizer (tokenizer.hpp); the directives
+/// (`$ORIGIN`, `$TTL`, `$INCLUDE`) are followed here, so that every record
+/// and every error keeps its file and line. Each record's rdata is encoded by
+/// PlainRdata (plain.hpp) when it is a plain form of a common type, else its
+/// text is handed to ldns (`ldns_rr_new_frm_str`), so any type ldns knows
+/// parses. ldns stays private to reader.cpp. Thread-safe: no shared state.
 
 #include <string>
 #include <string_view>
@@ -19,8 +20,9 @@ namespace dnsd::zones {
 struct ReadOptions {
     unsigned max_include_depth = 8;  ///< nested $INCLUDE levels allowed
     unsigned max_includes = 4096;    ///< $INCLUDE lines followed in all, per zone
-    /// A and AAAA parsed here rather than by ldns (the same bytes: the zone
-    /// fuzzer reads every input both ways and compares).
+    /// The plain forms of common types encoded by PlainRdata rather than by
+    /// ldns (the same bytes: the zone fuzzer reads every input both ways and
+    /// compares).
     bool fast_types = true;
 };
 
