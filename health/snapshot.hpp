@@ -91,6 +91,16 @@ struct ServiceView {
     bool degraded = false;
 };
 
+/// Spill-over (SPEC 10) of one site of a `nearest` service for one family,
+/// as the state thread worked it out from the site's load.
+struct Spill {
+    double load = -1;  ///< the site's load; -1: none (no reading, or an unreadable one)
+    double keep = 1;   ///< the share of its clients the site keeps
+    /// Its clients whose next-nearest up site is less than this many km
+    /// farther away are shed to that site. 0: none; infinity: all.
+    double shed_below_km = 0;
+};
+
 struct Snapshot {
     std::vector<std::uint8_t> up;     ///< per address index of the steer::Catalog: 1 when up
     std::vector<Override> overrides;  ///< per site index of the steer::Catalog
@@ -108,6 +118,10 @@ struct Snapshot {
     /// (and then per service: an empty ServiceView for one that does not).
     std::vector<ServiceView> services{};
     std::int64_t published_ms = 0;  ///< Unix ms when `services` was worked out
+    /// Per service index of the catalog, for a service with `spill_at`: per
+    /// site of the service * 2 (+1 for IPv6), its spill-over. Empty (all of
+    /// it, or a service's) when nothing spills.
+    std::vector<std::vector<Spill>> spills{};
 };
 
 }  // namespace dnsd::health

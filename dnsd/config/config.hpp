@@ -99,6 +99,9 @@ struct Site {
     std::vector<ProbeTarget> probe_targets;  ///< at most one per address; only with a probe
     unsigned min_up = 1;
     unsigned weight = 100;
+    /// `load`: an http:// or https:// URL that reports the site's
+    /// utilization (SPEC 10, spill-over); empty: none.
+    std::string load;
     int line = 0;
 
     /// What the probe of `address` connects to: its probe target, or the
@@ -140,6 +143,9 @@ struct Service {
     /// The TTL while a site of the service is down, held down or damped.
     std::optional<std::uint32_t> ttl_degraded;
     Stickiness stickiness = Stickiness::none;
+    /// Spill-over (SPEC 10, `nearest` only): a site whose load is above
+    /// this keeps a share of its clients that falls to none at 1.0. 0: off.
+    double spill_at = 0;
     int line = 0;
 
     /// Whether answers may depend on more than the health snapshot's

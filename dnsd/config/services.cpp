@@ -75,6 +75,19 @@ void read_service(TableReader& r, Draft& d) {
     const Got got_degraded = r.integer("ttl_degraded", 0, 86400, ttl_degraded);
     ok &= good(got_degraded);
     if (got_degraded == Got::value) s.ttl_degraded = ttl_degraded;
+    if (const auto* n = r.get("spill_at")) {
+        const auto value = n->value<double>();
+        if (!value || !(*value > 0 && *value < 1)) {
+            r.error(*n, "spill_at",
+                    "expected a number between 0 and 1 (a share of the site's capacity), e.g. 0.8");
+            ok = false;
+        } else if (policy != Got::value || s.policy != Service::Policy::nearest) {
+            r.error(*n, "spill_at", "spill-over applies to policy = \"nearest\" only");
+            ok = false;
+        } else {
+            s.spill_at = *value;
+        }
+    }
     d.services.push_back(std::move(draft));
 }
 

@@ -87,6 +87,10 @@ void read_site(TableReader& r, const std::string& name, Draft& d) {
     read_probe_targets(r, s, addresses_read);
     r.integer("min_up", 1, 1000, s.min_up);
     r.integer("weight", 0, 1000000, s.weight);
+    r.string(
+        "load", s.load,
+        [](std::string_view v) { return parse_url(v) ? std::optional<std::string>(v) : std::nullopt; },
+        is_not("an http:// or https:// URL (\"http://host[:port][/path]\") that reports the site's load"));
     // Kept even when broken, so that services naming it do not also report
     // "unknown site"; the errors make the config unusable anyway.
     d.sites.push_back(std::move(draft));

@@ -23,4 +23,11 @@ struct GeoPoint {
     static GeoPoint from_degrees(double lat, double lon) noexcept;
 };
 
+/// A place with its share of something spread over many places (the
+/// reference distribution of client locations: geo::Locator::reference).
+struct WeightedPoint {
+    GeoPoint at;
+    double weight = 0;
+};
+
 }  // namespace dnsd

@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
+#include <map>
+#include <unordered_map>
+#include <utility>
 
 namespace dnsd::geo {
 
@@ -66,7 +70,111 @@ unsigned common_bits(const Address& a, const Address& b) noexcept {
     return n;
 }
 
+/// The reference distribution being put together: weight per family and
+/// grid cell.
+struct Tally {
+    std::unordered_map<std::uint64_t, double> cells[2];  ///< [IPv4, IPv6]
+    double total[2] = {0, 0};
+
+    void add(Family f, double lat, double lon, unsigned length) {
+        // IPv4 counted in /24s, IPv6 in /48s: end sites, about.
+        const int unit = f == Family::v4 ? 24 : 48;
+        const double weight = std::ldexp(1.0, unit - static_cast<int>(length));
+        const auto la = static_cast<std::int64_t>(std::lround((lat + 90.0) * 10.0));
+        const auto lo = static_cast<std::int64_t>(std::lround((lon + 180.0) * 10.0));
+        const auto key = static_cast<std::uint64_t>(la * 4000 + lo);
+        const int i = f == Family::v4 ? 0 : 1;
+        cells[i][key] += weight;
+        total[i] += weight;
+    }
+
+    std::vector<WeightedPoint> points() const {
+        // Both families' shares of a cell make one point; by cell, so that
+        // the order is the same on every instance (hash maps iterate as
+        // they please).
+        std::map<std::uint64_t, double> merged;
+        const int families = (total[0] > 0) + (total[1] > 0);
+        for (int i = 0; i < 2; ++i)
+            if (total[i] > 0)
+                for (const auto& [key, weight] : cells[i]) merged[key] += weight / total[i] / families;
+        std::vector<WeightedPoint> out;
+        out.reserve(merged.size());
+        for (const auto& [key, weight] : merged) {
+            const double lat = static_cast<double>(key / 4000) / 10.0 - 90.0;
+            const double lon = static_cast<double>(key % 4000) / 10.0 - 180.0;
+            out.push_back({GeoPoint::from_degrees(lat, lon), weight});
+        }
+        return out;
+    }
+};
+
+/// Walks the search tree of `mmdb` and adds every network with a location.
+/// An IPv6 tree holds IPv4 under ::/96 and aliases of it elsewhere
+/// (::ffff:0:0/96, 2001::/32, 2002::/16): IPv4 is counted there once, and
+/// the aliases, which lead to the same node, are skipped.
+void walk(MMDB_s& mmdb, Tally& tally) {
+    const std::uint32_t nodes = mmdb.metadata.node_count;
+    const bool v6_tree = mmdb.metadata.ip_version == 6;
+    // The node at ::/96 (the IPv4 tree), when there is one.
+    std::uint64_t v4_root = v6_tree ? nodes : 0;
+    if (v6_tree) {
+        std::uint64_t node = 0;
+        for (int depth = 0; depth < 96 && node < nodes; ++depth) {
+            MMDB_search_node_s n;
+            if (MMDB_read_node(&mmdb, static_cast<std::uint32_t>(node), &n) != MMDB_SUCCESS) return;
+            if (n.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE) {
+                node = nodes;
+                break;
+            }
+            node = n.left_record;
+        }
+        v4_root = node;
+    }
+    std::unordered_map<std::uint64_t, std::pair<bool, std::pair<double, double>>> data;  // by entry offset
+    struct Step {
+        std::uint64_t node;
+        unsigned depth;
+        bool v4;
+    };
+    std::vector<Step> stack{{0, 0, !v6_tree}};
+    if (v6_tree && v4_root < nodes) stack.push_back({v4_root, 96, true});
+    while (!stack.empty()) {
+        const Step step = stack.back();
+        stack.pop_back();
+        MMDB_search_node_s n;
+        if (MMDB_read_node(&mmdb, static_cast<std::uint32_t>(step.node), &n) != MMDB_SUCCESS) continue;
+        for (int side = 0; side < 2; ++side) {
+            const std::uint64_t record = side == 0 ? n.left_record : n.right_record;
+            const std::uint8_t type = side == 0 ? n.left_record_type : n.right_record_type;
+            const unsigned depth = step.depth + 1;
+            if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
+                // The IPv4 tree is walked from its own root, once.
+                if (v6_tree && !step.v4 && record == v4_root) continue;
+                if (depth < 128) stack.push_back({record, depth, step.v4});
+                continue;
+            }
+            if (type != MMDB_RECORD_TYPE_DATA) continue;
+            MMDB_entry_s entry = side == 0 ? n.left_record_entry : n.right_record_entry;
+            auto [it, fresh] = data.try_emplace(entry.offset);
+            if (fresh)
+                it->second.first = coordinates(entry, it->second.second.first, it->second.second.second);
+            if (!it->second.first) continue;
+            const unsigned length = step.v4 && v6_tree ? depth - 96 : depth;
+            tally.add(step.v4 ? Family::v4 : Family::v6, it->second.second.first, it->second.second.second,
+                      length);
+        }
+    }
+}
+
 }  // namespace
+
+std::vector<WeightedPoint> Locator::reference() const {
+    Tally tally;
+    for (const auto& db : dbs_) walk(db->mmdb, tally);
+    for (const auto& n : networks_)
+        tally.add(n.prefix.address.family, n.location.lat, n.location.lon, n.prefix.length);
+    return tally.points();
+}
 
 std::shared_ptr<const Locator> Locator::load(const config::Geo& geo, const std::string& config_path,
                                              Diagnostics& diags) {

@@ -48,6 +48,16 @@ public:
     /// and never longer than `source_prefix`.
     std::uint8_t scope(const Address& a, const Located& located, std::uint8_t source_prefix) const noexcept;
 
+    /// Where clients are, as far as the data can tell without traffic: the
+    /// reference distribution spill-over cuts by (SPEC 10), the same on every
+    /// instance with the same data. Every located network of the databases
+    /// and every networks entry counts by its address space (IPv4 in /24s,
+    /// IPv6 in /48s); each family that has any counts half (all, when only
+    /// one has). Places are merged on a grid of a tenth of a degree. Load-
+    /// time work (a walk of each database's whole tree): the loader thread.
+    /// The weights sum to 1; empty when nothing is located.
+    std::vector<WeightedPoint> reference() const;
+
     bool empty() const noexcept { return dbs_.empty() && networks_.empty(); }
     /// Different for every Locator loaded in this process (a reloaded one may
     /// reuse a freed one's address, so caches key on this instead).

@@ -338,6 +338,12 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
     }
     if (!ok || diags.has_errors()) return nullptr;
     parts.catalog = std::make_shared<const steer::Catalog>(steer::Catalog::build(cfg));
+    // Spill-over cuts by where clients are (SPEC 10): worked out here, on
+    // the loader thread, once per load, and only when a service spills.
+    const bool spills = std::any_of(cfg.services.begin(), cfg.services.end(),
+                                    [](const config::Service& s) { return s.spill_at > 0; });
+    if (spills && parts.locator)
+        parts.reference = std::make_shared<const std::vector<WeightedPoint>>(parts.locator->reference());
     parts.ecs = cfg.geo.ecs;
     parts.rate_limit = cfg.rate_limit;
     parts.tsig_keys = cfg.tsig;

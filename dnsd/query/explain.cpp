@@ -71,6 +71,35 @@ void probe_targets(const steer::Catalog& cat, std::uint32_t site, Family f, Line
     }
 }
 
+/// Spill-over (SPEC 10): the nearest site's load, the share it keeps, and
+/// whether this client is one it sheds.
+void spill_line(const steer::Catalog& cat, const steer::Service& svc, const steer::Trace::SpillNote& s,
+                const char* fam, LineScope scope, Lines& line) noexcept {
+    if (s.from == steer::kNoSite) return;
+    const char* from = cat.sites[s.from].name.c_str();
+    if (s.spill.load < 0) {
+        line(scope, "%s site %s load unknown (not read yet, or unreadable): counts as not overloaded", fam,
+             from);
+        return;
+    }
+    if (s.spill.load <= svc.spill_at) {
+        line(scope, "%s site %s load %.2f, at most %.2f: keeps all its clients", fam, from, s.spill.load,
+             svc.spill_at);
+        return;
+    }
+    char what[120];
+    if (s.to == steer::kNoSite)
+        std::snprintf(what, sizeof what, "no other site up to shed to");
+    else if (s.shed)
+        std::snprintf(what, sizeof what, "this client sheds (+%.0f km to %s)", s.extra_km,
+                      cat.sites[s.to].name.c_str());
+    else
+        std::snprintf(what, sizeof what, "this client stays (+%.0f km to %s; sheds below +%.0f km)",
+                      s.extra_km, cat.sites[s.to].name.c_str(), s.spill.shed_below_km);
+    line(scope, "%s site %s load %.2f above %.2f: keeps %.0f %%; %s", fam, from, s.spill.load, svc.spill_at,
+         100.0 * s.spill.keep, what);
+}
+
 void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
     const steer::Catalog& cat = e.view->catalog();
     const auto& a = f == Family::v4 ? e.v4 : e.v6;
@@ -86,6 +115,7 @@ void render_answer(const Explanation& e, Family f, Lines& line) noexcept {
              s.total, health::to_string(s.override_state), dist, steer::to_string(s.verdict), stay);
         probe_targets(cat, s.site, f, line);
     }
+    spill_line(cat, *e.service, a.trace.spill, fam, scope, line);
     char answer[200] = "";
     std::size_t used = 0;
     if (a.choice.kind == steer::Choice::Kind::addresses) {

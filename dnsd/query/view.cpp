@@ -7,9 +7,15 @@
 
 namespace dnsd::query {
 
+const std::vector<WeightedPoint>& View::reference() const noexcept {
+    static const std::vector<WeightedPoint> none;
+    return reference_ ? *reference_ : none;
+}
+
 std::shared_ptr<const View> View::make(Parts parts, const config::Server& server) {
     auto v = std::make_shared<View>();
     v->locator_ = std::move(parts.locator);
+    v->reference_ = std::move(parts.reference);
     v->ecs_ = parts.ecs;
     v->zones_ = std::move(parts.zones);
     v->sources_ = std::move(parts.sources);

@@ -45,7 +45,10 @@ public:
         std::vector<zones::Journal> journals;
         std::shared_ptr<const steer::Catalog> catalog;  ///< null: no services
         std::shared_ptr<const geo::Locator> locator;    ///< null: no [geo]
-        bool ecs = true;                                ///< honour EDNS Client Subnet
+        /// Where clients are, for spill-over (geo::Locator::reference);
+        /// null when no service spills or nothing locates clients.
+        std::shared_ptr<const std::vector<WeightedPoint>> reference;
+        bool ecs = true;  ///< honour EDNS Client Subnet
         config::RateLimit rate_limit;
         ServedSerials served;                    ///< what secondaries may hold of each zone
         std::vector<config::TsigKey> tsig_keys;  ///< [tsig.NAME]
@@ -82,6 +85,9 @@ public:
     /// Client locations; null when neither databases nor networks are configured.
     const geo::Locator* locator() const noexcept { return locator_.get(); }
     bool ecs() const noexcept { return ecs_; }  ///< honour EDNS Client Subnet
+    /// The reference distribution of client locations (spill-over); empty
+    /// when no service spills.
+    const std::vector<WeightedPoint>& reference() const noexcept;
 
     const std::vector<std::shared_ptr<const zones::Zone>>& zones() const noexcept { return zones_; }
     const std::vector<std::shared_ptr<const zones::ZoneSource>>& sources() const noexcept { return sources_; }
@@ -122,6 +128,7 @@ private:
     Acl explain_allow_;
     std::shared_ptr<const steer::Catalog> catalog_;
     std::shared_ptr<const geo::Locator> locator_;
+    std::shared_ptr<const std::vector<WeightedPoint>> reference_;
     bool ecs_ = true;
     std::vector<std::vector<std::int32_t>> service_at_;  ///< per zone, per node
     std::unique_ptr<Counters> counters_;

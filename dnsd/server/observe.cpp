@@ -2,6 +2,7 @@
 // rendered from an Observation.
 
 #include <boost/json.hpp>
+#include <cmath>
 
 #include <cstdio>
 #include <iterator>
@@ -58,6 +59,32 @@ const char* reason_text(health::Stay::Reason r) {
     return "";
 }
 
+/// A gauge's value as the exposition format writes it.
+std::string number(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.4g", v);
+    return text;
+}
+
+struct Spilling {
+    std::uint32_t site;
+    Family family;
+    health::Spill spill;
+};
+
+/// The sites of `svc` above its spill_at now, per family.
+std::vector<Spilling> spills_of(const steer::Service& svc, const health::Snapshot& h) {
+    std::vector<Spilling> out;
+    if (svc.index >= h.spills.size()) return out;
+    const auto& spills = h.spills[svc.index];
+    for (std::size_t i = 0; i < svc.sites.size() && i * 2 + 1 < spills.size(); ++i)
+        for (Family f : {Family::v4, Family::v6}) {
+            const auto& sp = spills[i * 2 + (f == Family::v6 ? 1 : 0)];
+            if (sp.load > svc.spill_at) out.push_back({svc.sites[i], f, sp});
+        }
+    return out;
+}
+
 /// Whether `svc` answers `f` from its fallback now (no site up).
 bool in_fallback(const steer::Catalog& cat, const steer::Service& svc, Family f, const health::Snapshot& h) {
     steer::Random random;
@@ -88,6 +115,19 @@ std::string status_json(const Observation& obs) {
         }
         if (site.located)
             o["location"] = json::object{{"lat", site.location.lat}, {"lon", site.location.lon}};
+        if (const auto it = obs.loads.find(site.name); it != obs.loads.end()) {
+            const auto& l = it->second;
+            // An unreadable load counts as not overloaded (SPEC 10): shown
+            // as such, with the last good reading beside it.
+            json::object lo{{"url", l.url},
+                            {"state", !l.tried ? "not read yet"
+                                      : l.ok   ? "ok"
+                                               : "unreadable"}};
+            if (l.ok) lo["value"] = l.value;
+            if (!l.ok && l.tried) lo["error"] = l.error;
+            if (l.age_ms >= 0) lo["age_ms"] = l.age_ms;
+            o["load"] = std::move(lo);
+        }
         json::array addresses;
         for (std::uint32_t a = 0; a < cat.addresses.size(); ++a) {
             if (cat.address_site[a] != s) continue;
@@ -133,6 +173,23 @@ std::string status_json(const Observation& obs) {
                 held.push_back(std::move(ho));
             }
             o["held"] = std::move(held);
+        }
+        if (svc.spill_at > 0) {
+            // SPEC 10: each overloaded site's share kept and its cut.
+            o["spill_at"] = svc.spill_at;
+            json::array spilling;
+            for (const auto& x : spills_of(svc, *snap)) {
+                json::object so{{"site", cat.sites[x.site].name},
+                                {"family", x.family == Family::v4 ? "ipv4" : "ipv6"},
+                                {"load", x.spill.load},
+                                {"keep", x.spill.keep}};
+                if (std::isfinite(x.spill.shed_below_km))
+                    so["shed_below_km"] = x.spill.shed_below_km;
+                else
+                    so["shed_below_km"] = "all";
+                spilling.push_back(std::move(so));
+            }
+            o["spilling"] = std::move(spilling);
         }
         services.push_back(std::move(o));
     }
@@ -415,6 +472,36 @@ std::string metrics_text(const Observation& obs) {
     for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
         m += "dnsd_site_override{site=\"" + label(cat.sites[s].name) + "\",override=\"" +
              health::to_string(snap->overrides[s]) + "\"} 1\n";
+    // SPEC 10: loads and spill-over.
+    if (!obs.loads.empty()) {
+        m += "# HELP dnsd_site_load The site's load as its load URL last reported it (0 to 1).\n"
+             "# TYPE dnsd_site_load gauge\n";
+        for (const auto& [site, l] : obs.loads)
+            if (l.value >= 0) m += "dnsd_site_load{site=\"" + label(site) + "\"} " + number(l.value) + "\n";
+        m += "# HELP dnsd_site_load_readable 1 when the site's load URL gave a load at the last reading; "
+             "0: it counts as not overloaded.\n# TYPE dnsd_site_load_readable gauge\n";
+        for (const auto& [site, l] : obs.loads)
+            m += "dnsd_site_load_readable{site=\"" + label(site) + "\"} " + (l.ok ? "1" : "0") + "\n";
+    }
+    bool spilling = false;
+    for (const auto& svc : cat.services) spilling |= svc.spill_at > 0;
+    if (spilling) {
+        m += "# HELP dnsd_service_shed_ratio The share of a site's clients the service sheds to their "
+             "next-nearest site (spill-over).\n# TYPE dnsd_service_shed_ratio gauge\n";
+        for (const auto& svc : cat.services) {
+            if (svc.spill_at <= 0) continue;
+            for (std::size_t i = 0; i < svc.sites.size(); ++i)
+                for (Family f : {Family::v4, Family::v6}) {
+                    double shed = 0;
+                    const std::size_t at = i * 2 + (f == Family::v6 ? 1 : 0);
+                    if (svc.index < snap->spills.size() && at < snap->spills[svc.index].size())
+                        shed = 1.0 - snap->spills[svc.index][at].keep;
+                    m += "dnsd_service_shed_ratio{service=\"" + label(name_to_text(svc.name)) + "\",site=\"" +
+                         label(cat.sites[svc.sites[i]].name) + "\",family=\"" +
+                         (f == Family::v4 ? "ipv4" : "ipv6") + "\"} " + number(shed) + "\n";
+                }
+        }
+    }
     // SPEC 9: fallbacks, held-down and damped sites, degraded TTLs.
     m += "# HELP dnsd_service_fallback 1 while the service answers the family from its fallback (no site "
          "up).\n# TYPE dnsd_service_fallback gauge\n";

@@ -49,6 +49,16 @@ struct Observation {
         std::string instance;
         std::string error;
     };
+    /// Spill-over (SPEC 10): each site's `load` reading, by site name.
+    struct Load {
+        std::string url;
+        bool tried = false;        ///< read at least once
+        bool ok = false;           ///< the last reading was a load
+        double value = -1;         ///< the last good reading
+        std::string error;         ///< why the last reading was not one
+        std::int64_t age_ms = -1;  ///< since the last good reading; -1: none
+    };
+    std::map<std::string, Load> loads;
     bool cluster = false;  ///< a [cluster] is configured
     unsigned quorum = 1;
     unsigned vantage_points = 1;

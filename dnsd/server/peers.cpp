@@ -60,6 +60,17 @@ asio::awaitable<std::string> fetch(Peers::Shared& shared, const std::string& url
     into.verdicts.clear();
     for (const auto& [key, v] : verdicts->get_object())
         if (v.is_string()) into.verdicts[std::string(key)] = v.get_string() == "up";
+    into.loads.clear();
+    if (const auto* loads = root->if_contains("loads"); loads && loads->is_object())
+        for (const auto& [site, l] : loads->get_object()) {
+            const auto* o = l.if_object();
+            const auto* value = o ? o->if_contains("value") : nullptr;
+            const auto* age = o ? o->if_contains("age_ms") : nullptr;
+            if (!value || !value->is_number() || !age || !age->is_int64()) continue;
+            const double v = value->to_number<double>();
+            if (v >= 0 && v <= 1 && age->get_int64() >= 0)
+                into.loads[std::string(site)] = {v, age->get_int64()};
+        }
     if (const auto* inst = root->if_contains("instance"); inst && inst->is_string())
         into.instance = std::string(inst->get_string());
     co_return std::string();
@@ -86,6 +97,7 @@ asio::awaitable<void> poll(std::shared_ptr<Peers::Shared> shared, std::size_t in
         state.error = error;
         if (error.empty()) {
             state.verdicts = std::move(fetched.verdicts);
+            state.loads = std::move(fetched.loads);
             state.instance = std::move(fetched.instance);
             state.fetched = Clock::now();
             failures = 0;

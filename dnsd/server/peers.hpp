@@ -26,6 +26,13 @@ struct PeerState {
     std::string instance;                             ///< its identity, from its answer
     std::chrono::steady_clock::time_point fetched{};  ///< of the last answer
     std::map<std::string, bool> verdicts;             ///< "site/address" -> up
+    /// Its own last good load readings (SPEC 10): site -> value, and how
+    /// old the reading was when it answered.
+    struct Load {
+        double value = 0;
+        std::int64_t age_ms = 0;
+    };
+    std::map<std::string, Load> loads;
 };
 
 class Peers {

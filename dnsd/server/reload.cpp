@@ -173,6 +173,7 @@ std::vector<std::string> StateThread::apply(config::Config next, std::shared_ptr
     // totals a few seconds later, or at the next reload if that comes first).
     if (previous_view_) fold_counts(*previous_view_, retired_);
     previous_view_ = this->view();
+    update_loads();
     publish_health(view, true);
     retire_previous_view_later();
     site_seen_.clear();

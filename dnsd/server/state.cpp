@@ -81,6 +81,7 @@ void StateThread::stop() {
             if (monitor_) monitor_->stop();
             alerter_.reset();  // stops its thread; what is still queued is dropped
             peers_.reset();
+            loads_.reset();
             work_.reset();
             io_.stop();
         });
@@ -122,6 +123,9 @@ void StateThread::publish_health(std::shared_ptr<const query::View> view, bool q
     steer::fill_site_states(board_->catalog(), *snap);
     const auto changes = staying_.apply(*snap, unix_now_ms(), quiet);
     if (!view) view = this->view();
+    const auto& services = board_->catalog().services;
+    if (std::any_of(services.begin(), services.end(), [](const steer::Service& s) { return s.spill_at > 0; }))
+        steer::fill_spills(board_->catalog(), site_loads(), view->reference(), *snap);
     serving_.publish(std::make_shared<const Serving>(Serving{std::move(view), std::move(snap)}));
     for (const auto& c : changes) {
         spdlog::info("health: {}", c.text);
@@ -210,7 +214,10 @@ void StateThread::peers_changed() {
         raise({"cluster", "", "", cluster_degraded_ ? "degraded" : "ok",
                cluster_degraded_ ? "ok" : "degraded", text});
     }
-    if (changed || vantage_before != board_->vantage_points()) health_changed();
+    if (changed || vantage_before != board_->vantage_points())
+        health_changed();
+    else if (loads_ && peers_)
+        publish_health();  // the peers' load readings
 }
 
 std::string StateThread::verdicts_json() const {
@@ -220,8 +227,18 @@ std::string StateThread::verdicts_json() const {
     for (std::uint32_t a = 0; a < own.size(); ++a)
         if (own[a] != health::Verdict::unknown)
             verdicts[board_->key(a)] = own[a] == health::Verdict::up ? "up" : "down";
-    return json::serialize(
-               json::object{{"instance", cfg_.server.identity}, {"verdicts", std::move(verdicts)}}) +
+    // Own load readings too (SPEC 10): every instance uses the freshest.
+    json::object loads;
+    if (loads_)
+        for (const auto& r : loads_->readings())
+            if (r.ok)
+                loads[r.site] = json::object{{"value", r.value},
+                                             {"age_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                            std::chrono::steady_clock::now() - r.fetched)
+                                                            .count()}};
+    return json::serialize(json::object{{"instance", cfg_.server.identity},
+                                        {"verdicts", std::move(verdicts)},
+                                        {"loads", std::move(loads)}}) +
            "\n";
 }
 
@@ -269,8 +286,67 @@ void StateThread::update_alerter() {
         next.alerts.empty() ? nullptr : std::make_unique<alert::Alerter>(next.alerts, next.server.identity);
 }
 
+void StateThread::update_loads() {
+    std::vector<LoadReading> previous;
+    if (loads_) previous = loads_->readings();
+    loads_.reset();
+    const bool any = std::any_of(cfg_.sites.begin(), cfg_.sites.end(),
+                                 [](const config::Site& s) { return !s.load.empty(); });
+    if (any)
+        loads_ = std::make_unique<Loads>(io_, cfg_.sites, previous,
+                                         [this](const LoadReading& r) { load_changed(r); });
+}
+
+void StateThread::load_changed(const LoadReading& r) {
+    if (r.ok) {
+        spdlog::debug("load: site {} at {}", r.site, r.value);
+    } else {
+        // Once per loss of the reading, not at every poll.
+        const std::string text =
+            "load of site " + r.site + " cannot be read (" + r.error + "); it counts as not overloaded";
+        spdlog::warn("{}", text);
+        raise({"load", r.site, "", "unreadable", "", text});
+    }
+    publish_health();
+}
+
+std::vector<double> StateThread::site_loads() const {
+    const auto& sites = board_->catalog().sites;
+    std::vector<double> out(sites.size(), -1.0);
+    if (!loads_) return out;
+    const auto now = std::chrono::steady_clock::now();
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    for (const auto& r : loads_->readings()) {
+        const auto site =
+            std::find_if(sites.begin(), sites.end(), [&](const auto& s) { return s.name == r.site; });
+        if (site == sites.end()) continue;
+        double& load = out[static_cast<std::size_t>(site - sites.begin())];
+        // The freshest reading: this instance's own, or a fresh peer's
+        // (SPEC 10: with a [cluster], instances share their readings).
+        std::int64_t best_age = -1;
+        if (r.ok) {
+            best_age = duration_cast<milliseconds>(now - r.fetched).count();
+            load = r.value;
+        }
+        if (!peers_) continue;
+        for (const auto& p : peers_->states()) {
+            if (!p.reachable || !peers_->fresh(p)) continue;
+            const auto it = p.loads.find(r.site);
+            if (it == p.loads.end()) continue;
+            const std::int64_t age = it->second.age_ms + duration_cast<milliseconds>(now - p.fetched).count();
+            if (best_age < 0 || age < best_age) {
+                best_age = age;
+                load = it->second.value;
+            }
+        }
+    }
+    return out;
+}
+
 void StateThread::start_monitor() {
     if (!alerter_) update_alerter();
+    if (!loads_) update_loads();
     if (!peers_ && cfg_.cluster.enabled) update_peers();
     if (site_seen_.empty()) site_changes(true);
     monitor_ = std::make_unique<health::Monitor>(io_, board_, [this] { health_changed(); });

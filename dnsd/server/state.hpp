@@ -28,6 +28,7 @@
 #include "dnsd/core/snapshot.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/control.hpp"
+#include "dnsd/server/loads.hpp"
 #include "dnsd/server/observe.hpp"
 #include "dnsd/server/peers.hpp"
 #include "dnsd/server/serving.hpp"
@@ -90,6 +91,16 @@ private:
     /// GET /cluster/verdicts: this instance's own verdicts, never merged ones.
     std::string verdicts_json() const;
 
+    // ---- spill-over (state.cpp) ----
+    /// Starts reading the sites' load URLs (again, with the readings kept,
+    /// when the config changed).
+    void update_loads();
+    /// A site's load or its readability changed: log, alert once when it
+    /// cannot be read, publish.
+    void load_changed(const LoadReading& r);
+    /// Per site index of the board's catalog: its load, -1 when none.
+    std::vector<double> site_loads() const;
+
     // ---- alerts (state.cpp) ----
     /// An event for the operator (SPEC 7), queued for every [[alert]]
     /// target and delivered on the alerter's own thread.
@@ -143,6 +154,7 @@ private:
     /// Per site and family (IPv4, IPv6): whether it was up at the last look.
     std::vector<std::array<std::int8_t, 2>> site_seen_;
 
+    std::unique_ptr<Loads> loads_;
     std::unique_ptr<Peers> peers_;
     config::Cluster peers_config_;
     bool cluster_degraded_ = false;

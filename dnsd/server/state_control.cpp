@@ -64,6 +64,15 @@ Observation StateThread::observe() const {
     for (std::uint32_t a = 0; a < board_->address_count(); ++a)
         if (const auto* probe = board_->probe(a))
             o.probe_intervals[o.catalog->sites[o.catalog->address_site[a]].name] = probe->interval;
+    if (loads_)
+        for (const auto& r : loads_->readings()) {
+            const auto age = r.fetched == std::chrono::steady_clock::time_point{}
+                                 ? -1
+                                 : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - r.fetched)
+                                       .count();
+            o.loads[r.site] = {r.url, r.tried, r.ok, r.value, r.error, age};
+        }
     if (peers_) {
         o.cluster = true;
         o.quorum = board_->quorum();

@@ -47,6 +47,8 @@ struct Service {
     /// Hold-down, damping or a degraded TTL (SPEC 9): decide() reads the
     /// service's own view of its sites in the snapshot.
     bool stays_put = false;
+    /// Spill-over (SPEC 10, nearest): config::Service::spill_at; 0: off.
+    double spill_at = 0;
     int line = 0;
 };
 

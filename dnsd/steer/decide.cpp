@@ -1,6 +1,8 @@
 #include "dnsd/steer/decide.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "dnsd/steer/rendezvous.hpp"
@@ -92,6 +94,26 @@ double distance_km(const Site& s, const Client& c) noexcept {
     return s.location.unit.distance_km(c.location);
 }
 
+/// The located site of `pick` nearest to `at`, other than `skip`; -1 when
+/// there is none.
+inline int nearest_of(const Catalog& c, const SiteView* views, const int* pick, unsigned n,
+                      const UnitVector& at, int skip = -1) noexcept {
+    int best = -1;
+    double best_dot = -2;
+    for (unsigned i = 0; i < n; ++i) {
+        const Site& s = c.sites[views[pick[i]].site];
+        if (pick[i] == skip || !s.located) continue;
+        // Largest dot product = smallest great-circle distance; ties keep
+        // the earlier site in the listed order.
+        const double dot = s.location.unit.dot(at);
+        if (dot > best_dot) {
+            best_dot = dot;
+            best = pick[i];
+        }
+    }
+    return best;
+}
+
 /// Picks one site among `pick` (indices into views) by the policy.
 int pick_site(const Catalog& c, const Service& svc, const SiteView* views, const int* pick, unsigned n,
               const Client& client, Random& random) noexcept {
@@ -102,19 +124,7 @@ int pick_site(const Catalog& c, const Service& svc, const SiteView* views, const
             return pick[0];
         case Policy::nearest: {
             if (!client.located) return pick[0];
-            int best = -1;
-            double best_dot = -2;
-            for (unsigned i = 0; i < n; ++i) {
-                const Site& s = c.sites[views[pick[i]].site];
-                if (!s.located) continue;
-                // Largest dot product = smallest great-circle distance; ties
-                // keep the earlier site in the listed order.
-                const double dot = s.location.unit.dot(client.location);
-                if (dot > best_dot) {
-                    best_dot = dot;
-                    best = pick[i];
-                }
-            }
+            const int best = nearest_of(c, views, pick, n, client.location);
             return best >= 0 ? best : pick[0];
         }
         case Policy::weighted: {
@@ -165,6 +175,35 @@ int pick_by_client(const Catalog& c, const SiteView* views, const int* pick, uns
         }
     }
     return best;
+}
+
+/// Spill-over (SPEC 10): `chosen`, the nearest up site, or the next
+/// nearest when `chosen` is above spill_at and sheds this client (its
+/// extra distance is below the cut fill_spills() worked out).
+int spill_over(const Catalog& c, const Service& svc, const SiteView* views, const int* pick, unsigned n,
+               int chosen, Family f, const Client& client, const health::Snapshot& h,
+               Trace::SpillNote* note) noexcept {
+    if (svc.index >= h.spills.size()) return chosen;
+    const auto& spills = h.spills[svc.index];
+    const std::size_t at = static_cast<std::size_t>(chosen) * 2 + (f == Family::v6 ? 1 : 0);
+    if (at >= spills.size() || (spills[at].shed_below_km <= 0 && !note)) return chosen;
+    const health::Spill& spill = spills[at];
+    const Site& from = c.sites[views[chosen].site];
+    if (!from.located) return chosen;
+    const int next = nearest_of(c, views, pick, n, client.location, chosen);
+    double extra = -1;
+    if (next >= 0)
+        extra = c.sites[views[next].site].location.unit.distance_km(client.location) -
+                from.location.unit.distance_km(client.location);
+    const bool shed = next >= 0 && extra < spill.shed_below_km;
+    if (note) {
+        note->from = views[chosen].site;
+        note->to = next >= 0 ? views[next].site : kNoSite;
+        note->spill = spill;
+        note->extra_km = extra;
+        note->shed = shed;
+    }
+    return shed ? next : chosen;
 }
 
 /// Appends the addresses of `site` for the family: the up ones, or all of
@@ -249,7 +288,9 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
     out.fallback = false;
     out.hashed_site = false;
     out.hashed_addresses = false;
+    out.shed = false;
     out.count = 0;
+    if (trace) trace->spill = Trace::SpillNote{};
     SiteView views[kMaxTraceSites];
     const unsigned n =
         svc.sites.size() < kMaxTraceSites ? static_cast<unsigned>(svc.sites.size()) : kMaxTraceSites;
@@ -304,6 +345,14 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
             } else {
                 chosen = wn ? pick_site(c, svc, views, weighted, wn, client, random)
                             : pick_site(c, svc, views, pool, pool_n, client, random);
+            }
+            // Spill-over: only among the sites up and not held back, for a
+            // client whose location decides.
+            if (svc.spill_at > 0 && pool == usable && client.located && svc.policy == Policy::nearest) {
+                const int spilled = spill_over(c, svc, views, pool, pool_n, chosen, f, client, h,
+                                               trace ? &trace->spill : nullptr);
+                out.shed = spilled != chosen;
+                chosen = spilled;
             }
             out.site = views[chosen].site;
             if (views[chosen].is_cname) {
@@ -390,6 +439,84 @@ void decide(const Catalog& c, const Service& svc, Family f, const Client& client
                 for (unsigned k = 0; k < out.count; ++k)
                     in_answer |= c.address_site[out.address[k]] == v.site;
             if (in_answer) e.verdict = Trace::Verdict::chosen;
+        }
+    }
+}
+
+void fill_spills(const Catalog& c, const std::vector<double>& loads,
+                 const std::vector<WeightedPoint>& reference, health::Snapshot& h) {
+    h.spills.clear();
+    for (const Service& svc : c.services) {
+        if (svc.spill_at <= 0 || svc.policy != Policy::nearest) continue;
+        if (h.spills.size() < c.services.size()) h.spills.resize(c.services.size());
+        const std::size_t n = std::min<std::size_t>(svc.sites.size(), kMaxTraceSites);
+        auto& spills = h.spills[svc.index];
+        spills.assign(n * 2, health::Spill{});
+        const health::ServiceView* sv = service_view(svc, h);
+        for (const Family f : {Family::v4, Family::v6}) {
+            const std::size_t fi = f == Family::v6 ? 1 : 0;
+            // The sites decide() chooses among (up, not drained or held),
+            // located: as decide() finds them.
+            std::uint32_t usable[kMaxTraceSites];
+            std::size_t positions[kMaxTraceSites];
+            unsigned n_usable = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                const SiteState st =
+                    sv ? sv->sites[i * 2 + fi] : static_cast<SiteState>(view_of(c, svc.sites[i], f, h));
+                if ((!st.is_cname && st.total == 0) || !st.usable || !c.sites[svc.sites[i]].located) continue;
+                positions[n_usable] = i;
+                usable[n_usable++] = svc.sites[i];
+            }
+            for (unsigned u = 0; u < n_usable; ++u) {
+                const std::uint32_t site = usable[u];
+                health::Spill& out = spills[positions[u] * 2 + fi];
+                out.load = site < loads.size() ? loads[site] : -1.0f;
+                if (out.load <= svc.spill_at) continue;
+                const double shed = std::min(1.0, (out.load - svc.spill_at) / (1.0 - svc.spill_at));
+                out.keep = 1.0 - shed;
+                if (n_usable < 2) continue;  // nowhere to shed to
+                if (shed >= 1.0) {
+                    out.shed_below_km = std::numeric_limits<double>::infinity();
+                    continue;
+                }
+                // The reference clients nearest to this site, by the extra
+                // distance to their next-nearest usable site.
+                std::vector<std::pair<double, double>> extra;  // km, weight
+                double total = 0;
+                for (const WeightedPoint& p : reference) {
+                    double best = -2, second = -2;
+                    std::uint32_t best_site = kNoSite, second_site = kNoSite;
+                    for (unsigned k = 0; k < n_usable; ++k) {
+                        const double dot = c.sites[usable[k]].location.unit.dot(p.at.unit);
+                        if (dot > best) {
+                            second = best;
+                            second_site = best_site;
+                            best = dot;
+                            best_site = usable[k];
+                        } else if (dot > second) {
+                            second = dot;
+                            second_site = usable[k];
+                        }
+                    }
+                    if (best_site != site) continue;
+                    // As decide() works it out for a client there.
+                    const double km = c.sites[second_site].location.unit.distance_km(p.at.unit) -
+                                      c.sites[site].location.unit.distance_km(p.at.unit);
+                    extra.emplace_back(km, p.weight);
+                    total += p.weight;
+                }
+                if (extra.empty() || total <= 0) continue;
+                std::sort(extra.begin(), extra.end());
+                // The cut: halfway between the last client shed and the
+                // first kept, once the shed weight reaches the share.
+                double taken = 0;
+                std::size_t k = 0;
+                while (k < extra.size() && taken < shed * total) taken += extra[k++].second;
+                if (k == 0) continue;
+                out.shed_below_km = k < extra.size() ? (extra[k - 1].first + extra[k].first) / 2
+                                                     : std::numeric_limits<double>::infinity();
+                if (out.shed_below_km <= 0) out.shed_below_km = std::numeric_limits<double>::min();
+            }
         }
     }
 }

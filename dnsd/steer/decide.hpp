@@ -8,6 +8,7 @@
 /// a seeded Random. Thread-safe for distinct Random objects.
 
 #include <cstdint>
+#include <vector>
 
 #include "dnsd/steer/catalog.hpp"
 #include "health/snapshot.hpp"
@@ -52,6 +53,8 @@ struct Choice {
     /// weighted ones; the max_answers addresses among more.
     bool hashed_site = false;
     bool hashed_addresses = false;
+    /// Spill-over: the nearest site shed this client to the next nearest.
+    bool shed = false;
     unsigned count = 0;
     std::uint32_t address[kMaxAnswers];  ///< indices into Catalog::addresses
     /// NODATA because no site has an address of the family: not an outage.
@@ -83,6 +86,15 @@ struct Trace {
     };
     SiteEntry sites[kMaxTraceSites];
     unsigned count = 0;
+    /// Spill-over: the nearest site was above spill_at (`from` is kNoSite
+    /// otherwise), and what that meant for this client.
+    struct SpillNote {
+        std::uint32_t from = kNoSite;  ///< the nearest site, overloaded
+        std::uint32_t to = kNoSite;    ///< the next nearest up site (kNoSite: none)
+        health::Spill spill;           ///< its load, the share it keeps, the cut
+        double extra_km = -1;          ///< how much farther `to` is for this client
+        bool shed = false;             ///< the client was sent to `to`
+    } spill;
 };
 
 const char* to_string(Trace::Verdict v) noexcept;
@@ -104,6 +116,21 @@ void fill_site_states(const Catalog& catalog, health::Snapshot& health);
 /// may be null) counted as down: what steer::Staying applies damping with.
 health::SiteState site_state(const Catalog& catalog, std::uint32_t site, Family family,
                              const health::Snapshot& health, const std::uint8_t* suppressed) noexcept;
+
+/// Works out the spill-over (SPEC 10) of every service with `spill_at` into
+/// `health.spills`, from its sites' states in `health` (fill_site_states
+/// and, for services that stay put, steer::Staying first), `loads` (per
+/// site index of the catalog; negative: none) and `reference`, the
+/// reference distribution of client locations (geo::Locator::reference).
+/// For an up site above spill_at, the share it keeps falls linearly to
+/// none at 1.0; the clients it sheds are, of the reference clients nearest
+/// to it, those whose next-nearest up site is the least extra distance
+/// away, to that share of their weight. The cut is a distance, so that
+/// decide() needs no table and every instance with the same data sheds
+/// the same clients. A shed client goes to its next-nearest up site
+/// whatever that site's own load (no cascade). State thread.
+void fill_spills(const Catalog& catalog, const std::vector<double>& loads,
+                 const std::vector<WeightedPoint>& reference, health::Snapshot& health);
 
 /// What the state thread worked out for `svc` (SPEC 9: its sites with
 /// hold-down and damping applied, its TTL now), or null when the service

@@ -542,3 +542,57 @@ TEST_CASE("geo: MaxMind's City test database gives every network its nearest sit
         CHECK(addresses_of(r) == std::vector<std::string>{want.v4});
     }
 }
+
+namespace {
+
+/// The reference distribution (spill-over, SPEC 10) of a Locator over `geo`.
+std::vector<WeightedPoint> reference_of(const config::Geo& geo) {
+    Diagnostics diags;
+    const auto locator = geo::Locator::load(geo, "test.toml", diags);
+    REQUIRE(locator);
+    return locator->reference();
+}
+
+}  // namespace
+
+TEST_CASE("geo: the reference distribution of clients is the same in both layouts, each network once") {
+    REQUIRE(missing_geo_data() == "");
+    config::Geo city, dbip;
+    city.databases = {geo_data_file("city.mmdb")};
+    dbip.databases = {geo_data_file("dbip-ipv4.mmdb"), geo_data_file("dbip-ipv6.mmdb")};
+    const auto a = reference_of(city);
+    const auto b = reference_of(dbip);
+    REQUIRE(!a.empty());
+    double sum = 0;
+    for (const auto& p : a) sum += p.weight;
+    CHECK(sum == Approx(1.0));
+    // The City layout holds IPv4 under ::/96 and aliases of it elsewhere;
+    // counted once, it gives what the two DB-IP trees give. The DB-IP files
+    // store coordinates as floats, hence a grid cell's tolerance.
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        CHECK(a[i].at.lat == Approx(b[i].at.lat).margin(0.11));
+        CHECK(a[i].at.lon == Approx(b[i].at.lon).margin(0.11));
+        CHECK(a[i].weight == Approx(b[i].weight).epsilon(1e-9));
+    }
+}
+
+TEST_CASE("geo: networks entries weigh by their address space, each family half") {
+    config::Geo geo;
+    auto add = [&](const char* prefix, double lat, double lon) {
+        config::GeoNetwork n;
+        n.prefix = *Prefix::parse(prefix);
+        n.location = {lat, lon};
+        geo.networks.push_back(n);
+    };
+    add("10.0.0.0/23", 52.37, 4.90);      // two /24s
+    add("10.0.2.0/24", 50.11, 8.68);      // one
+    add("2001:db8::/48", 51.51, -0.13);   // all of IPv6
+    const auto ref = reference_of(geo);
+    REQUIRE(ref.size() == 3);
+    std::map<std::pair<long, long>, double> by_place;
+    for (const auto& p : ref) by_place[{std::lround(p.at.lat * 10), std::lround(p.at.lon * 10)}] = p.weight;
+    CHECK(by_place[{524, 49}] == Approx(1.0 / 3));
+    CHECK(by_place[{501, 87}] == Approx(1.0 / 6));
+    CHECK(by_place[{515, -1}] == Approx(0.5));
+}
