@@ -7,7 +7,8 @@ to spill_at nothing moves; at 0.9 half of ams's networks move (to one
 network), each to its next-nearest site, every one moved with less extra
 distance (computed here, apart from dnsd) than every one kept; at 1.0 all of
 them move; a second instance with the same configuration sheds the same
-networks; an unreadable load moves nothing and is shown as unreadable in
+networks, and so does a third that cannot read ams's load itself but is in
+a [cluster] with the first, whose reading it uses; an unreadable load moves nothing and is shown as unreadable in
 /status and /metrics; the CH TXT explanation says what happened."""
 import argparse
 import http.server
@@ -145,10 +146,12 @@ def site_load(doc, name):
     return next((s.get("load", {}) for s in doc.get("sites", []) if s["name"] == name), {})
 
 
-def start(dnsd, work, name, port, cport, lport, procs):
+def start(dnsd, work, name, port, cport, lport, procs, cluster="", ams_path="ams"):
+    """An instance; with `cluster`, that [cluster] section, and ams's load
+    read from `ams_path`."""
     sites = "".join(
         f'[sites.{s}]\naddresses = ["{a}"]\nlocation = {{ lat = {lat}, lon = {lon} }}\n'
-        f'load = "http://127.0.0.1:{lport}/{s}"\n'
+        f'load = "http://127.0.0.1:{lport}/{ams_path if s == "ams" else s}"\n'
         # Probed (at the loopback, through probe_targets) so that the load
         # is read every 250 ms, at the probe's interval.
         f'probe = {{ type = "tcp", port = {lport}, interval = "250ms", timeout = "200ms" }}\n'
@@ -158,14 +161,19 @@ def start(dnsd, work, name, port, cport, lport, procs):
                        for net, lat, lon in NETWORKS)
     conf = os.path.join(work, name + ".toml")
     with open(conf, "w") as f:
-        f.write(CONFIG.format(port=port, cport=cport, sites=sites, networks=networks))
+        f.write(CONFIG.format(port=port, cport=cport, sites=sites, networks=networks) + cluster)
     proc = subprocess.Popen([dnsd, "run", "-c", conf], cwd=work, stdout=open(os.path.join(work, name + ".log"), "w"),
                             stderr=subprocess.STDOUT)
     procs.append(proc)
     dnsclient.wait_for_dns(port, proc=proc)
 
 
-def cases(one, two, cone, ctwo, loads):
+def cluster(peer_cport):
+    return (f'[cluster]\npeers = ["http://127.0.0.1:{peer_cport}"]\nquorum = 1\ntoken_file = "peer-token"\n'
+            'interval = "250ms"\n')
+
+
+def cases(one, two, three, cone, ctwo, cthree, loads):
     nearest = {net: ranked(lat, lon)[0][1] for net, lat, lon in NETWORKS}
     ams_nets = [net for net in nearest if nearest[net] == "ams"]
     extra = {net: ranked(lat, lon)[1][0] - ranked(lat, lon)[0][0] for net, lat, lon in NETWORKS}
@@ -197,6 +205,11 @@ def cases(one, two, cone, ctwo, loads):
           "every network moved has less extra distance than every one kept")
     check(scopes == {24}, "a shed answer's ECS scope is the network's (24)")
     check(sites_now(two)[0] == got, "a second instance sheds the same networks")
+    # The third cannot read ams's load itself; its peer's reading counts.
+    check(site_load(status(cthree), "ams").get("state") == "unreadable", "the third instance cannot read ams's load")
+    check(wait_for(cthree, lambda d: any(x["site"] == "ams" for x in d["services"][0].get("spilling", []))),
+          "the third instance spills by its peer's reading")
+    check(sites_now(three)[0] == got, "and sheds the same networks")
     lines, _ = ask(one, moved[0], "TXT", "CH")
     check(any(re.fullmatch(r"A site ams load 0\.90 above 0\.80: keeps 50 %; this client sheds "
                            r"\(\+\d+ km to (fra|lon)\)", line) for line in lines),
@@ -246,17 +259,22 @@ def main():
             f.write(TOKEN + "\n")
         with open(os.path.join(work, "example.test.zone"), "w") as f:
             f.write(dnsclient.SMALL_ZONE)
+        with open(os.path.join(work, "peer-token"), "w") as f:
+            f.write("a-peer-token-0123456789\n")
         one, cone = dnsclient.free_port(), dnsclient.free_port()
-        start(dnsd, work, "one", one, cone, loads.port, procs)
         two, ctwo = dnsclient.free_port(), dnsclient.free_port()
+        three, cthree = dnsclient.free_port(), dnsclient.free_port()
+        start(dnsd, work, "one", one, cone, loads.port, procs, cluster(cthree))
         start(dnsd, work, "two", two, ctwo, loads.port, procs)
-        cases(one, two, cone, ctwo, loads)
+        # In a [cluster] with the first, its ams load URL broken.
+        start(dnsd, work, "three", three, cthree, loads.port, procs, cluster(cone), "nothing-here")
+        cases(one, two, three, cone, ctwo, cthree, loads)
     finally:
         for proc in procs:
             dnsclient.stop(proc)
         loads.stop()
         if failures:
-            dnsclient.show_tails(work, ["one.log", "two.log"])
+            dnsclient.show_tails(work, ["one.log", "two.log", "three.log"])
         dnsclient.remove_work(work, "one.log")
     return dnsclient.result()
 
