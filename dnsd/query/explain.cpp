@@ -75,7 +75,7 @@ void probe_targets(const steer::Catalog& cat, std::uint32_t site, Family f, Line
 /// whether this client is one it sheds.
 void spill_line(const steer::Catalog& cat, const steer::Service& svc, const steer::Trace::SpillNote& s,
                 const char* fam, LineScope scope, Lines& line) noexcept {
-    if (s.from == steer::kNoSite) return;
+    if (s.from == steer::kNoSite || !cat.sites[s.from].has_load) return;
     const char* from = cat.sites[s.from].name.c_str();
     if (s.spill.load < 0) {
         line(scope, "%s site %s load unknown (not read yet, or unreadable): counts as not overloaded", fam,

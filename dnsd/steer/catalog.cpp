@@ -35,6 +35,7 @@ Catalog Catalog::build(const config::Config& cfg) {
         site.min_up = s.min_up;
         site.weight = s.weight;
         site.probed = s.probe.has_value();
+        site.has_load = !s.load.empty();
         c.sites.push_back(std::move(site));
     }
     for (const auto& s : cfg.services) {

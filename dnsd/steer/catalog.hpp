@@ -31,6 +31,7 @@ struct Site {
     unsigned min_up = 1;
     unsigned weight = 100;
     bool probed = false;
+    bool has_load = false;  ///< a `load` URL (spill-over, SPEC 10)
     Range family(Family f) const noexcept { return f == Family::v4 ? v4 : v6; }
 };
 
