@@ -99,6 +99,9 @@ struct Site {
     std::vector<ProbeTarget> probe_targets;  ///< at most one per address; only with a probe
     unsigned min_up = 1;
     unsigned weight = 100;
+    /// Queries per second of demand the site can take (SPEC 10); 0: not
+    /// set (never a guard's reason).
+    std::uint64_t capacity = 0;
     int line = 0;
 
     /// What the probe of `address` connects to: its probe target, or the
@@ -140,6 +143,9 @@ struct Service {
     /// The TTL while a site of the service is down, held down or damped.
     std::optional<std::uint32_t> ttl_degraded;
     Stickiness stickiness = Stickiness::none;
+    /// Overrides that would leave fewer sites up are refused unless forced
+    /// (SPEC 10); 0: no guard.
+    unsigned min_sites_up = 0;
     int line = 0;
 
     /// Whether answers may depend on more than the health snapshot's

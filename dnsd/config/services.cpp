@@ -39,6 +39,7 @@ void read_service(TableReader& r, Draft& d) {
     ok &= good(r.integer("ttl", 0, 86400, s.ttl));
     ok &= good(r.integer("max_answers", 1, Service::kMaxAddresses, s.max_answers));
     ok &= good(r.enum_value("stickiness", kStickiness, s.stickiness));
+    ok &= good(r.integer("min_sites_up", 0, Service::kMaxSites, s.min_sites_up));
 
     // A keyword, or one of the service's own sites (validate finds it).
     std::string fallback;

@@ -87,6 +87,7 @@ void read_site(TableReader& r, const std::string& name, Draft& d) {
     read_probe_targets(r, s, addresses_read);
     r.integer("min_up", 1, 1000, s.min_up);
     r.integer("weight", 0, 1000000, s.weight);
+    r.integer("capacity", 0, 1000000000, s.capacity);
     // Kept even when broken, so that services naming it do not also report
     // "unknown site"; the errors make the config unusable anyway.
     d.sites.push_back(std::move(draft));
