@@ -22,10 +22,20 @@ Prefix demand_prefix(std::uint64_t word) noexcept {
     return p;
 }
 
-DemandTable::DemandTable() : buffers_(std::make_unique<Buffer[]>(2)) {}
+DemandTable::DemandTable() : buffers_(std::make_unique<Buffer[]>(2)), current_(&buffers_[0]) {}
 
-void DemandTable::drop(Buffer& b, unsigned at, std::uint32_t service) noexcept {
+void DemandTable::insert(unsigned at, std::uint32_t service, std::uint64_t prefix) noexcept {
+    Buffer& b = *current_;
     Slot* s = &b.slots[at * kWays];
+    for (unsigned i = 0; i < kWays; ++i) {
+        if (s[i].count) continue;
+        // Slots fill from the first, and only drops empty them again (and
+        // count a decrement): a bucket whose first slot is free and that
+        // has no decrement is new in this epoch.
+        if (i == 0 && !b.decrements[at]) b.touched[b.touched_count++] = static_cast<std::uint16_t>(at);
+        s[i] = Slot{prefix, service, 1};
+        return;
+    }
     // The dropped query and one of each slot's: kWays + 1 queries in all,
     // each lost to its own service's count but not to its total.
     auto lose = [&b](std::uint32_t svc) noexcept {

@@ -91,27 +91,17 @@ public:
         const std::uint32_t want = want_.load(std::memory_order_acquire);
         if (want != mine_) [[unlikely]]
             switch_to(want);
-        Buffer& b = buffers_[mine_ & 1];
         const unsigned at = bucket_of(service, prefix);
-        Slot* s = &b.slots[at * kWays];
-        Slot* empty = nullptr;
-        for (unsigned i = 0; i < kWays; ++i) {
-            if (s[i].prefix == prefix && s[i].service == service && s[i].count) {
+        Slot* s = &current_->slots[at * kWays];
+        // A slot emptied by a drop keeps its key: counting it again is
+        // right. No key is 0 with prefix 0 (no prefix word is 0), so a
+        // cleared slot matches nothing.
+        for (unsigned i = 0; i < kWays; ++i)
+            if (s[i].prefix == prefix && s[i].service == service) {
                 ++s[i].count;
                 return;
             }
-            if (!s[i].count && !empty) empty = &s[i];
-        }
-        if (empty) {
-            // Slots fill from the first, and only drops empty them again
-            // (and count a decrement): a bucket whose first slot is free
-            // and that has no decrement is new in this epoch.
-            if (empty == s && !b.decrements[at])
-                b.touched[b.touched_count++] = static_cast<std::uint16_t>(at);
-            *empty = Slot{prefix, service, 1};
-            return;
-        }
-        drop(b, at, service);
+        insert(at, service, prefix);
     }
 
     /// The worker, when idle: takes up the epoch asked for, so that the
@@ -153,13 +143,16 @@ private:
     };
     void switch_to(std::uint32_t want) noexcept {
         mine_ = want;
+        current_ = &buffers_[want & 1];
         ack_.store(want, std::memory_order_release);
     }
-    /// A prefix not in its full bucket: every slot one lower (Misra-Gries).
-    void drop(Buffer& b, unsigned at, std::uint32_t service) noexcept;
+    /// A prefix not in its bucket: into an empty slot, or when there is
+    /// none, every slot one lower and the query dropped (Misra-Gries).
+    void insert(unsigned at, std::uint32_t service, std::uint64_t prefix) noexcept;
 
     std::unique_ptr<Buffer[]> buffers_;
-    std::uint32_t mine_ = 0;  ///< the worker's: the epoch it writes
+    std::uint32_t mine_ = 0;     ///< the worker's: the epoch it writes
+    Buffer* current_ = nullptr;  ///< the worker's: its buffer
     alignas(64) std::atomic<std::uint32_t> want_{0};
     alignas(64) std::atomic<std::uint32_t> ack_{0};
 };
