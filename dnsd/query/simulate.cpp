@@ -51,7 +51,10 @@ void add_choice(const steer::Catalog& cat, const steer::Choice& c, double share,
 Outcome decide_all(const steer::Catalog& cat, const steer::Service& svc, Family family,
                    const steer::Client& client, const health::Snapshot& h) {
     Outcome o;
+    // Seeded by the client (a prefix's key), so that prefixes draw apart
+    // and the same demand always simulates alike.
     steer::Random random;
+    random.state ^= client.key | 1;
     const bool draws = svc.policy == config::Service::Policy::weighted && !svc.sticky;
     const unsigned n = draws ? Simulation::kDraws : 1;
     for (unsigned i = 0; i < n; ++i) {
@@ -143,10 +146,8 @@ Simulation simulate(const View& view, const health::Snapshot& now, const health:
                         place.lon = l.location.lon;
                     }
                 }
-                if (svc.sticky) {
-                    client.keyed = true;
-                    client.key = steer::key_of(p);
-                }
+                client.key = steer::key_of(p);
+                client.keyed = svc.sticky;
                 const Outcome before = decide_all(cat, svc, family, client, now);
                 const Outcome later = decide_all(cat, svc, family, client, after);
                 const double r = demand.rate(e.count * scale);

@@ -9,7 +9,8 @@
 /// damping are left out of both (a simulation looks at where clients
 /// belong, not at the minutes after a change). A decision over several
 /// sites (`all`, or a `weighted` draw) splits the prefix's rate evenly
-/// over the sites answered (a weighted one over kDraws draws). The rest of
+/// over the sites answered (a weighted one over kDraws draws, seeded by the
+/// prefix). The rest of
 /// a service's demand, below its top prefixes, is spread like the top.
 ///
 /// Pure: no I/O, no state changes. Runs on the state thread.
@@ -27,7 +28,7 @@
 namespace dnsd::query {
 
 struct Simulation {
-    static constexpr unsigned kDraws = 32;       ///< decisions of a weighted service without stickiness
+    static constexpr unsigned kDraws = 64;       ///< decisions of a weighted service without stickiness
     static constexpr std::size_t kTopMoves = 5;  ///< prefixes listed per move
     struct Place {
         Prefix prefix;
