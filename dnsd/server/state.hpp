@@ -139,8 +139,9 @@ private:
     static std::string simulation_json(const query::Simulation& sim);
     /// GET /simulate: 400 naming unknown sites or services.
     int simulate_request(const std::vector<std::pair<std::string, std::string>>& params, std::string& body);
-    /// What overriding `site` to `o` would break (SPEC 10), one line each.
-    std::vector<std::string> guard(std::uint32_t site, health::Override o);
+    /// The simulation of overriding `site` to `o`, whose `breaches` say
+    /// what it would break (SPEC 10); empty for overrides not guarded.
+    query::Simulation guard(std::uint32_t site, health::Override o);
     /// Prefixes GET /demand lists per service.
     static constexpr std::size_t kDemandTop = 20;
     /// POST /services/NAME/resume: ends a hold-down (SPEC 9).

@@ -123,12 +123,11 @@ int StateThread::set_override(const std::string& site, const std::string& wanted
     }
     // The guards (SPEC 10): what this override would break, by the same
     // simulation that GET /simulate shows.
-    const std::vector<std::string> breaches =
-        o == board_->override_of(s) ? std::vector<std::string>{} : guard(s, o);
+    const query::Simulation sim = o == board_->override_of(s) ? query::Simulation{} : guard(s, o);
+    const std::vector<std::string>& breaches = sim.breaches;
+    std::string why;
+    for (const auto& b : breaches) why += (why.empty() ? "" : "; ") + b;
     if (!breaches.empty() && !force) {
-        std::string why;
-        for (const auto& b : breaches) why += (why.empty() ? "" : "; ") + b;
-        const auto sim = simulate({{s, o}}, "");
         body = json::serialize(json::object{{"error", "refused: " + why + " (force to override)"},
                                             {"breaches", json::value_from(breaches)},
                                             {"simulation", json::parse(simulation_json(sim))}}) +
@@ -140,8 +139,6 @@ int StateThread::set_override(const std::string& site, const std::string& wanted
     // operator reads 200, no worker answers with the old state.
     if (board_->set_override(s, o, until)) health_changed();
     if (!breaches.empty()) {
-        std::string why;
-        for (const auto& b : breaches) why += (why.empty() ? "" : "; ") + b;
         spdlog::warn("control: override {} of site {} FORCED past the guards: {}", health::to_string(o), site,
                      why);
         raise({"override", site, "", health::to_string(o), "", "forced past the guards: " + why});

@@ -249,12 +249,12 @@ int StateThread::simulate_request(const std::vector<std::pair<std::string, std::
     return 200;
 }
 
-std::vector<std::string> StateThread::guard(std::uint32_t site, health::Override o) {
-    // Only what takes a site out (or back) is guarded; "auto" lets the
-    // probes decide again, which a guard cannot foresee.
+query::Simulation StateThread::guard(std::uint32_t site, health::Override o) {
+    // Only what takes a site out is guarded; "auto" lets the probes decide
+    // again, which a guard cannot foresee.
     if (o != health::Override::down && o != health::Override::drain) return {};
     harvest_demand();
-    return simulate({{site, o}}, "").breaches;
+    return simulate({{site, o}}, "");
 }
 
 }  // namespace dnsd::server
