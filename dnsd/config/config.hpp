@@ -102,6 +102,9 @@ struct Site {
     /// `load`: an http:// or https:// URL that reports the site's
     /// utilization (SPEC 10, spill-over); empty: none.
     std::string load;
+    /// Queries per second of demand the site can take (SPEC 10); 0: not
+    /// set (never a guard's reason).
+    std::uint64_t capacity = 0;
     int line = 0;
 
     /// What the probe of `address` connects to: its probe target, or the
@@ -146,6 +149,9 @@ struct Service {
     /// Spill-over (SPEC 10, `nearest` only): a site whose load is above
     /// this keeps a share of its clients that falls to none at 1.0. 0: off.
     double spill_at = 0;
+    /// Overrides that would leave fewer sites up are refused unless forced
+    /// (SPEC 10); 0: no guard.
+    unsigned min_sites_up = 0;
     int line = 0;
 
     /// Whether answers may depend on more than the health snapshot's

@@ -39,6 +39,14 @@ void read_service(TableReader& r, Draft& d) {
     ok &= good(r.integer("ttl", 0, 86400, s.ttl));
     ok &= good(r.integer("max_answers", 1, Service::kMaxAddresses, s.max_answers));
     ok &= good(r.enum_value("stickiness", kStickiness, s.stickiness));
+    ok &= good(r.integer("min_sites_up", 0, Service::kMaxSites, s.min_sites_up));
+    if (s.min_sites_up > draft.sites.size() && !draft.sites.empty()) {
+        // Every override would be refused, and the service would start out
+        // below it.
+        r.error(*r.get("min_sites_up"), "min_sites_up",
+                "the service has only " + std::to_string(draft.sites.size()) + " sites");
+        ok = false;
+    }
 
     // A keyword, or one of the service's own sites (validate finds it).
     std::string fallback;

@@ -91,6 +91,7 @@ void read_site(TableReader& r, const std::string& name, Draft& d) {
         "load", s.load,
         [](std::string_view v) { return parse_url(v) ? std::optional<std::string>(v) : std::nullopt; },
         is_not("an http:// or https:// URL (\"http://host[:port][/path]\") that reports the site's load"));
+    r.integer("capacity", 0, 1000000000, s.capacity);
     // Kept even when broken, so that services naming it do not also report
     // "unknown site"; the errors make the config unusable anyway.
     d.sites.push_back(std::move(draft));

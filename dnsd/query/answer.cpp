@@ -479,9 +479,11 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
     Result r{encode_reply(request, response, q, view, plan, limit)};
     r.zone = static_cast<std::int32_t>(zone_index);
     if (plan.service >= 0) {
+        const steer::Service& svc = view.catalog().services[static_cast<std::size_t>(plan.service)];
         r.service = plan.service;
-        r.decision =
-            decision_slot(view.catalog().services[static_cast<std::size_t>(plan.service)], plan.choice);
+        r.decision = decision_slot(svc, plan.choice);
+        r.demand_service = svc.demand_key;
+        r.demand_prefix = demand_word_of(subnet_of(q), client);
     }
     return r;
 }

@@ -65,6 +65,11 @@ struct Result {
     std::int32_t zone = -1;
     std::int32_t service = -1;
     std::uint16_t decision = 0;
+    /// For the worker's demand table (steer/demand.hpp), when `service` is
+    /// set: the service's demand key and the client's prefix (the ECS
+    /// prefix, else the source's /24 or /56) as a demand_word().
+    std::uint32_t demand_service = 0;
+    std::uint64_t demand_prefix = 0;
     /// The key of the request's good TSIG (RFC 8945): the reply is signed
     /// with it; for a transfer, the caller signs each message (TsigChain).
     const config::TsigKey* tsig = nullptr;

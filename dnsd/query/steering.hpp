@@ -10,6 +10,7 @@
 #include "dnsd/geo/locator.hpp"
 #include "dnsd/query/answer.hpp"
 #include "dnsd/steer/decide.hpp"
+#include "dnsd/steer/demand.hpp"
 #include "dnsd/steer/rendezvous.hpp"
 #include "dnsd/wire/parser.hpp"
 #include "health/snapshot.hpp"
@@ -73,6 +74,17 @@ inline ClientPrefix key_client(const Subnet& subnet, const Client& client, steer
     where.keyed = true;
     where.key = steer::key_of(p.prefix);
     return p;
+}
+
+/// The client's key in the workers' demand tables (SPEC 10): its
+/// client_prefix() as a steer::demand_word(), without building the Prefix.
+inline std::uint64_t demand_word_of(const Subnet& subnet, const Client& client) noexcept {
+    if (subnet.present && subnet.source > 0) {
+        const unsigned most = subnet.family == Family::v4 ? 24 : 56;
+        return steer::demand_word(subnet.family, subnet.address, subnet.source < most ? subnet.source : most);
+    }
+    return steer::demand_word(client.address.family, client.address.bytes.data(),
+                              client.address.family == Family::v4 ? 24 : 56);
 }
 
 /// `a` as text into `out` (inet_ntop: no allocation).

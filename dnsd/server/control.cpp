@@ -112,6 +112,22 @@ std::string percent_decoded(std::string_view in) {
     return out;
 }
 
+/// The pairs of a query string (after the '?'), values decoded.
+std::vector<std::pair<std::string, std::string>> query_params(std::string_view query) {
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (eq != std::string_view::npos)
+            out.emplace_back(std::string(pair.substr(0, eq)), percent_decoded(pair.substr(eq + 1)));
+        else if (!pair.empty())
+            out.emplace_back(std::string(pair), std::string());
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    }
+    return out;
+}
+
 /// 0 when the request may change state, else the status to refuse it with.
 http::status authorize(const std::string& token, const http::request<http::string_body>& req) {
     const auto header = req[http::field::authorization];
@@ -138,6 +154,15 @@ asio::awaitable<http::response<http::string_body>> handle(Shared& ctx,
         co_return reply(req, http::status::ok, ctx.hooks.metrics(), "text/plain; version=0.0.4");
     if (req.method() == http::verb::get && (target == "/status" || target.starts_with("/status?")))
         co_return reply(req, http::status::ok, ctx.hooks.status());
+    if (req.method() == http::verb::get && target == "/demand")
+        co_return reply(req, http::status::ok, ctx.hooks.demand());
+    if (req.method() == http::verb::get && (target == "/simulate" || target.starts_with("/simulate?"))) {
+        // down=SITE&drain=SITE&up=SITE (each repeatable, or comma-separated)&service=NAME
+        std::string body;
+        const int status = ctx.hooks.simulate(
+            query_params(target.size() > 10 ? target.substr(10) : std::string_view{}), body);
+        co_return reply(req, static_cast<http::status>(status), body);
+    }
     if (req.method() == http::verb::get && target == "/cluster/verdicts") {
         // Peers ask with the cluster token (when one is configured).
         if (!peer_token.empty())
@@ -152,19 +177,10 @@ asio::awaitable<http::response<http::string_body>> handle(Shared& ctx,
             if (const auto a = authorize(token, req); a != http::status::ok) co_return refuse(req, a);
         // name=...&client=...&type=A|AAAA, percent-encoded or not.
         std::string name, client, type;
-        std::string_view query = target.substr(9);
-        while (!query.empty()) {
-            const auto amp = query.find('&');
-            const std::string_view pair = query.substr(0, amp);
-            const auto eq = pair.find('=');
-            if (eq != std::string_view::npos) {
-                const auto key = pair.substr(0, eq);
-                const std::string value = percent_decoded(pair.substr(eq + 1));
-                if (key == "name") name = value;
-                if (key == "client") client = value;
-                if (key == "type") type = value;
-            }
-            query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        for (const auto& [key, value] : query_params(target.substr(9))) {
+            if (key == "name") name = value;
+            if (key == "client") client = value;
+            if (key == "type") type = value;
         }
         if (!type.empty() && type != "A" && type != "AAAA")
             co_return reply(req, http::status::bad_request, error_body("type= must be A or AAAA"));
@@ -174,7 +190,7 @@ asio::awaitable<http::response<http::string_body>> handle(Shared& ctx,
     }
     if (req.method() != http::verb::post) {
         co_return reply(req, http::status::not_found,
-                        error_body("no such resource (GET /status, POST "
+                        error_body("no such resource (GET /status, GET /demand, GET /simulate, POST "
                                    "/sites/NAME/override, POST /services/NAME/resume, POST /reload)"));
     }
     if (const auto a = authorize(token, req); a != http::status::ok) co_return refuse(req, a);
@@ -211,8 +227,15 @@ asio::awaitable<http::response<http::string_body>> handle(Shared& ctx,
                 co_return reply(req, http::status::bad_request,
                                 error_body("until must be Unix seconds or \"YYYY-MM-DDTHH:MM:SSZ\""));
         }
+        // "force": true overrides the guards (SPEC 10: min_sites_up, capacity).
+        bool force = false;
+        if (const auto* f = body.as_object().if_contains("force")) {
+            if (!f->is_bool())
+                co_return reply(req, http::status::bad_request, error_body("force must be true or false"));
+            force = f->as_bool();
+        }
         std::string out;
-        const int status = ctx.hooks.set_override(site, std::string(state->as_string()), until, out);
+        const int status = ctx.hooks.set_override(site, std::string(state->as_string()), until, force, out);
         co_return reply(req, static_cast<http::status>(status), out);
     }
     constexpr std::string_view kServices = "/services/", kResume = "/resume";

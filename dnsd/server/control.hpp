@@ -1,7 +1,8 @@
 #pragma once
 /// The HTTP control endpoint (SPEC section 6) on Boost.Beast: `GET /` (a
 /// status page, self-contained HTML), `GET /metrics`, `GET /status`
-/// (JSON), `GET /explain?name=&client=` (the CH TXT explanation as JSON
+/// (JSON), `GET /demand`, `GET /simulate?down=&drain=&up=&service=` (SPEC
+/// 10), `GET /explain?name=&client=` (the CH TXT explanation as JSON
 /// lines), `POST /sites/NAME/override` with `{"state": "up|down|drain|auto"}`,
 /// `POST /services/NAME/resume` with `{"site": "NAME"}` (optional),
 /// `POST /reload`. Requests that change state need `Authorization: Bearer
@@ -23,6 +24,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
@@ -37,10 +40,18 @@ struct ControlHooks {
     /// The status page (GET /): HTML.
     std::function<std::string()> page;
     /// Sets an override, until Unix time `until` (0: until changed); returns
-    /// an HTTP status (200, 404 unknown site) and fills `body`.
-    std::function<int(const std::string& site, const std::string& state, std::int64_t until,
+    /// an HTTP status (200, 404 unknown site, 409 refused by a guard unless
+    /// `force`) and fills `body`.
+    std::function<int(const std::string& site, const std::string& state, std::int64_t until, bool force,
                       std::string& body)>
         set_override;
+    /// GET /demand: the demand per service (SPEC 10), JSON.
+    std::function<std::string()> demand;
+    /// GET /simulate?down=&drain=&up=&service=: the what-if (SPEC 10) of
+    /// the query string's pairs; returns an HTTP status (400 naming
+    /// unknown sites or services) and fills `body`.
+    std::function<int(const std::vector<std::pair<std::string, std::string>>& params, std::string& body)>
+        simulate;
     /// Ends the hold-down of `site` (every held site when empty) for
     /// `service` (SPEC 9); returns an HTTP status and fills `body`.
     std::function<int(const std::string& service, const std::string& site, std::string& body)> resume;

@@ -420,6 +420,16 @@ std::string metrics_text(const Observation& obs) {
          "# TYPE dnsd_decisions_total counter\n";
     for (const auto& [labels, n] : totals.decisions)
         m += "dnsd_decisions_total{" + labels + "} " + std::to_string(n) + "\n";
+    m += "# HELP dnsd_demand_rate Steered queries per second over the last hour (decayed), by service.\n"
+         "# TYPE dnsd_demand_rate gauge\n";
+    for (const auto& d : obs.demand)
+        m += "dnsd_demand_rate{service=\"" + label(d.service) + "\"} " + std::to_string(d.rate) + "\n";
+    m += "# HELP dnsd_demand_site_rate The part of dnsd_demand_rate the decision sends to each site now.\n"
+         "# TYPE dnsd_demand_site_rate gauge\n";
+    for (const auto& d : obs.demand)
+        for (const auto& [site, rate] : d.sites)
+            m += "dnsd_demand_site_rate{service=\"" + label(d.service) + "\",site=\"" + label(site) + "\"} " +
+                 std::to_string(rate) + "\n";
     // A histogram of milliseconds, in seconds; `labels` empty or "k=\"v\"".
     const auto histogram = [&m](const char* metric, const std::string& labels, const health::Latency& h) {
         const std::string prefix = std::string(metric) + "_bucket{" + labels + (labels.empty() ? "" : ",");

@@ -70,6 +70,14 @@ struct Observation {
     Counts counts;                  ///< every view's, folded by name
     std::uint64_t alerts[3] = {};   ///< delivered, failed, dropped
     std::uint64_t reloads[2] = {};  ///< ok, failed
+    /// Demand (SPEC 10) per service: queries per second over the last
+    /// hour, decayed, and the part the decision sends to each site now.
+    struct Demand {
+        std::string service;  ///< text
+        double rate = 0;
+        std::vector<std::pair<std::string, double>> sites;
+    };
+    std::vector<Demand> demand;
 };
 
 /// GET /status: JSON.

@@ -61,6 +61,7 @@ StateThread::~StateThread() {
 void StateThread::start() {
     boost::asio::post(io_, [this] {
         start_monitor();
+        demand_tick();
         // Secondaries hear of every zone at start too (as NSD and BIND do):
         // the zones may have changed while dnsd was down, and a NOTIFY for
         // a serial they hold already costs them one SOA query.

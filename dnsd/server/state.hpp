@@ -26,6 +26,7 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/diagnostic.hpp"
 #include "dnsd/core/snapshot.hpp"
+#include "dnsd/query/simulate.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/control.hpp"
 #include "dnsd/server/loads.hpp"
@@ -34,6 +35,7 @@
 #include "dnsd/server/serving.hpp"
 #include "dnsd/server/state_file.hpp"
 #include "dnsd/server/worker.hpp"
+#include "dnsd/steer/demand.hpp"
 #include "dnsd/steer/staying.hpp"
 #include "health/board.hpp"
 #include "health/monitor.hpp"
@@ -130,8 +132,29 @@ private:
     void update_control();
     /// What /status, /metrics and the page show, taken now.
     Observation observe() const;
-    int set_override(const std::string& site, const std::string& wanted, std::int64_t until,
+    /// POST /sites/NAME/override: refused (409, the simulation as the
+    /// reason) when the guards (SPEC 10) say no, unless `force`.
+    int set_override(const std::string& site, const std::string& wanted, std::int64_t until, bool force,
                      std::string& body);
+    // ---- demand and what-if (state_demand.cpp) ----
+    /// Once a second: harvest_demand().
+    void demand_tick();
+    /// Takes what the workers counted since the last harvest into demand_.
+    void harvest_demand();
+    /// GET /demand.
+    std::string demand_json();
+    /// The what-if of `changes` (site index, override) for `service` (text;
+    /// empty: all services).
+    query::Simulation simulate(const std::vector<std::pair<std::uint32_t, health::Override>>& changes,
+                               const std::string& service) const;
+    static std::string simulation_json(const query::Simulation& sim);
+    /// GET /simulate: 400 naming unknown sites or services.
+    int simulate_request(const std::vector<std::pair<std::string, std::string>>& params, std::string& body);
+    /// The simulation of overriding `site` to `o`, whose `breaches` say
+    /// what it would break (SPEC 10); empty for overrides not guarded.
+    query::Simulation guard(std::uint32_t site, health::Override o);
+    /// Prefixes GET /demand lists per service.
+    static constexpr std::size_t kDemandTop = 20;
     /// POST /services/NAME/resume: ends a hold-down (SPEC 9).
     int resume(const std::string& service, const std::string& site, std::string& body);
     int explain(const std::string& name, const std::string& client, const std::string& type,
@@ -170,6 +193,9 @@ private:
     std::shared_ptr<const query::View> previous_view_;  ///< the last view replaced, until retired
     boost::asio::steady_timer retire_timer_{io_};
 
+    steer::Demand demand_;             ///< every worker's demand, decayed
+    steer::DemandTable::Epoch epoch_;  ///< reused by each harvest
+    boost::asio::steady_timer demand_timer_{io_};
     std::thread loader_;
     bool loading_ = false;
     bool reload_again_ = false;

@@ -34,7 +34,11 @@ void StateThread::update_control() {
     hooks.page = [this] { return status_page(observe()); };
     hooks.metrics = [this] { return metrics_text(observe()); };
     hooks.set_override = [this](const std::string& site, const std::string& state, std::int64_t until,
-                                std::string& body) { return set_override(site, state, until, body); };
+                                bool force,
+                                std::string& body) { return set_override(site, state, until, force, body); };
+    hooks.demand = [this] { return demand_json(); };
+    hooks.simulate = [this](const std::vector<std::pair<std::string, std::string>>& params,
+                            std::string& body) { return simulate_request(params, body); };
     hooks.resume = [this](const std::string& service, const std::string& site, std::string& body) {
         return resume(service, site, body);
     };
@@ -98,11 +102,16 @@ Observation StateThread::observe() const {
     }
     o.reloads[0] = reloads_ok_;
     o.reloads[1] = reloads_failed_;
+    for (const auto& svc : simulate({}, "").services) {
+        Observation::Demand d{svc.name, svc.rate, {}};
+        for (const auto& site : svc.sites) d.sites.emplace_back(site.name, site.now);
+        o.demand.push_back(std::move(d));
+    }
     return o;
 }
 
 int StateThread::set_override(const std::string& site, const std::string& wanted, std::int64_t until,
-                              std::string& body) {
+                              bool force, std::string& body) {
     namespace json = boost::json;
     const steer::Catalog& cat = board_->catalog();
     std::uint32_t s = 0;
@@ -121,10 +130,30 @@ int StateThread::set_override(const std::string& site, const std::string& wanted
         body = json::serialize(json::object{{"error", "until is in the past"}}) + "\n";
         return 400;
     }
+    // The guards (SPEC 10): what this override would break, by the same
+    // simulation that GET /simulate shows.
+    const query::Simulation sim = o == board_->override_of(s) ? query::Simulation{} : guard(s, o);
+    const std::vector<std::string>& breaches = sim.breaches;
+    std::string why;
+    for (const auto& b : breaches) why += (why.empty() ? "" : "; ") + b;
+    if (!breaches.empty() && !force) {
+        body = json::serialize(json::object{{"error", "refused: " + why + " (force to override)"},
+                                            {"breaches", json::value_from(breaches)},
+                                            {"simulation", json::parse(simulation_json(sim))}}) +
+               "\n";
+        spdlog::info("control: override {} of site {} refused: {}", health::to_string(o), site, why);
+        return 409;
+    }
     // Published (and logged, alerted, saved) before the reply: once the
     // operator reads 200, no worker answers with the old state.
     if (board_->set_override(s, o, until)) health_changed();
+    if (!breaches.empty()) {
+        spdlog::warn("control: override {} of site {} FORCED past the guards: {}", health::to_string(o), site,
+                     why);
+        raise({"override", site, "", health::to_string(o), "", "forced past the guards: " + why});
+    }
     json::object reply{{"site", site}, {"override", health::to_string(o)}};
+    if (!breaches.empty()) reply["forced"] = json::value_from(breaches);
     if (until && o != health::Override::none) reply["until"] = until;
     body = json::serialize(reply) + "\n";
     return 200;

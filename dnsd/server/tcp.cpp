@@ -175,6 +175,7 @@ asio::awaitable<void> tcp_refresh_loop(TcpWorker& w) {
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
         w.serving();
+        w.demand().sync();
     }
 }
 

@@ -217,8 +217,10 @@ void udp_serve(UdpWorker& w, int fd, UdpBatch& batch) noexcept {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             // A second without queries: let go of a view or health
             // snapshot that a reload or a probe has replaced, so that an
-            // idle thread does not keep old zones in memory.
+            // idle thread does not keep old zones in memory. And hand the
+            // demand counted so far to the state thread.
             w.serving();
+            w.demand().sync();
             continue;
         }
         // recvmmsg failed otherwise: a short pause, so that an error that

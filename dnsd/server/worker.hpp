@@ -1,8 +1,9 @@
 #pragma once
 /// Workers: the threads that answer queries. Each has its own buffers, its
 /// own cached view of the current snapshot and its own counters; nothing in
-/// a worker is shared with another thread except the ServingSlot it reads
-/// and the counters the state thread reads when scraped.
+/// a worker is shared with another thread except the ServingSlot it reads,
+/// the counters the state thread reads when scraped and the demand table
+/// it harvests.
 ///
 /// Two kinds (SO_REUSEPORT: the kernel spreads clients over them):
 /// - UdpWorker, `threads` per listening address: one UDP socket, one thread
@@ -34,6 +35,7 @@
 #include "dnsd/server/serving.hpp"
 #include "dnsd/server/stats.hpp"
 #include "dnsd/steer/decide.hpp"
+#include "dnsd/steer/demand.hpp"
 #include "health/snapshot.hpp"
 
 namespace dnsd::server {
@@ -71,14 +73,19 @@ public:
     geo::Cache& geo_cache() noexcept { return geo_cache_; }
     Stats& stats() noexcept { return stats_; }
     const Stats& stats() const noexcept { return stats_; }
+    /// Its steered queries by service and client prefix (SPEC 10): written
+    /// by this worker only, harvested by the state thread (demand.hpp).
+    steer::DemandTable& demand() noexcept { return demand_; }
     /// Counts one answered query, by zone, type, rcode and transport and by
     /// steering decision, in the view it was answered from.
     void count(const query::View& v, const query::Result& r, bool tcp, std::span<const std::uint8_t> request,
                const Address& client) noexcept {
         v.counters().count_query(index_, r.zone, tcp, r.qtype, r.rcode);
         if (v.query_log() && ++logged_ % v.query_log() == 0) log_query(v, r, tcp, request, client);
-        if (r.service >= 0)
+        if (r.service >= 0) {
             v.counters().count_decision(index_, static_cast<std::size_t>(r.service), r.decision);
+            demand_.record(r.demand_service, r.demand_prefix);
+        }
         if (r.tsig_fault != query::TsigFault::none) log_tsig_fault(r, tcp, client);
     }
 
@@ -97,6 +104,7 @@ private:
     steer::Random random_;
     Stats stats_;
     geo::Cache geo_cache_;
+    steer::DemandTable demand_;
     std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
     /// When each client's TSIG fault was last logged: a small table indexed
     /// by a hash of the address; a collision only costs an extra line.

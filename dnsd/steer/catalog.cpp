@@ -51,6 +51,7 @@ Catalog Catalog::build(const config::Config& cfg) {
         svc.sticky = s.stickiness == config::Service::Stickiness::client;
         svc.line = s.line;
         svc.index = static_cast<std::uint32_t>(c.services.size());
+        svc.demand_key = static_cast<std::uint32_t>(key_of(svc.name));
         svc.stays_put = s.stays_put();
         svc.spill_at = s.spill_at;
         c.services.push_back(std::move(svc));

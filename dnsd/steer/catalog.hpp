@@ -45,6 +45,9 @@ struct Service {
     bool sticky = false;  ///< stickiness = "client": decide() takes a keyed Client
     std::uint32_t fallback_site = kNoSite;
     std::uint32_t index = 0;  ///< in Catalog::services (and health::Snapshot::services)
+    /// Its name's key (rendezvous.hpp), cut to 32 bits: what the workers'
+    /// demand tables count it under, the same across reloads.
+    std::uint32_t demand_key = 0;
     /// Hold-down, damping or a degraded TTL (SPEC 9): decide() reads the
     /// service's own view of its sites in the snapshot.
     bool stays_put = false;

@@ -596,6 +596,32 @@ TEST_CASE("config: findings on one line come in the order the values are read") 
           });
 }
 
+TEST_CASE("config: capacity and min_sites_up (SPEC 10)") {
+    auto ok = read(
+        "[[service]]\nname = \"www.example.test.\"\nsites = [\"a\", \"b\"]\nmin_sites_up = 2\n"
+        "[sites.a]\naddresses = [\"192.0.2.1\"]\ncapacity = 5000\n"
+        "[sites.b]\naddresses = [\"192.0.2.2\"]\n" +
+            kZone,
+        "g.toml");
+    REQUIRE(ok.messages().empty());
+    CHECK(ok.config.services[0].min_sites_up == 2);
+    CHECK(ok.config.sites[0].capacity == 5000);
+    CHECK(ok.config.sites[1].capacity == 0);
+    auto bad = read(
+        "[[service]]\nname = \"www.example.test.\"\nsites = [\"a\", \"b\"]\nmin_sites_up = 3\n"
+        "[[service]]\nname = \"x.example.test.\"\nsites = [\"a\"]\nmin_sites_up = -1\n"
+        "[sites.a]\naddresses = [\"192.0.2.1\"]\ncapacity = -5\n"
+        "[sites.b]\naddresses = [\"192.0.2.2\"]\ncapacity = \"lots\"\n" +
+            kZone,
+        "g.toml");
+    CHECK(bad.messages() == std::vector<std::string>{
+                                "g.toml:4: service.min_sites_up: the service has only 2 sites",
+                                "g.toml:8: service.min_sites_up: expected an integer from 0 to 32",
+                                "g.toml:11: sites.a.capacity: expected an integer from 0 to 1000000000",
+                                "g.toml:14: sites.b.capacity: expected an integer",
+                            });
+}
+
 TEST_CASE("config: an address in two sites of one service is an error") {
     const std::string sites =
         "[sites.a]\naddresses = [\"192.0.2.1\", \"2001:db8::1\"]\n"    // 1-2

@@ -24,13 +24,15 @@ check = dnsclient.check
 # Every option each command names in its --help.
 HELP = {
     "status": [],
-    "drain": ["SITE", "--for", "--until"],
-    "down": ["SITE", "--for", "--until"],
-    "up": ["SITE", "--for", "--until"],
+    "drain": ["SITE", "--for", "--until", "--force"],
+    "down": ["SITE", "--for", "--until", "--force"],
+    "up": ["SITE", "--for", "--until", "--force"],
     "auto": ["SITE"],
     "resume": ["SERVICE", "SITE"],
     "reload": [],
     "explain": ["NAME", "--client", "--type"],
+    "demand": [],
+    "simulate": ["--down", "--drain", "--up", "--service", "--json"],
 }
 
 
@@ -76,7 +78,11 @@ def completion_cases(conf):
     check(complete(f"dnsdctl --config {conf} resume w") == ["www.example.test"], "completion: a service name")
     check(complete(f"dnsdctl --config {conf} resume www.example.test a") == ["ams"],
           "completion: resume's site")
-    check(complete("dnsdctl drain ams --f") == ["--for"], "completion: a command's option")
+    check(complete("dnsdctl drain ams --f") == ["--for", "--force"], "completion: a command's option")
+    check(complete(f"dnsdctl --config {conf} simulate --down a") == ["ams"], "completion: simulate --down's site")
+    check(complete(f"dnsdctl --config {conf} simulate --service w") == ["www.example.test"],
+          "completion: simulate --service's service")
+    check(complete("dnsdctl simulate --d") == ["--down", "--drain"], "completion: simulate's options")
     check(complete("dnsdctl explain x --type ") == ["A", "AAAA"], "completion: --type's values")
     check(complete("dnsdctl --config /nonexistent/dnsd.toml up ") == [],
           "completion: no names from an unreadable config, and no error")
