@@ -143,10 +143,12 @@ private:
     void harvest_demand();
     /// GET /demand.
     std::string demand_json();
-    /// The what-if of `changes` (site index, override) for `service` (text;
-    /// empty: all services).
+    /// The what-if of `changes` (site index, override) and `loads` (site
+    /// index, load: spill-over, SPEC 10) for `service` (text; empty: all
+    /// services).
     query::Simulation simulate(const std::vector<std::pair<std::uint32_t, health::Override>>& changes,
-                               const std::string& service) const;
+                               const std::string& service,
+                               const std::vector<std::pair<std::uint32_t, double>>& loads = {}) const;
     static std::string simulation_json(const query::Simulation& sim);
     /// GET /simulate: 400 naming unknown sites or services.
     int simulate_request(const std::vector<std::pair<std::string, std::string>>& params, std::string& body);

@@ -13,6 +13,7 @@
 #include "dnsd/core/name.hpp"
 #include "dnsd/query/simulate.hpp"
 #include "dnsd/server/state.hpp"
+#include "dnsd/steer/decide.hpp"
 
 namespace dnsd::server {
 
@@ -59,8 +60,8 @@ void StateThread::harvest_demand() {
 }
 
 query::Simulation StateThread::simulate(
-    const std::vector<std::pair<std::uint32_t, health::Override>>& changes,
-    const std::string& service) const {
+    const std::vector<std::pair<std::uint32_t, health::Override>>& changes, const std::string& service,
+    const std::vector<std::pair<std::uint32_t, double>>& loads) const {
     const auto serving = serving_.load();
     const query::View& v = *serving->view;
     health::Snapshot now = serving->health ? *serving->health : health::Snapshot{};
@@ -84,6 +85,18 @@ query::Simulation StateThread::simulate(
             steer::fill_site_states(cat, after);
         } else {
             after.sites.clear();
+        }
+        // Spill-over: the loads now, and as asked after (SPEC 10).
+        if (std::any_of(cat.services.begin(), cat.services.end(),
+                        [](const steer::Service& s) { return s.spill_at > 0; })) {
+            std::vector<double> now_loads = &board_->catalog() == &cat ? site_loads() : std::vector<double>{};
+            now_loads.resize(cat.sites.size(), -1.0);
+            std::vector<double> after_loads = now_loads;
+            for (const auto& [site, load] : loads) after_loads[site] = load;
+            if (now.sites.empty()) steer::fill_site_states(cat, now);
+            if (after.sites.empty()) steer::fill_site_states(cat, after);
+            steer::fill_spills(cat, now_loads, v.reference(), now);
+            steer::fill_spills(cat, after_loads, v.reference(), after);
         }
         for (const auto& s : cat.sites) {
             const auto it = std::find_if(cfg_.sites.begin(), cfg_.sites.end(),
@@ -207,8 +220,15 @@ int StateThread::simulate_request(const std::vector<std::pair<std::string, std::
     };
     const auto v = view();
     std::vector<std::pair<std::uint32_t, health::Override>> changes;
+    std::vector<std::pair<std::uint32_t, double>> loads;
     std::string service;
     std::vector<std::string> unknown_sites;
+    const auto& sites = v->catalog_ptr() ? v->catalog().sites : std::vector<steer::Site>{};
+    auto site_index = [&](const std::string& name) {
+        std::uint32_t s = 0;
+        while (s < sites.size() && sites[s].name != name) ++s;
+        return s;
+    };
     for (const auto& [key, value] : params) {
         health::Override o = health::Override::none;
         if (key == "down")
@@ -220,13 +240,28 @@ int StateThread::simulate_request(const std::vector<std::pair<std::string, std::
         else if (key == "service") {
             service = value.empty() || value.back() == '.' ? value : value + ".";
             continue;
+        } else if (key == "load") {
+            // SITE=LOAD, several separated by commas: spill-over's preview.
+            std::stringstream list(value);
+            for (std::string item; std::getline(list, item, ',');) {
+                const auto eq = item.rfind('=');
+                double load = -1;
+                std::string error;
+                if (eq == std::string::npos || !parse_load(item.substr(eq + 1), load, error))
+                    return fail("load=" + item + ": expected SITE=LOAD, a load from 0 to 1");
+                const std::string name = item.substr(0, eq);
+                const std::uint32_t s = site_index(name);
+                if (s == sites.size())
+                    unknown_sites.push_back(name);
+                else
+                    loads.emplace_back(s, load);
+            }
+            continue;
         } else
-            return fail("unknown parameter " + key + " (down=, drain=, up=, service=)");
+            return fail("unknown parameter " + key + " (down=, drain=, up=, load=, service=)");
         std::stringstream list(value);
         for (std::string site; std::getline(list, site, ',');) {
-            std::uint32_t s = 0;
-            const auto& sites = v->catalog_ptr() ? v->catalog().sites : std::vector<steer::Site>{};
-            while (s < sites.size() && sites[s].name != site) ++s;
+            const std::uint32_t s = site_index(site);
             if (s == sites.size())
                 unknown_sites.push_back(site);
             else
@@ -245,7 +280,7 @@ int StateThread::simulate_request(const std::vector<std::pair<std::string, std::
         if (!found) return fail("unknown service " + service);
     }
     harvest_demand();
-    body = simulation_json(simulate(changes, service));
+    body = simulation_json(simulate(changes, service, loads));
     return 200;
 }
 

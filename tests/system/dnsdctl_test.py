@@ -32,7 +32,7 @@ HELP = {
     "reload": [],
     "explain": ["NAME", "--client", "--type"],
     "demand": [],
-    "simulate": ["--down", "--drain", "--up", "--service", "--json"],
+    "simulate": ["--down", "--drain", "--up", "--load", "--service", "--json"],
 }
 
 

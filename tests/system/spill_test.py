@@ -9,7 +9,10 @@ distance (computed here, apart from dnsd) than every one kept; at 1.0 all of
 them move; a second instance with the same configuration sheds the same
 networks, and so does a third that cannot read ams's load itself but is in
 a [cluster] with the first, whose reading it uses; an unreadable load moves nothing and is shown as unreadable in
-/status and /metrics; the CH TXT explanation says what happened."""
+/status and /metrics; the CH TXT explanation says what happened; and
+`dnsdctl simulate --load ams=0.9` (GET /simulate?load=ams=0.9), run over
+the demand the queries made while ams was at 0.5, moves the networks, and
+the share, that the load then moves."""
 import argparse
 import http.server
 import math
@@ -188,6 +191,27 @@ def cases(one, two, three, cone, ctwo, cthree, loads):
     check(got == nearest, "at load 0.5 every network gets its nearest site")
     check(scopes == {24}, f"ECS scope 24 (seen {scopes})")
 
+    # The what-if (dnsdctl simulate --load ams=0.9) over the demand those
+    # queries made: what it says moves is what moves below.
+    # Workers hand over their counts within a second or two.
+    check(wait_for(cone, lambda d: not dnsclient.http_json(f"http://127.0.0.1:{cone}/demand")[1]
+                   ["services"][0]["empty"]), "the queries are counted as demand")
+    code, sim = dnsclient.http_json(f"http://127.0.0.1:{cone}/simulate?load=ams%3D0.9")
+    check(code == 200, f"GET /simulate?load=ams=0.9 ({code})")
+    svc = sim.get("services", [{}])[0]
+    ams_now = next((t["now"] for t in svc.get("sites", []) if t["site"] == "ams"), 0)
+    sim_moves = [m for m in svc.get("moves", []) if m["from"] == "ams"]
+    sim_share = sum(m["rate"] for m in sim_moves) / ams_now if ams_now else -1
+    sim_prefixes = {p["prefix"].split("/")[0]: m["to"] for m in sim_moves for p in m["top"]}
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "dnsdctl")
+    out = subprocess.run([sys.executable, tool, "--url", f"http://127.0.0.1:{cone}", "simulate", "--load", "ams=0.9"],
+                         capture_output=True, text=True, timeout=30)
+    check(out.returncode == 0 and re.search(r"moves ams -> (fra|lon)", out.stdout),
+          "dnsdctl simulate --load ams=0.9 prints the moves")
+    code, _ = dnsclient.http_json(f"http://127.0.0.1:{cone}/simulate?load=ams%3D2")
+    check(code == 400, "a load above 1 in a simulation is refused")
+    check(all(got[net] == "ams" for net in ams_nets), "the simulation changed nothing")
+
     # 2. ams at 0.9, spill_at 0.8: it keeps half.
     loads.values["ams"] = "0.9"
     for cport in (cone, ctwo):
@@ -204,6 +228,10 @@ def cases(one, two, three, cone, ctwo, cthree, loads):
     check(moved and kept and max(extra[n] for n in moved) < min(extra[n] for n in kept),
           "every network moved has less extra distance than every one kept")
     check(scopes == {24}, "a shed answer's ECS scope is the network's (24)")
+    check(abs(sim_share - len(moved) / len(ams_nets)) < 0.03,
+          f"simulate --load ams=0.9 moved {sim_share:.2f} of ams's demand, as many as moved")
+    check(sim_prefixes and all(got.get(net) == to for net, to in sim_prefixes.items()),
+          "each network the simulation moved moved there")
     check(sites_now(two)[0] == got, "a second instance sheds the same networks")
     # The third cannot read ams's load itself; its peer's reading counts.
     check(site_load(status(cthree), "ams").get("state") == "unreadable", "the third instance cannot read ams's load")
