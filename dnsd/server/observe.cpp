@@ -482,35 +482,31 @@ std::string metrics_text(const Observation& obs) {
     for (std::uint32_t s = 0; s < cat.sites.size(); ++s)
         m += "dnsd_site_override{site=\"" + label(cat.sites[s].name) + "\",override=\"" +
              health::to_string(snap->overrides[s]) + "\"} 1\n";
-    // SPEC 10: loads and spill-over.
-    if (!obs.loads.empty()) {
-        m += "# HELP dnsd_site_load The site's load as its load URL last reported it (0 to 1).\n"
-             "# TYPE dnsd_site_load gauge\n";
-        for (const auto& [site, l] : obs.loads)
-            if (l.value >= 0) m += "dnsd_site_load{site=\"" + label(site) + "\"} " + number(l.value) + "\n";
-        m += "# HELP dnsd_site_load_readable 1 when the site's load URL gave a load at the last reading; "
-             "0: it counts as not overloaded.\n# TYPE dnsd_site_load_readable gauge\n";
-        for (const auto& [site, l] : obs.loads)
-            m += "dnsd_site_load_readable{site=\"" + label(site) + "\"} " + (l.ok ? "1" : "0") + "\n";
-    }
-    bool spilling = false;
-    for (const auto& svc : cat.services) spilling |= svc.spill_at > 0;
-    if (spilling) {
-        m += "# HELP dnsd_service_shed_ratio The share of a site's clients the service sheds to their "
-             "next-nearest site (spill-over).\n# TYPE dnsd_service_shed_ratio gauge\n";
-        for (const auto& svc : cat.services) {
-            if (svc.spill_at <= 0) continue;
-            for (std::size_t i = 0; i < svc.sites.size(); ++i)
-                for (Family f : {Family::v4, Family::v6}) {
-                    double shed = 0;
-                    const std::size_t at = i * 2 + (f == Family::v6 ? 1 : 0);
-                    if (svc.index < snap->spills.size() && at < snap->spills[svc.index].size())
-                        shed = 1.0 - snap->spills[svc.index][at].keep;
-                    m += "dnsd_service_shed_ratio{service=\"" + label(name_to_text(svc.name)) + "\",site=\"" +
-                         label(cat.sites[svc.sites[i]].name) + "\",family=\"" +
-                         (f == Family::v4 ? "ipv4" : "ipv6") + "\"} " + number(shed) + "\n";
-                }
-        }
+    // SPEC 10: loads and spill-over. The families are always there (the
+    // README's contract); their samples only where a site has a load URL or
+    // a service spills.
+    m += "# HELP dnsd_site_load The site's load as its load URL last reported it (0 to 1).\n"
+         "# TYPE dnsd_site_load gauge\n";
+    for (const auto& [site, l] : obs.loads)
+        if (l.value >= 0) m += "dnsd_site_load{site=\"" + label(site) + "\"} " + number(l.value) + "\n";
+    m += "# HELP dnsd_site_load_readable 1 when the site's load URL gave a load at the last reading; "
+         "0: it counts as not overloaded.\n# TYPE dnsd_site_load_readable gauge\n";
+    for (const auto& [site, l] : obs.loads)
+        m += "dnsd_site_load_readable{site=\"" + label(site) + "\"} " + (l.ok ? "1" : "0") + "\n";
+    m += "# HELP dnsd_service_shed_ratio The share of a site's clients the service sheds to their "
+         "next-nearest site (spill-over).\n# TYPE dnsd_service_shed_ratio gauge\n";
+    for (const auto& svc : cat.services) {
+        if (svc.spill_at <= 0) continue;
+        for (std::size_t i = 0; i < svc.sites.size(); ++i)
+            for (Family f : {Family::v4, Family::v6}) {
+                double shed = 0;
+                const std::size_t at = i * 2 + (f == Family::v6 ? 1 : 0);
+                if (svc.index < snap->spills.size() && at < snap->spills[svc.index].size())
+                    shed = 1.0 - snap->spills[svc.index][at].keep;
+                m += "dnsd_service_shed_ratio{service=\"" + label(name_to_text(svc.name)) + "\",site=\"" +
+                     label(cat.sites[svc.sites[i]].name) + "\",family=\"" +
+                     (f == Family::v4 ? "ipv4" : "ipv6") + "\"} " + number(shed) + "\n";
+            }
     }
     // SPEC 9: fallbacks, held-down and damped sites, degraded TTLs.
     m += "# HELP dnsd_service_fallback 1 while the service answers the family from its fallback (no site "

@@ -2,10 +2,11 @@
 """The monitoring examples (examples/monitoring) against the real dnsd: the
 alerting rules pass `promtool check rules` and their unit tests; every metric
 the rules and the Grafana dashboard name is one a running dnsd exports (with
-a probe, a service, a [cluster] whose peer is down, so that every family is
-there), with labels it has; and dnsd_probe_interval_seconds carries the
+a probe, a service, a [cluster] whose peer is down, a site's load and a
+service that spills, so that every family is there), with labels it has; and dnsd_probe_interval_seconds carries the
 configured interval. promtool missing is a failure, not a skip."""
 import argparse
+import http.server
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -30,6 +32,7 @@ DASHBOARD = os.path.join(EXAMPLES, "grafana-dashboard.json")
 TOKEN = "monitoring-test-token-0123456789"
 
 # ams is probed (a TCP probe of dnsd's own DNS port) every 1.5 s; nyc is not.
+# ams reports its load (0.42, from a server here); near.example.test spills.
 CONFIG = """[server]
 listen = ["127.0.0.1:{port}"]
 threads = 1
@@ -48,12 +51,20 @@ file = "example.test.zone"
 [sites.ams]
 addresses = ["127.0.0.1"]
 probe = {{ type = "tcp", port = {port}, interval = "1500ms", timeout = "500ms" }}
+location = {{ lat = 52.37, lon = 4.90 }}
+load = "http://127.0.0.1:{lport}/"
 [sites.nyc]
 addresses = ["192.0.2.2"]
+location = {{ lat = 40.71, lon = -74.01 }}
 [[service]]
 name = "www.example.test."
 sites = ["ams", "nyc"]
 failback = "30s"
+[[service]]
+name = "near.example.test."
+sites = ["ams", "nyc"]
+policy = "nearest"
+spill_at = 0.8
 """
 
 # What Prometheus adds to every scraped sample.
@@ -186,6 +197,20 @@ def main():
 
     work = tempfile.mkdtemp(prefix="dnsd-monitoring-")
     proc = None
+
+    class Load(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"0.42")
+
+        def log_message(self, *args):
+            pass
+
+    load = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Load)
+    load.daemon_threads = True
+    threading.Thread(target=load.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         port, cport, dead = dnsclient.free_port(), dnsclient.free_port(), dnsclient.free_port()
         with open(os.path.join(work, "token"), "w") as f:
@@ -194,7 +219,7 @@ def main():
             f.write(dnsclient.SMALL_ZONE)
         conf = os.path.join(work, "dnsd.toml")
         with open(conf, "w") as f:
-            f.write(CONFIG.format(port=port, cport=cport, dead=dead))
+            f.write(CONFIG.format(port=port, cport=cport, dead=dead, lport=load.server_address[1]))
         proc = subprocess.Popen([os.path.abspath(args.dnsd), "run", "-c", conf], cwd=work,
                                 stdout=open(os.path.join(work, "dnsd.log"), "w"), stderr=subprocess.STDOUT)
         dnsclient.wait_for_dns(port, proc=proc)
@@ -207,7 +232,7 @@ def main():
         text = scrape(cport)
         while time.monotonic() < deadline and not (
                 "dnsd_probe_duration_seconds_count{" in text and 'dnsd_cluster_peer_up{peer="' in text
-                and "dnsd_decisions_total{" in text):
+                and "dnsd_decisions_total{" in text and "dnsd_site_load{" in text):
             time.sleep(0.2)
             text = scrape(cport)
         problems = dnsclient.metrics_contract(text, cluster=True)
@@ -249,6 +274,8 @@ def main():
         check(families <= shown, f"the dashboard shows every family (not: {sorted(families - shown)})")
     finally:
         dnsclient.stop(proc)
+        load.shutdown()
+        load.server_close()
         dnsclient.remove_work(work)
     return dnsclient.result()
 
