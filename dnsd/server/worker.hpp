@@ -69,6 +69,7 @@ public:
     std::shared_ptr<const Serving> serving_ref() noexcept { return serving_.shared(); }
     steer::Random& random() noexcept { return random_; }
     geo::Cache& geo_cache() noexcept { return geo_cache_; }
+    query::SignatureCache& signatures() noexcept { return signatures_; }
     Stats& stats() noexcept { return stats_; }
     const Stats& stats() const noexcept { return stats_; }
     /// Counts one answered query, by zone, type, rcode and transport and by
@@ -97,6 +98,7 @@ private:
     steer::Random random_;
     Stats stats_;
     geo::Cache geo_cache_;
+    query::SignatureCache signatures_;
     std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
     /// When each client's TSIG fault was last logged: a small table indexed
     /// by a hash of the address; a collision only costs an extra line.
