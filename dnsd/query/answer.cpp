@@ -284,18 +284,37 @@ std::size_t encode_reply(std::span<const std::uint8_t> request, std::span<std::u
     return finish(w, q.id, flags, plan.rcode, c, true);
 }
 
-/// The reply to a query with DO: signed when its zone is (SPEC 11) and the
-/// worker has a signature cache, else as any other. Out of line and cold,
-/// so that a reply without DO pays one test for it.
-[[gnu::cold, gnu::noinline]] std::size_t encode_do_reply(std::span<const std::uint8_t> request,
-                                                         std::span<std::uint8_t> response, Query& q,
-                                                         const View& v, std::size_t zone_index, Plan& plan,
-                                                         std::size_t limit, const Client& client) noexcept {
-    const auto* keys = v.keys(zone_index);
-    if (!keys || !client.signatures) return encode_reply(request, response, q, v, plan, limit);
+/// The Result of a reply of `size` bytes made from `plan`.
+inline Result planned(std::size_t size, const Plan& plan, const View& view, std::size_t zone_index) noexcept {
+    Result r{size};
+    r.zone = static_cast<std::int32_t>(zone_index);
+    if (plan.service >= 0) {
+        r.service = plan.service;
+        r.decision =
+            decision_slot(view.catalog().services[static_cast<std::size_t>(plan.service)], plan.choice);
+    }
+    return r;
+}
+
+/// The reply to a query with DO to a signed zone (SPEC 11): the same
+/// lookup into a Plan of its own, encoded signed. Out of line and cold,
+/// with its own Plan, so that other replies pay one test of DO for it and
+/// their Plan stays where the compiler put it.
+[[gnu::cold, gnu::noinline]] Result answer_signed(std::span<const std::uint8_t> request,
+                                                  std::span<std::uint8_t> response, Query& q,
+                                                  const View& view, std::size_t zone_index,
+                                                  const dnssec::KeySet& keys, std::size_t limit,
+                                                  const Client& client) noexcept {
+    const Zone& zone = *view.zones()[zone_index];
+    Plan plan;
+    if (q.qtype == type::IXFR)
+        plan.add_answer(Entry{&zone, &zone.soa(), nullptr, 0});
+    else
+        lookup(q, zone, view, view.services_of(zone_index), client, plan);
     const auto now = static_cast<std::int64_t>(client.now ? client.now : tsig_now());
-    return encode_signed(request, response, q, v, *v.zones()[zone_index], *keys, plan, limit,
-                         *client.signatures, now);
+    return planned(
+        encode_signed(request, response, q, view, zone, keys, plan, limit, *client.signatures, now), plan,
+        view, zone_index);
 }
 
 }  // namespace
@@ -485,21 +504,16 @@ Result answer_query(std::span<const std::uint8_t> request, std::span<std::uint8_
         }
     }
 
+    if (q.edns_do)
+        if (const auto* keys = view.keys(zone_index); keys && client.signatures)
+            return answer_signed(request, response, q, view, zone_index, *keys, limit, client);
+
     Plan plan;
     if (q.qtype == type::IXFR)
         plan.add_answer(Entry{zone, &zone->soa(), nullptr, 0});
     else
         lookup(q, *zone, view, view.services_of(zone_index), client, plan);
-
-    Result r{q.edns_do ? encode_do_reply(request, response, q, view, zone_index, plan, limit, client)
-                       : encode_reply(request, response, q, view, plan, limit)};
-    r.zone = static_cast<std::int32_t>(zone_index);
-    if (plan.service >= 0) {
-        r.service = plan.service;
-        r.decision =
-            decision_slot(view.catalog().services[static_cast<std::size_t>(plan.service)], plan.choice);
-    }
-    return r;
+    return planned(encode_reply(request, response, q, view, plan, limit), plan, view, zone_index);
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ std::span<const std::uint8_t> SignatureCache::sign(const dnssec::Key& key, const
             slots_.resize(capacity_);
             signers_.reserve(kMaxSigners);
         } catch (...) {
-            ++stats_.failures;
+            failures_.fetch_add(1, std::memory_order_relaxed);
             return {};
         }
     }
@@ -91,7 +91,7 @@ std::span<const std::uint8_t> SignatureCache::sign(const dnssec::Key& key, const
         if (c.size && c.h1 == h.h1 && c.h2 == h.h2) {
             c.used = clock_;
             if (now < c.renew) {
-                ++stats_.hits;
+                hits_.fetch_add(1, std::memory_order_relaxed);
                 return {c.rdata, c.size};
             }
             victim = &c;  // due for renewal: made again in its place
@@ -107,14 +107,14 @@ std::span<const std::uint8_t> SignatureCache::sign(const dnssec::Key& key, const
     const std::size_t n = signer ? signer->sign(rrset, validity, s.rdata) : 0;
     if (n == 0) {
         s.size = 0;
-        ++stats_.failures;
+        failures_.fetch_add(1, std::memory_order_relaxed);
         return {};
     }
     s.h1 = h.h1;
     s.h2 = h.h2;
     s.size = static_cast<std::uint16_t>(n);
     s.renew = now + (kSignatureLifetime - kSignatureBackdate) / 2;
-    ++stats_.made;
+    made_.fetch_add(1, std::memory_order_relaxed);
     return {s.rdata, s.size};
 }
 

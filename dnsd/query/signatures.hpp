@@ -11,6 +11,7 @@
 /// RRset takes the least recently used slot of its set. A hit allocates nothing; a miss signs, and
 /// OpenSSL allocates inside signing (dnsd/dnssec/README.md).
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -47,7 +48,12 @@ public:
     std::span<const std::uint8_t> sign(const dnssec::Key& key, const dnssec::Rrset& rrset,
                                        std::int64_t now) noexcept;
 
-    const Stats& stats() const noexcept { return stats_; }
+    /// Counts so far; any thread (relaxed atomics: the state thread reads
+    /// them for /metrics while the worker counts).
+    Stats stats() const noexcept {
+        return {hits_.load(std::memory_order_relaxed), made_.load(std::memory_order_relaxed),
+                failures_.load(std::memory_order_relaxed)};
+    }
 
     /// Scratch for the signed encoder: the rdatas of the RRset being
     /// signed. Grown (allocating) only for an RRset larger than any before
@@ -71,7 +77,7 @@ private:
     std::uint64_t clock_ = 0;
     std::size_t next_signer_ = 0;  ///< the one replaced when all are taken
     std::vector<dnssec::Rdata> rdatas_;
-    Stats stats_;
+    std::atomic<std::uint64_t> hits_{0}, made_{0}, failures_{0};
 };
 
 }  // namespace dnsd::query

@@ -57,9 +57,10 @@ struct Observation {
 
     std::uint64_t rate_limited[2] = {};  ///< dropped, sent truncated
     std::uint64_t tcp_refused = 0;
-    Counts counts;                  ///< every view's, folded by name
-    std::uint64_t alerts[3] = {};   ///< delivered, failed, dropped
-    std::uint64_t reloads[2] = {};  ///< ok, failed
+    std::uint64_t signatures[3] = {};  ///< DNSSEC: from the cache, made, failed
+    Counts counts;                     ///< every view's, folded by name
+    std::uint64_t alerts[3] = {};      ///< delivered, failed, dropped
+    std::uint64_t reloads[2] = {};     ///< ok, failed
 };
 
 /// GET /status: JSON.

@@ -15,6 +15,7 @@ beside it. A DO query to an unsigned zone is answered as without DNSSEC.
 Broken key directories are config errors naming the file."""
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import dns.dnssec
 import dns.flags
@@ -61,6 +63,10 @@ UNSIGNED_ZONE = dnsclient.SMALL_ZONE + "host A 192.0.2.7\n"
 CONFIG = """[server]
 listen = ["127.0.0.1:{port}"]
 threads = 1
+
+[control]
+listen = "127.0.0.1:{cport}"
+token_file = "token"
 
 [[zone]]
 origin = "example.test."
@@ -472,9 +478,11 @@ def one_setup(dnsd, label, keygen_args, extra_checks):
             f.write(ZONE_TEXT)
         with open(os.path.join(work, "plain.test.zone"), "w") as f:
             f.write(UNSIGNED_ZONE)
-        port, http_port = dnsclient.free_port(), dnsclient.free_port()
+        port, http_port, cport = dnsclient.free_port(), dnsclient.free_port(), dnsclient.free_port()
         with open(os.path.join(work, "dnsd.toml"), "w") as f:
-            f.write(CONFIG.format(port=port, http_port=http_port, interval=int(INTERVAL * 1000), fall=FALL))
+            f.write(CONFIG.format(port=port, http_port=http_port, interval=int(INTERVAL * 1000), fall=FALL,
+                                  cport=cport))
+        dnsclient.write_secret(os.path.join(work, "token"), "0123456789abcdef0123456789abcdef\n")
         p = subprocess.run([dnsd, "check", "-c", "dnsd.toml"], cwd=work, capture_output=True, text=True,
                            timeout=30)
         ds = [line.strip() for line in p.stdout.splitlines() if " IN DS " in line]
@@ -492,6 +500,15 @@ def one_setup(dnsd, label, keygen_args, extra_checks):
         dnspython_cases(port, ds[0], label)
         unbound_cases(work, port, ds[0], label, listeners)
         delv_cases(work, port, ds[0], label)
+        with urllib.request.urlopen(f"http://127.0.0.1:{cport}/metrics", timeout=10) as page:
+            text = page.read().decode()
+        made = re.search(r'^dnsd_dnssec_signatures_total\{result="made"\} (\d+)$', text, re.M)
+        cached = re.search(r'^dnsd_dnssec_signatures_total\{result="cached"\} (\d+)$', text, re.M)
+        check(made and cached and int(made.group(1)) > 0 and int(cached.group(1)) > int(made.group(1)),
+              f"{label}: /metrics counts signatures made ({made and made.group(1)}) and taken from the cache "
+              f"({cached and cached.group(1)})")
+        problems = dnsclient.metrics_contract(text, cluster=False)
+        check(not problems, f"{label}: /metrics: exactly the README's metrics and labels {problems[:3]}")
         if extra_checks:
             bad_keys_cases(dnsd, work)
         check(proc.poll() is None, f"{label}: dnsd still running")
