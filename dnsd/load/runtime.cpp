@@ -195,6 +195,17 @@ std::shared_ptr<const dnssec::KeySet> read_zone_keys(const config::Zone& z, std:
                         std::to_string(dnssec::KeySet::kMaxKeys) + " are used: remove retired ones");
         return nullptr;
     }
+    // A clock far behind the keys' creation (kept in their files) makes
+    // signatures that validators with the right time see as not yet
+    // valid, or long expired when it is far ahead: said at every load.
+    for (const auto& k : keys) {
+        const auto created = k.timing().created;
+        if (created && *created > now + 3600)
+            diags.warning(k.private_file(), 0,
+                          zone + "the key was created " + std::to_string((*created - now) / 3600) +
+                              " hours ahead of this host's clock: the clock looks far off, and validators "
+                              "would find the signatures not yet valid");
+    }
     auto set = std::make_shared<const dnssec::KeySet>(std::move(keys));
     const dnssec::Key* signing[dnssec::KeySet::kMaxKeys];
     if (set->select(type::SOA, now, signing) == 0 || set->select(type::DNSKEY, now, signing) == 0) {

@@ -458,6 +458,17 @@ def bad_keys_cases(dnsd, work):
     keygen(soon, "-a", "13", "-I", "+5d")
     p = run_check("soon")
     check(p.returncode == 0 and "Inactive time in" in p.stdout, "a key near its Inactive time: a warning")
+    ahead = os.path.join(base, "ahead")
+    os.makedirs(ahead)
+    stem = keygen(ahead, "-a", "13")
+    private = os.path.join(ahead, stem + ".private")
+    with open(private) as f:
+        text = re.sub(r"^Created: \d+", "Created: 20990101000000", f.read(), flags=re.M)
+    with open(private, "w") as f:
+        f.write(text)
+    p = run_check("ahead")
+    check(p.returncode == 0 and "clock looks far off" in p.stderr + p.stdout,
+          "keys created ahead of the host's clock: a warning that the clock looks far off")
     unknown = os.path.join(base, "unknown")
     os.makedirs(unknown)
     stem = keygen(unknown, "-a", "8", "-b", "2048")
