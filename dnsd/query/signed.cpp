@@ -182,7 +182,7 @@ bool put_denial(Writer& w, const Context& cx, const Name& name, bool nxname, std
         for (const auto& s : cx.zone.rrsets(node))
             if (s.type != qtype && n < kMaxNsecTypes) types[n++] = s.type;
     }
-    std::uint8_t rdata[kMaxNameLength + 2 + 34 * 4];
+    std::uint8_t rdata[kMaxNameLength + 2 + 34 * kMaxNsecTypes];  // a window per type at most
     const std::size_t size = compact_nsec({name.bytes, name.size}, {types, n}, rdata);
     if (size == 0) return true;
     const auto m = w.mark();
