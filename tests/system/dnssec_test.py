@@ -420,6 +420,28 @@ def delv_cases(work, dnsd_port, ds_text, label):
         check(want in p.stdout + p.stderr, f"{label}: delv: {name} {rdtype}: {want}")
 
 
+def reload_cases(work, port, cport):
+    """A reload whose keys are refused keeps the running, signed view; a
+    good one applies."""
+    url, token = f"http://127.0.0.1:{cport}/reload", "0123456789abcdef0123456789abcdef"
+    keys = os.path.join(work, "keys")
+    privates = [os.path.join(keys, n) for n in os.listdir(keys) if n.endswith(".private")]
+    for p in privates:
+        os.chmod(p, 0o644)
+    status, doc = dnsclient.http_json(url, "POST", token=token)
+    message = doc.get("message", "") if isinstance(doc, dict) else str(doc)
+    r = query(port, "static.example.test.", "A")
+    check(doc.get("ok") is not True and os.path.basename(privates[0]).split("+")[0] in message and
+          bool(sigs_for(r.answer, r.answer[0])),
+          f"a reload with a world-readable key is refused naming it, and dnsd still signs ({status} {message[:120]!r})")
+    for p in privates:
+        os.chmod(p, 0o600)
+    status, doc = dnsclient.http_json(url, "POST", token=token)
+    r = query(port, "static.example.test.", "A")
+    check(doc.get("ok") is True and bool(sigs_for(r.answer, r.answer[0])),
+          f"the keys put right, the reload applies and answers are signed ({status})")
+
+
 def bad_keys_cases(dnsd, work):
     """Key directories that are config errors naming the file."""
     base = os.path.join(work, "bad")
@@ -521,6 +543,7 @@ def one_setup(dnsd, label, keygen_args, extra_checks):
         problems = dnsclient.metrics_contract(text, cluster=False)
         check(not problems, f"{label}: /metrics: exactly the README's metrics and labels {problems[:3]}")
         if extra_checks:
+            reload_cases(work, port, cport)
             bad_keys_cases(dnsd, work)
         check(proc.poll() is None, f"{label}: dnsd still running")
     finally:
