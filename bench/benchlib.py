@@ -440,6 +440,8 @@ class Dnsd(Server):
         with open(self.conf, "w") as f:
             f.write('[server]\nlisten = ["127.0.0.1:%d"]\nthreads = 1\nidentity = "bench"\n\n'
                     '[[zone]]\norigin = "%s"\nfile = "%s"\n' % (port, self.origin, self.zone_file))
+            if DNSSEC["keys"] and self.origin == ORIGIN:
+                f.write('dnssec = "%s"\n' % DNSSEC["keys"])
             if GEO["db"]:
                 f.write('[geo]\ndatabase = "%s"\n' % GEO["db"])
                 for n, lat, lon, v4, v6 in GEO_SITES:
@@ -450,6 +452,21 @@ class Dnsd(Server):
 
     def command(self):
         return [self.binary, "run", "-c", self.conf, "--allow-root"]
+
+
+# --- DNSSEC: dnsd signs the bench zone, queries ask with DO --------------
+DNSSEC = {"keys": None}  # set by bench/callgrind --dnssec: the key directory
+
+
+def make_dnssec_keys(workdir):
+    """A KSK and a ZSK (algorithm 13) for the bench zone, made by BIND's
+    dnssec-keygen into workdir/keys; that directory."""
+    keys = os.path.join(workdir, "keys")
+    os.makedirs(keys, exist_ok=True)
+    for args in (["-f", "KSK"], []):
+        subprocess.run(["dnssec-keygen", "-q", "-K", keys, "-a", "13", *args, ORIGIN], check=True,
+                       capture_output=True, timeout=60)
+    return keys
 
 
 # --- the nearest mix: a steered service, queried with ECS ------------------
@@ -744,7 +761,7 @@ def parse_dnsperf(text):
 
 
 def dnsperf(port, queryfile, cpu, duration=None, maxruns=None, clients=8, outstanding=200,
-            edns=True, timeout_s=5, edns_option=None):
+            edns=True, timeout_s=5, edns_option=None, dnssec_ok=False):
     """One dnsperf run; returns its parsed statistics and the client's CPU seconds."""
     cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queryfile,
            "-c", str(clients), "-q", str(outstanding), "-T", "1", "-t", str(timeout_s)]
@@ -756,6 +773,8 @@ def dnsperf(port, queryfile, cpu, duration=None, maxruns=None, clients=8, outsta
         cmd.append("-e")
     if edns_option:
         cmd += ["-E", edns_option]
+    if dnssec_ok:
+        cmd.append("-D")
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu)] + cmd
     limit = (duration or 600) + 60

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,11 +18,13 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/name.hpp"
 #include "dnsd/core/version.hpp"
+#include "dnsd/dnssec/ds.hpp"
 #include "dnsd/load/runtime.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/server/privileges.hpp"
 #include "dnsd/server/server.hpp"
 #include "dnsd/server/state_file.hpp"
+#include "dnsd/wire/types.hpp"
 
 namespace {
 
@@ -46,6 +49,34 @@ void print(const dnsd::Diagnostics& diags) {
     for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
 }
 
+/// SPEC 11: each signed zone's DS records for its parent (SHA-256, of the
+/// keys that sign its DNSKEY RRset now) and a warning for each key whose
+/// Inactive or Delete time comes within 14 days.
+void print_dnssec(const dnsd::query::View& view) {
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    constexpr std::int64_t kSoon = 14 * 86400;
+    for (std::size_t i = 0; i < view.zones().size(); ++i) {
+        const auto* keys = view.keys(i);
+        if (!keys) continue;
+        const std::string zone = dnsd::name_to_text(std::string(view.zones()[i]->origin()));
+        const dnsd::dnssec::Key* ksk[dnsd::dnssec::KeySet::kMaxKeys];
+        const std::size_t n = keys->select(dnsd::wire::type::DNSKEY, now, ksk);
+        std::printf("zone %s: signed with %zu keys; DS for the parent:\n", zone.c_str(), keys->keys().size());
+        for (std::size_t k = 0; k < n; ++k) std::printf("  %s\n", dnsd::dnssec::ds_text(*ksk[k]).c_str());
+        for (const auto& k : keys->keys()) {
+            const auto& t = k.timing();
+            for (const auto& [when, what] :
+                 {std::pair{t.inactive, "Inactive"}, std::pair{t.deletion, "Delete"}})
+                if (when && *when > now && *when - now < kSoon)
+                    std::printf("warning: %s: key %u of zone %s reaches its %s time in %lld hours\n",
+                                k.private_file().c_str(), unsigned{k.tag()}, zone.c_str(), what,
+                                static_cast<long long>((*when - now) / 3600));
+        }
+    }
+}
+
 int check(const std::string& path) {
     dnsd::Diagnostics diags;
     auto cfg = dnsd::config::read_config(path, diags);
@@ -63,6 +94,7 @@ int check(const std::string& path) {
     for (const auto& z : view->zones()) nodes += z->node_count();
     std::printf("%s: ok: %zu zones, %zu names, %zu sites, %zu services\n", path.c_str(), view->zones().size(),
                 nodes, cfg.sites.size(), cfg.services.size());
+    print_dnssec(*view);
     // SPEC 1: when clean, each service's worst-case failover time: the
     // slowest of its probed sites to notice (interval x fall + timeout).
     for (const auto& svc : cfg.services) {

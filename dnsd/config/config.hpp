@@ -290,7 +290,10 @@ TsigSecret parse_tsig_secret(std::string_view text);
 struct Zone {
     std::string origin;  ///< wire format, absolute
     std::string file;    ///< path, resolved against the config file's directory
-    int line = 0;        ///< line of the [[zone]] entry, for diagnostics
+    /// DNSSEC (SPEC 11): the directory of the zone's key pairs, resolved
+    /// like `file`; empty: the zone is not signed.
+    std::string dnssec;
+    int line = 0;  ///< line of the [[zone]] entry, for diagnostics
 };
 
 /// Where events go (SPEC section 7): one [[alert]] entry.

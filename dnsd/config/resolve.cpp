@@ -103,8 +103,10 @@ void resolve(Draft& d, Report& report) {
     const std::string& path = report.path();
     if (!c.server.state_file.empty()) c.server.state_file = resolve_path(path, c.server.state_file);
     for (auto& database : c.geo.databases) database = resolve_path(path, database);
-    for (auto& zone : d.zones)
+    for (auto& zone : d.zones) {
         if (!zone.zone.file.empty()) zone.zone.file = resolve_path(path, zone.zone.file);
+        if (!zone.zone.dnssec.empty()) zone.zone.dnssec = resolve_path(path, zone.zone.dnssec);
+    }
     token_file(d.control_token_file, "control.token_file", path, c.control.token_file, c.control.token,
                report);
     token_file(d.cluster_token_file, "cluster.token_file", path, c.cluster.token_file, c.cluster.token,

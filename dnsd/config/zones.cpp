@@ -14,6 +14,7 @@ void read_zone(TableReader& r, Draft& d) {
     if (origin == Got::value) draft.origin = r.spot_at("origin");
     draft.ok &= good(origin);
     draft.ok &= good(r.path("file", z.file));
+    draft.ok &= good(r.path("dnssec", z.dnssec));
     d.zones.push_back(std::move(draft));
 }
 

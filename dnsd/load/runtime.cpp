@@ -1,11 +1,13 @@
 #include "dnsd/load/runtime.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "dnsd/core/name.hpp"
+#include "dnsd/dnssec/ds.hpp"
 #include "dnsd/load/journal.hpp"
 #include "dnsd/load/serial.hpp"
 #include "dnsd/query/answer.hpp"
@@ -139,7 +141,83 @@ std::optional<std::size_t> same_files(const config::Config& cfg, std::size_t zi,
     return std::nullopt;
 }
 
+/// A signed zone's DNSKEY, CDS and CDNSKEY records (SPEC 11) added to
+/// its records; false when the zone file holds DNSSEC records of its own
+/// (dnsd signs online: a pre-signed zone's would clash).
+bool add_key_records(const config::Zone& z, const dnssec::KeySet& keys, std::int64_t now,
+                     zones::Records& records, Diagnostics& diags) {
+    bool ok = true;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const auto t = records.type(i);
+        if (t == type::DNSKEY || t == type::RRSIG || t == type::NSEC || t == type::NSEC3 || t == type::CDS ||
+            t == type::CDNSKEY || t == 51 /* NSEC3PARAM */) {
+            diags.error(records.file(i), records.line(i),
+                        std::string(zones::type_name(t)) + " record in zone " + name_to_text(z.origin) +
+                            ", which dnsd signs online (dnssec = \"" + z.dnssec +
+                            "\"): its DNSSEC records come from the keys; remove it");
+            ok = false;
+        }
+    }
+    if (!ok) return false;
+    const auto published = keys.published(now);
+    std::uint32_t ttl = 3600;
+    for (const auto* k : published)
+        if (k->ttl()) ttl = *k->ttl();
+    const std::uint16_t file = records.file_index(published.empty() ? z.file : published.front()->key_file());
+    const auto text = [](std::span<const std::uint8_t> b) {
+        return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+    };
+    for (const auto* k : published)
+        records.add(z.origin, type::DNSKEY, ttl, text(k->dnskey_rdata()), file, 0);
+    for (const auto* k : keys.sync_published(now)) {
+        const auto ds = dnssec::ds_rdata(*k);
+        records.add(z.origin, type::CDS, ttl, text(ds), file, 0);
+        records.add(z.origin, type::CDNSKEY, ttl, text(k->dnskey_rdata()), file, 0);
+    }
+    return true;
+}
+
 }  // namespace
+
+std::shared_ptr<const dnssec::KeySet> read_zone_keys(const config::Zone& z, std::int64_t now,
+                                                     Diagnostics& diags) {
+    Diagnostics local;
+    // Group read allowed, as for TSIG secrets: root:dnsd 0640 is how a
+    // package gives a service's group its keys; everyone-readable is refused.
+    auto keys = dnssec::read_keys(z.dnssec, z.origin, local, dnssec::ReadOptions{true});
+    const bool bad = local.has_errors();
+    diags.append(local);
+    if (bad) return nullptr;
+    const std::string zone = "zone " + name_to_text(z.origin) + ": ";
+    if (keys.size() > dnssec::KeySet::kMaxKeys) {
+        diags.error(z.dnssec, 0,
+                    zone + std::to_string(keys.size()) + " key pairs; at most " +
+                        std::to_string(dnssec::KeySet::kMaxKeys) + " are used: remove retired ones");
+        return nullptr;
+    }
+    // A clock far behind the keys' creation (kept in their files) makes
+    // signatures that validators with the right time see as not yet
+    // valid, or long expired when it is far ahead: said at every load.
+    for (const auto& k : keys) {
+        const auto created = k.timing().created;
+        if (created && *created > now + 3600)
+            diags.warning(k.private_file(), 0,
+                          zone + "the key was created " + std::to_string((*created - now) / 3600) +
+                              " hours ahead of this host's clock: the clock looks far off, and validators "
+                              "would find the signatures not yet valid");
+    }
+    auto set = std::make_shared<const dnssec::KeySet>(std::move(keys));
+    const dnssec::Key* signing[dnssec::KeySet::kMaxKeys];
+    if (set->select(type::SOA, now, signing) == 0 || set->select(type::DNSKEY, now, signing) == 0) {
+        std::string files;
+        for (const auto& k : set->keys()) files += (files.empty() ? "" : ", ") + k.private_file();
+        diags.error(z.dnssec, 0,
+                    zone + "no key is active now (each key's Activate, Inactive, Publish and Delete times: " +
+                        files + "): nothing could sign the zone");
+        return nullptr;
+    }
+    return set;
+}
 
 std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags) {
     std::vector<int> service_zone(cfg.services.size(), -1);
@@ -165,7 +243,8 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
                                               zones::Records records, const std::vector<int>& service_zone,
                                               const std::optional<query::ServedSerial>& last,
                                               query::ServedSerial& served, Diagnostics& diags,
-                                              std::shared_ptr<const zones::ZoneSource>* source_out) {
+                                              std::shared_ptr<const zones::ZoneSource>* source_out,
+                                              const dnssec::KeySet* keys, std::int64_t now) {
     const auto& z = cfg.zones[zi];
     // The zone's services by lower-cased name, to look each record's owner
     // up once (a zone may hold a million records).
@@ -231,6 +310,7 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
     source->service_digest = content_digest(added);
     zone_service_records(cfg, zi, service_zone, source->service_names, &source->services);
     for (std::size_t i = 0; i < added.size(); ++i) records.add(added.record(i));
+    if (keys && !add_key_records(z, *keys, now, records, diags)) return nullptr;
     if (const auto serial = soa_serial(records)) {
         const auto verdict = check_serial(*serial, source->file_digest + source->service_digest, last);
         served = verdict.remembered;
@@ -263,6 +343,9 @@ std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::si
 std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostics& diags,
                                            const query::ServedSerials* previous, const query::View* running) {
     const std::vector<int> service_zone = zones_of_services(cfg, diags);
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     query::View::Parts parts;
     bool ok = true;
     for (std::size_t zi = 0; zi < cfg.zones.size(); ++zi) {
@@ -274,7 +357,19 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
             if (const auto it = previous->find(origin_text); it != previous->end()) last = it->second;
         std::shared_ptr<const zones::Zone> zone;
         std::shared_ptr<const zones::ZoneSource> source;
-        if (running) {
+        std::shared_ptr<const dnssec::KeySet> keys;
+        if (!z.dnssec.empty()) {
+            keys = read_zone_keys(z, now, local);
+            if (!keys) {
+                local.sort_by_line();
+                diags.append(local);
+                ok = false;
+                continue;
+            }
+        }
+        // A signed zone is built again on every load: its DNSKEY records
+        // depend on the keys' files and times, which its sources do not cover.
+        if (running && !keys) {
             // Files unchanged: the running zone as it is when its services
             // add the same records, else with their records replaced.
             if (const auto i = same_files(cfg, zi, *running)) {
@@ -312,7 +407,7 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
             // A file that could not be read has nothing more to report.
             if (!records.empty() || !local.has_errors())
                 zone = build_zone(cfg, zi, std::move(records), service_zone, last, parts.served[origin_text],
-                                  local, &source);
+                                  local, &source, keys.get(), now);
         }
         local.sort_by_line();
         diags.append(local);
@@ -331,6 +426,7 @@ std::shared_ptr<const query::View> runtime(const config::Config& cfg, Diagnostic
         }
         parts.zones.push_back(std::move(zone));
         parts.sources.push_back(std::move(source));
+        parts.keys.push_back(std::move(keys));
     }
     if (!cfg.geo.databases.empty() || !cfg.geo.networks.empty()) {
         parts.locator = geo::Locator::load(cfg.geo, cfg.path, diags);

@@ -16,6 +16,7 @@
 
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/diagnostic.hpp"
+#include "dnsd/dnssec/key_set.hpp"
 #include "dnsd/query/view.hpp"
 #include "zones/record.hpp"
 #include "zones/zone.hpp"
@@ -43,11 +44,20 @@ std::vector<int> zones_of_services(const config::Config& cfg, Diagnostics& diags
 /// its services (`service_zone` from zones_of_services) added, checked
 /// against the zone's own data, its serial checked against `last` (what
 /// secondaries may hold), built. Null on errors; `served` receives what to
-/// remember of it (serial.hpp).
+/// remember of it (serial.hpp). `keys`: a signed zone's keys, whose
+/// DNSKEY, CDS and CDNSKEY records published at `now` are added at the apex.
 std::shared_ptr<const zones::Zone> build_zone(const config::Config& cfg, std::size_t zone,
                                               zones::Records records, const std::vector<int>& service_zone,
                                               const std::optional<query::ServedSerial>& last,
                                               query::ServedSerial& served, Diagnostics& diags,
-                                              std::shared_ptr<const zones::ZoneSource>* source = nullptr);
+                                              std::shared_ptr<const zones::ZoneSource>* source = nullptr,
+                                              const dnssec::KeySet* keys = nullptr, std::int64_t now = 0);
+
+/// The keys of signed zone `zone` of `cfg` (config::Zone::dnssec), read
+/// and checked at `now`: every file's problem, a directory without keys of
+/// the zone, too many keys, no key active now are errors naming the files.
+/// Null on errors.
+std::shared_ptr<const dnssec::KeySet> read_zone_keys(const config::Zone& zone, std::int64_t now,
+                                                     Diagnostics& diags);
 
 }  // namespace dnsd::load

@@ -16,6 +16,7 @@
 #include <span>
 
 #include "dnsd/core/address.hpp"
+#include "dnsd/query/signatures.hpp"
 #include "dnsd/query/tsig.hpp"
 #include "dnsd/query/view.hpp"
 #include "dnsd/steer/decide.hpp"
@@ -46,8 +47,12 @@ struct Client {
     /// Asked through the control endpoint (which has its own access
     /// control): explain_allow does not apply.
     bool trusted = false;
-    /// Seconds since the epoch, for TSIG's time check; 0: the clock.
+    /// Seconds since the epoch, for TSIG's time check and DNSSEC
+    /// signatures; 0: the clock.
     std::uint64_t now = 0;
+    /// The worker's DNSSEC signatures (SPEC 11); null: replies of signed
+    /// zones go out unsigned.
+    SignatureCache* signatures = nullptr;
 };
 
 struct Result {

@@ -22,6 +22,7 @@ std::shared_ptr<const View> View::make(Parts parts, const config::Server& server
     v->loaded_ = parts.loaded;
     v->journals_ = std::move(parts.journals);
     v->journals_.resize(v->zones_.size());
+    v->keys_ = std::move(parts.keys);
     v->catalog_ = parts.catalog ? std::move(parts.catalog) : std::make_shared<const steer::Catalog>();
     v->rate_limit_ = parts.rate_limit;
     v->served_ = std::move(parts.served);

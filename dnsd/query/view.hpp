@@ -15,6 +15,7 @@
 #include "dnsd/config/config.hpp"
 #include "dnsd/core/address.hpp"
 #include "dnsd/core/diagnostic.hpp"
+#include "dnsd/dnssec/key_set.hpp"
 #include "dnsd/geo/locator.hpp"
 #include "dnsd/query/counters.hpp"
 #include "dnsd/steer/catalog.hpp"
@@ -41,6 +42,8 @@ public:
         std::vector<std::shared_ptr<const zones::Zone>> zones;
         /// What each zone was built from (null: unknown), for reloads.
         std::vector<std::shared_ptr<const zones::ZoneSource>> sources;
+        /// Each signed zone's keys (SPEC 11); null or missing: not signed.
+        std::vector<std::shared_ptr<const dnssec::KeySet>> keys;
         /// Each zone's IXFR journal (load/journal.hpp); missing ones are empty.
         std::vector<zones::Journal> journals;
         std::shared_ptr<const steer::Catalog> catalog;  ///< null: no services
@@ -76,6 +79,10 @@ public:
     /// zone holds no service.
     const std::int32_t* services_of(std::size_t zone) const noexcept {
         return service_at_[zone].empty() ? nullptr : service_at_[zone].data();
+    }
+    /// The keys of zones()[zone] when it is signed; null otherwise.
+    const dnssec::KeySet* keys(std::size_t zone) const noexcept {
+        return zone < keys_.size() ? keys_[zone].get() : nullptr;
     }
     /// This view's query counters (the one mutable part: relaxed atomics).
     Counters& counters() const noexcept { return *counters_; }
@@ -114,7 +121,8 @@ private:
     std::vector<std::shared_ptr<const zones::ZoneSource>> sources_;
     Parts::Loaded loaded_;
     std::vector<zones::Journal> journals_;  ///< one per zone
-    std::vector<std::int32_t> table_;       ///< open addressing over origins
+    std::vector<std::shared_ptr<const dnssec::KeySet>> keys_;
+    std::vector<std::int32_t> table_;  ///< open addressing over origins
     std::uint64_t mask_ = 0;
     unsigned max_origin_labels_ = 0;  ///< no zone is deeper: suffixes longer than this are skipped
     std::string identity_;

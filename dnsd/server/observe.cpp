@@ -579,6 +579,14 @@ std::string metrics_text(const Observation& obs) {
          "tcp_per_client.\n"
          "# TYPE dnsd_tcp_refused_total counter\n";
     m += "dnsd_tcp_refused_total " + std::to_string(obs.tcp_refused) + "\n";
+    m += "# HELP dnsd_dnssec_signatures_total RRSIGs of signed zones' answers: from the workers' caches, "
+         "made, failed.\n# TYPE dnsd_dnssec_signatures_total counter\n";
+    for (int i = 0; i < 3; ++i)
+        m += std::string("dnsd_dnssec_signatures_total{result=\"") +
+             (i == 0   ? "cached"
+              : i == 1 ? "made"
+                       : "failed") +
+             "\"} " + std::to_string(obs.signatures[i]) + "\n";
     m += "# HELP dnsd_reloads_total Reloads, by outcome.\n# TYPE dnsd_reloads_total counter\n";
     m += "dnsd_reloads_total{outcome=\"ok\"} " + std::to_string(obs.reloads[0]) + "\n";
     m += "dnsd_reloads_total{outcome=\"failed\"} " + std::to_string(obs.reloads[1]) + "\n";

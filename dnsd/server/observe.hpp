@@ -67,9 +67,10 @@ struct Observation {
 
     std::uint64_t rate_limited[2] = {};  ///< dropped, sent truncated
     std::uint64_t tcp_refused = 0;
-    Counts counts;                  ///< every view's, folded by name
-    std::uint64_t alerts[3] = {};   ///< delivered, failed, dropped
-    std::uint64_t reloads[2] = {};  ///< ok, failed
+    std::uint64_t signatures[3] = {};  ///< DNSSEC: from the cache, made, failed
+    Counts counts;                     ///< every view's, folded by name
+    std::uint64_t alerts[3] = {};      ///< delivered, failed, dropped
+    std::uint64_t reloads[2] = {};     ///< ok, failed
     /// Demand (SPEC 10) per service: queries per second over the last
     /// hour, decayed, and the part the decision sends to each site now.
     struct Demand {

@@ -90,6 +90,10 @@ Observation StateThread::observe() const {
         o.rate_limited[0] += st.limited(false);
         o.rate_limited[1] += st.limited(true);
         o.tcp_refused += st.tcp_refused();
+        const auto sigs = w->signatures().stats();
+        o.signatures[0] += sigs.hits;
+        o.signatures[1] += sigs.made;
+        o.signatures[2] += sigs.failures;
     }
     o.counts = retired_;
     if (previous_view_) fold_counts(*previous_view_, o.counts);

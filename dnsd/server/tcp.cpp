@@ -92,9 +92,9 @@ asio::awaitable<void> tcp_session(TcpWorker& w, tcp::socket socket, Address clie
         // transfer's duration.
         const auto serving = w.serving_ref();
         const auto& view = serving->view;
-        const auto r = query::answer(
-            {in.data(), len}, {out.data() + 2, wire::kMaxMessage}, *view,
-            query::Client{client, query::Transport::tcp, serving->health.get(), &w.random(), &w.geo_cache()});
+        const auto r = query::answer({in.data(), len}, {out.data() + 2, wire::kMaxMessage}, *view,
+                                     query::Client{client, query::Transport::tcp, serving->health.get(),
+                                                   &w.random(), &w.geo_cache(), false, 0, &w.signatures()});
         if (r.size || r.transfer) w.count(*view, r, true, {in.data(), len}, client);
         if (r.transfer) {
             wire::Query q;

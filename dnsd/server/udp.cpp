@@ -169,16 +169,17 @@ int serve_batch(UdpWorker& w, int fd, UdpBatch& b) noexcept {
         if (action != RateLimiter::Action::answer) {
             w.stats().count_limited(action == RateLimiter::Action::truncate);
             if (action == RateLimiter::Action::drop) continue;
-            const std::size_t n = query::truncated_reply(
-                {b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
-                query::Client{*client, query::Transport::udp, &health, &w.random(), &w.geo_cache()});
+            const std::size_t n =
+                query::truncated_reply({b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
+                                       query::Client{*client, query::Transport::udp, &health, &w.random(),
+                                                     &w.geo_cache(), false, 0, &w.signatures()});
             if (n == 0) continue;
             queue_reply(b, h, i, replies, n);
             continue;
         }
-        const auto r = query::answer(
-            {b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
-            query::Client{*client, query::Transport::udp, &health, &w.random(), &w.geo_cache()});
+        const auto r = query::answer({b.rx[i], b.in[i].msg_len}, {b.tx[replies], kTxSize}, view,
+                                     query::Client{*client, query::Transport::udp, &health, &w.random(),
+                                                   &w.geo_cache(), false, 0, &w.signatures()});
         if (r.size == 0) continue;
         w.count(view, r, false, {b.rx[i], b.in[i].msg_len}, *client);
         queue_reply(b, h, i, replies, r.size);

@@ -71,6 +71,7 @@ public:
     std::shared_ptr<const Serving> serving_ref() noexcept { return serving_.shared(); }
     steer::Random& random() noexcept { return random_; }
     geo::Cache& geo_cache() noexcept { return geo_cache_; }
+    query::SignatureCache& signatures() noexcept { return signatures_; }
     Stats& stats() noexcept { return stats_; }
     const Stats& stats() const noexcept { return stats_; }
     /// Its steered queries by service and client prefix (SPEC 10): written
@@ -105,6 +106,7 @@ private:
     Stats stats_;
     geo::Cache geo_cache_;
     steer::DemandTable demand_;
+    query::SignatureCache signatures_;
     std::uint64_t logged_ = 0;  ///< queries seen by the sampled query log
     /// When each client's TSIG fault was last logged: a small table indexed
     /// by a hash of the address; a collision only costs an extra line.

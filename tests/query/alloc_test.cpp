@@ -9,10 +9,12 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <new>
 #include <vector>
 
 #include "dnsd/load/runtime.hpp"
+#include "dnsd/query/signatures.hpp"
 #include "dnsd/steer/demand.hpp"
 #include "tests/geo/geo_data.hpp"
 #include "tests/query/fixture.hpp"
@@ -114,31 +116,32 @@ int main() {
     }
     const std::string zone = std::string(DNSD_SOURCE_DIR) + "/tests/query/data/example.test.zone";
     std::vector<std::shared_ptr<const query::View>> steered;
+    // The steered views' config; `zone_extra`: more keys of the [[zone]].
+    const auto steered_config = [&](GeoLayout layout, const std::string& zone_extra) {
+        return std::string("[[zone]]\norigin = \"example.test.\"\nfile = \"" + zone + "\"\n" + zone_extra) +
+               "[probes.web]\ntype = \"http\"\n"
+               "[sites.a]\nlocation = { lat = 52.4, lon = 4.9 }\n"
+               "addresses = [\"192.0.2.1\", \"192.0.2.2\", \"2001:db8::1\"]\nprobe = \"web\"\n"
+               "[sites.b]\nlocation = { lat = 1.3, lon = 103.8 }\naddresses = [\"198.51.100.1\"]\nprobe = "
+               "\"web\"\n"
+               "[sites.cdn]\ncname = \"edge.cdn.example.net.\"\n"
+               "[[service]]\nname = \"svc.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
+               "max_answers = 1\n"
+               "[[service]]\nname = \"all.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"all\"\n"
+               "[[service]]\nname = \"cn.example.test.\"\nsites = [\"b\", \"cdn\"]\nfallback = \"none\"\n"
+               "[[geo.networks]]\nprefix = \"10.20.0.0/16\"\nlocation = { lat = 1.3, lon = 103.8 }\n"
+               "[[geo.networks]]\nprefix = \"10.20.2.0/24\"\nlocation = { lat = 40.7, lon = -74.0 }\n"
+               "[[service]]\nname = \"near.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n"
+               "[[service]]\nname = \"stick.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
+               "max_answers = 1\nstickiness = \"client\"\n"
+               "[[service]]\nname = \"nstick.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n"
+               "max_answers = 1\nstickiness = \"client\"\n"
+               "[geo]\ndatabase = " +
+               geo_database(layout) + "\n";
+    };
     for (const auto layout : {GeoLayout::city, GeoLayout::dbip}) {
         Diagnostics diags;
-        const auto cfg = config::read_config_text(
-            "[[zone]]\norigin = \"example.test.\"\nfile = \"" + zone +
-                "\"\n"
-                "[probes.web]\ntype = \"http\"\n"
-                "[sites.a]\nlocation = { lat = 52.4, lon = 4.9 }\n"
-                "addresses = [\"192.0.2.1\", \"192.0.2.2\", \"2001:db8::1\"]\nprobe = \"web\"\n"
-                "[sites.b]\nlocation = { lat = 1.3, lon = 103.8 }\naddresses = [\"198.51.100.1\"]\nprobe = "
-                "\"web\"\n"
-                "[sites.cdn]\ncname = \"edge.cdn.example.net.\"\n"
-                "[[service]]\nname = \"svc.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
-                "max_answers = 1\n"
-                "[[service]]\nname = \"all.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"all\"\n"
-                "[[service]]\nname = \"cn.example.test.\"\nsites = [\"b\", \"cdn\"]\nfallback = \"none\"\n"
-                "[[geo.networks]]\nprefix = \"10.20.0.0/16\"\nlocation = { lat = 1.3, lon = 103.8 }\n"
-                "[[geo.networks]]\nprefix = \"10.20.2.0/24\"\nlocation = { lat = 40.7, lon = -74.0 }\n"
-                "[[service]]\nname = \"near.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n"
-                "[[service]]\nname = \"stick.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"weighted\"\n"
-                "max_answers = 1\nstickiness = \"client\"\n"
-                "[[service]]\nname = \"nstick.example.test.\"\nsites = [\"a\", \"b\"]\npolicy = \"nearest\"\n"
-                "max_answers = 1\nstickiness = \"client\"\n"
-                "[geo]\ndatabase = " +
-                geo_database(layout) + "\n",
-            "/alloc.toml", diags);
+        const auto cfg = config::read_config_text(steered_config(layout, ""), "/alloc.toml", diags);
         auto loaded = diags.has_errors() ? nullptr : load::runtime(cfg, diags);
         if (!loaded) {
             for (const auto& d : diags) std::printf("%s\n", d.str().c_str());
@@ -190,16 +193,71 @@ int main() {
         }
     }
 
+    // A signed zone (SPEC 11): the same steered zone with keys made by
+    // dnssec-keygen, asked with DO. Signing allocates inside OpenSSL, so
+    // the worker's signature cache is warmed first; answers from it must
+    // not allocate.
+    char key_dir[] = "/tmp/dnsd-alloc-keys-XXXXXX";
+    if (!::mkdtemp(key_dir)) return 1;
+    const std::string keygen = std::string("dnssec-keygen -q -K ") + key_dir + " -a 13 ";
+    if (std::system(
+            (keygen + "-f KSK example.test >/dev/null && " + keygen + "example.test >/dev/null").c_str()) !=
+        0) {
+        std::printf("FAIL: dnssec-keygen (bind9-utils, tools/deps installs it) did not make keys\n");
+        return 1;
+    }
+    std::shared_ptr<const query::View> signed_view;
+    {
+        Diagnostics diags;
+        const auto cfg = config::read_config_text(
+            steered_config(GeoLayout::city, std::string("dnssec = \"") + key_dir + "\"\n"), "/alloc.toml",
+            diags);
+        signed_view = diags.has_errors() ? nullptr : load::runtime(cfg, diags);
+        std::filesystem::remove_all(key_dir);
+        if (!signed_view) {
+            for (const auto& d : diags) std::printf("%s\n", d.str().c_str());
+            return 1;
+        }
+    }
+    health::Snapshot signed_health = healths[0];
+    signed_health.catalog_id = signed_view->catalog().id;
+    query::SignatureCache signatures;
+    std::vector<Packet> signed_packets;
+    for (const char* n :
+         {"www.example.test.", "nope.example.test.", "x.wild.example.test.", "chain1.example.test.",
+          "deep.sub.example.test.", "example.test.", "svc.example.test.", "all.example.test.",
+          "cn.example.test.", "near.example.test.", "stick.example.test."})
+        for (int t : {1, 28, 2, 16, 43, 48, 59, 255}) {
+            Packet p;
+            p.header(7, 0x0100, 1, 0, 0, 1)
+                .name(n)
+                .u16(static_cast<std::uint16_t>(t))
+                .u16(1)
+                .opt(1232, 0, true);
+            signed_packets.push_back(p);
+        }
+
     std::vector<std::uint8_t> out(65535);
     const Address client = *Address::parse("127.0.0.1");
-    std::size_t answered = 0, bytes = 0;
+    std::size_t answered = 0, bytes = 0, signed_bytes = 0;
     // A worker's demand table (allocated once, as the worker's): every
     // steered answer is counted into it, as the worker does.
     steer::DemandTable demand;
     std::size_t demanded = 0;
+    const auto ask_signed = [&](query::Transport t) {
+        for (const auto& p : signed_packets) {
+            query::Client c{client, t, &signed_health, &random, &cache};
+            c.signatures = &signatures;
+            const auto r = query::answer({p.bytes.data(), p.bytes.size()}, out, *signed_view, c);
+            signed_bytes += r.size;
+        }
+    };
+    for (int round = 0; round < 40; ++round) ask_signed(query::Transport::udp);
+    const auto warm = signatures.stats();
     const long before = g_allocations.load();
     for (int round = 0; round < 6; ++round)
         for (auto t : {query::Transport::udp, query::Transport::tcp}) {
+            ask_signed(t);
             for (const auto& p : packets) {
                 const auto r =
                     query::answer({p.bytes.data(), p.bytes.size()}, out, *view, query::Client{client, t});
@@ -239,6 +297,17 @@ int main() {
         "heap "
         "allocations\n",
         answered, bytes, packets.size() + steered_packets.size(), truncated, demanded, allocations);
+    const auto& st = signatures.stats();
+    std::printf(
+        "signed: %zu packets x 12 after warming (%llu signatures made then), %llu hits, %llu made since, "
+        "%llu failures\n",
+        signed_packets.size(), static_cast<unsigned long long>(warm.made),
+        static_cast<unsigned long long>(st.hits - warm.hits),
+        static_cast<unsigned long long>(st.made - warm.made), static_cast<unsigned long long>(st.failures));
+    if (st.hits - warm.hits < 12 * signed_packets.size() || st.failures != 0) {
+        std::printf("FAIL: signed answers were not taken from the signature cache\n");
+        return 1;
+    }
     if (answered < 5000 || truncated < 100 || demanded < 500 || allocations != 0) {
         std::printf("FAIL: the query path must not allocate\n");
         return 1;
