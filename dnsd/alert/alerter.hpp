@@ -24,7 +24,8 @@ namespace dnsd::alert {
 
 /// What happened. Empty strings are left out of the JSON.
 struct Event {
-    std::string kind;  ///< "address", "site", "override", "reload", "cluster", "hold", "damping", "fallback", "load"
+    std::string
+        kind;  ///< "address", "site", "override", "reload", "cluster", "hold", "damping", "fallback", "load"
     std::string site, address, state, previous, message;
     /// "address" events: what the address's probe connects to, when its
     /// site's probe_targets names another address than the one answered.

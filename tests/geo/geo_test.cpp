@@ -585,9 +585,9 @@ TEST_CASE("geo: networks entries weigh by their address space, each family half"
         n.location = {lat, lon};
         geo.networks.push_back(n);
     };
-    add("10.0.0.0/23", 52.37, 4.90);      // two /24s
-    add("10.0.2.0/24", 50.11, 8.68);      // one
-    add("2001:db8::/48", 51.51, -0.13);   // all of IPv6
+    add("10.0.0.0/23", 52.37, 4.90);     // two /24s
+    add("10.0.2.0/24", 50.11, 8.68);     // one
+    add("2001:db8::/48", 51.51, -0.13);  // all of IPv6
     const auto ref = reference_of(geo);
     REQUIRE(ref.size() == 3);
     std::map<std::pair<long, long>, double> by_place;
