@@ -77,6 +77,9 @@ struct Tally {
     double total[2] = {0, 0};
 
     void add(Family f, double lat, double lon, unsigned length) {
+        // A database's coordinates are data like any other: nothing out of
+        // range (or NaN) is placed.
+        if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return;
         // IPv4 counted in /24s, IPv6 in /48s: end sites, about.
         const int unit = f == Family::v4 ? 24 : 48;
         const double weight = std::ldexp(1.0, unit - static_cast<int>(length));
